@@ -1,0 +1,21 @@
+"""The `aidrop` command line. Commands stay thin: the work is in graph/, ingest/, ml/."""
+
+from __future__ import annotations
+
+import click
+
+from aidrop import __version__
+from aidrop.cli.common import AidropGroup
+from aidrop.cli.graph_cmd import graph_group
+from aidrop.cli.ingest_cmd import ingest_group
+from aidrop.cli.server_cmd import down, status, up
+
+
+@click.group(cls=AidropGroup)
+@click.version_option(__version__, prog_name="aidrop")
+def main() -> None:
+    """aidrop: wallet intelligence for EVM chains."""
+
+
+for command in (up, down, status, ingest_group, graph_group):
+    main.add_command(command)

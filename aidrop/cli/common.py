@@ -1,0 +1,45 @@
+"""Shared CLI plumbing: running coroutines, opening the store, typed errors as clean messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from graph.errors import AidropError
+
+T = TypeVar("T")
+
+
+class AidropGroup(click.Group):
+    """Turns aidrop's typed errors into one-line messages with exit code 2, not tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AidropError as exc:
+            click.echo(f"error [{exc.code}]: {exc}", err=True)
+            sys.exit(2)
+
+
+def run(coro_fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    return asyncio.run(coro_fn(*args))
+
+
+async def with_store(fn: Callable[[Any], Awaitable[T]]) -> T:
+    from graph import open_store
+
+    store = open_store()
+    try:
+        await store.ensure_schema()
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))

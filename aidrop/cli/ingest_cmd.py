@@ -1,0 +1,73 @@
+"""`aidrop ingest etl | edges | etherscan`: files into the wallet graph."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from aidrop.cli.common import echo_json, run, with_store
+from ingest import load
+from ingest.report import IngestReport
+
+SHOWN_ERRORS = 20
+_paths = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+_json = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+_errors = click.option(
+    "--errors", "errors_file", type=click.Path(path_type=Path), help="Write every rejected row here."
+)
+
+
+def _finish(report: IngestReport, as_json: bool, errors_file: Path | None) -> None:
+    if errors_file:
+        errors_file.write_text("".join(f"{e}\n" for e in report.errors))
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    for error in report.errors[:SHOWN_ERRORS]:
+        click.echo(f"rejected {error}", err=True)
+    if report.rows_rejected > SHOWN_ERRORS:
+        click.echo(f"... {report.rows_rejected - SHOWN_ERRORS} more rejected rows", err=True)
+    click.echo(
+        f"rows read {report.rows_read:,}; transfers written {report.transfers_written:,} "
+        f"({report.mode}); wallets created {report.wallets_created:,}; "
+        f"rows rejected {report.rows_rejected:,}; rows skipped {report.rows_skipped:,}"
+    )
+
+
+def _ingest(fn, paths: tuple[Path, ...]) -> IngestReport:  # type: ignore[no-untyped-def]
+    progress = sys.stderr.isatty()
+    return run(with_store, lambda store: fn(store, list(paths), progress=progress))
+
+
+@click.group("ingest")
+def ingest_group() -> None:
+    """Load transactions into the wallet graph (idempotent: loading twice changes nothing)."""
+
+
+@ingest_group.command("etl")
+@_paths
+@_json
+@_errors
+def ingest_etl(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
+    """ethereum-etl CSVs: a folder, or transactions/token_transfers/receipts/contracts/tokens files."""
+    _finish(_ingest(load.ingest_etl, paths), as_json, errors_file)
+
+
+@ingest_group.command("edges")
+@_paths
+@_json
+@_errors
+def ingest_edges(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
+    """Edge lists: from_address,to_address,value,block_timestamp[,tx_count] (value in ETH)."""
+    _finish(_ingest(load.ingest_edges, paths), as_json, errors_file)
+
+
+@ingest_group.command("etherscan")
+@_paths
+@_json
+@_errors
+def ingest_etherscan(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
+    """Etherscan txlist / tokentx JSON exports."""
+    _finish(_ingest(load.ingest_etherscan, paths), as_json, errors_file)

@@ -1,0 +1,32 @@
+"""The wallet graph: one GraphStore interface, FalkorDB (embedded default) and Neo4j backends."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from graph.store import GraphStore
+
+if TYPE_CHECKING:
+    from aidrop.settings import Settings
+
+__all__ = ["GraphStore", "open_store"]
+
+
+def open_store(settings: Settings | None = None, graph_name: str | None = None) -> GraphStore:
+    """The configured store; starts the embedded FalkorDB when no other graph is named."""
+    from aidrop.settings import get_settings
+
+    s = settings or get_settings()
+    if s.backend == "neo4j":
+        from graph.neo4j_store import Neo4jStore
+
+        uri = s.neo4j_uri or s.graph_url
+        return Neo4jStore(uri, s.neo4j_user, s.neo4j_password, s.neo4j_database)
+    from graph.falkor import FalkorStore
+
+    url = s.graph_url
+    if s.embedded:
+        from graph.embedded import embedded_server
+
+        url = embedded_server(s).start().graph_url
+    return FalkorStore(url, graph_name or s.graph_name)

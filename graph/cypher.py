@@ -1,0 +1,246 @@
+"""Every Cypher statement aidrop sends, in one place.
+
+A `Statement` holds the text both dialects accept; `falkordb=` or `neo4j=` hold a variant
+only where the dialects differ. The Neo4j texts are linted by Neo4j's own analyzer in the
+test suite (tests/test_neo4j_lint.py), the FalkorDB ones run in the conformance suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Statement:
+    name: str
+    text: str
+    falkordb: str | None = None
+    neo4j: str | None = None
+
+    def for_backend(self, backend: str) -> str:
+        variant = self.falkordb if backend == "falkordb" else self.neo4j
+        return variant if variant is not None else self.text
+
+
+REGISTRY: dict[str, Statement] = {}
+
+
+def stmt(name: str, text: str, *, falkordb: str | None = None, neo4j: str | None = None) -> Statement:
+    if name in REGISTRY:
+        raise ValueError(f"duplicate statement {name}")
+    REGISTRY[name] = Statement(name, text.strip(), falkordb and falkordb.strip(), neo4j and neo4j.strip())
+    return REGISTRY[name]
+
+
+# ---- schema -------------------------------------------------------------------------------
+# FalkorDB: indexes here; unique constraints go through GRAPH.CONSTRAINT (graph/falkor.py).
+FALKOR_INDEXES = [
+    stmt("index_wallet_address", "CREATE INDEX FOR (w:Wallet) ON (w.address)"),
+    stmt("index_transfer_hash", "CREATE INDEX FOR ()-[t:TRANSFER]-() ON (t.hash, t.log_index)"),
+    stmt("index_transfer_ts", "CREATE INDEX FOR ()-[t:TRANSFER]-() ON (t.ts, t.block, t.token)"),
+]
+NEO4J_SCHEMA = [
+    stmt(
+        "constraint_wallet_address",
+        "CREATE CONSTRAINT wallet_address IF NOT EXISTS FOR (w:Wallet) REQUIRE w.address IS UNIQUE",
+    ),
+    NEO4J_TRANSFER_IDENTITY := stmt(
+        "constraint_transfer_identity",
+        "CREATE CONSTRAINT transfer_identity IF NOT EXISTS "
+        "FOR ()-[t:TRANSFER]-() REQUIRE (t.hash, t.log_index) IS UNIQUE",
+    ),
+    stmt(
+        "index_transfer_time",
+        "CREATE INDEX transfer_time IF NOT EXISTS FOR ()-[t:TRANSFER]-() ON (t.ts)",
+    ),
+    stmt(
+        "index_transfer_block",
+        "CREATE INDEX transfer_block IF NOT EXISTS FOR ()-[t:TRANSFER]-() ON (t.block)",
+    ),
+    stmt(
+        "index_transfer_token",
+        "CREATE INDEX transfer_token IF NOT EXISTS FOR ()-[t:TRANSFER]-() ON (t.token)",
+    ),
+    stmt(
+        "index_contract_category",
+        "CREATE INDEX contract_category IF NOT EXISTS FOR (c:Contract) ON (c.category)",
+    ),
+]
+
+NEO4J_TRANSFER_IDENTITY_INDEX = stmt(
+    "index_transfer_identity",
+    "CREATE INDEX transfer_identity IF NOT EXISTS FOR ()-[t:TRANSFER]-() ON (t.hash, t.log_index)",
+)
+
+# ---- writes -------------------------------------------------------------------------------
+MERGE_WALLETS = stmt("merge_wallets", "UNWIND $addresses AS a MERGE (:Wallet {address: a})")
+
+# Columnar parameters (one list per column) parse about twice as fast on FalkorDB as a list
+# of maps; the WITH projection lets the planner use the address index.
+MERGE_TRANSFERS = stmt(
+    "merge_transfers",
+    """
+UNWIND range(0, size($hash) - 1) AS i
+WITH i, $from_address[i] AS f, $to_address[i] AS t
+MATCH (a:Wallet {address: f}), (b:Wallet {address: t})
+MERGE (a)-[r:TRANSFER {hash: $hash[i], log_index: $log_index[i]}]->(b)
+ON CREATE SET r.value = $value[i], r.value_raw = $value_raw[i], r.token = $token[i],
+  r.ts = $ts[i], r.block = $block[i], r.status = $status[i], r.tx_count = $tx_count[i]
+""",
+)
+
+UPSERT_CONTRACTS = stmt(
+    "upsert_contracts",
+    """
+UNWIND $rows AS r
+MERGE (w:Wallet {address: r.address})
+SET w:Contract, w.category = coalesce(r.category, w.category), w.name = coalesce(r.name, w.name),
+  w.created_block = coalesce(r.block, w.created_block)
+""",
+)
+
+UPSERT_TOKENS = stmt(
+    "upsert_tokens",
+    """
+UNWIND $rows AS r
+MERGE (w:Wallet {address: r.address})
+SET w:Token, w.symbol = coalesce(r.symbol, w.symbol), w.name = coalesce(r.name, w.name),
+  w.decimals = coalesce(r.decimals, w.decimals)
+""",
+)
+
+DELETE_ALL = stmt("delete_all", "MATCH (n) DETACH DELETE n")
+
+# ---- reads --------------------------------------------------------------------------------
+COUNT_NODES = stmt("count_nodes", "MATCH (n) RETURN count(n) AS n")
+
+WALLET = stmt(
+    "wallet",
+    "MATCH (w:Wallet {address: $address}) RETURN labels(w) AS labels, properties(w) AS props",
+)
+
+TOKEN_DECIMALS = stmt(
+    "token_decimals",
+    "MATCH (w:Token) RETURN w.address AS address, w.decimals AS decimals",
+)
+
+_TRANSFER_FIELDS = """
+RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
+  t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
+  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count
+ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
+LIMIT $first
+"""
+# Keyset paging, newest first: the cursor is the (ts, hash, log_index) of the last row seen.
+_TRANSFER_WHERE = """
+WHERE t.ts >= $since AND t.ts <= $until
+  AND (t.ts < $c_ts OR (t.ts = $c_ts AND (t.hash < $c_hash
+       OR (t.hash = $c_hash AND t.log_index < $c_log))))
+"""
+TRANSFERS_OUT = stmt(
+    "transfers_out",
+    "MATCH (a:Wallet {address: $address})-[t:TRANSFER]->(b:Wallet)" + _TRANSFER_WHERE + _TRANSFER_FIELDS,
+)
+TRANSFERS_IN = stmt(
+    "transfers_in",
+    "MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet {address: $address})" + _TRANSFER_WHERE + _TRANSFER_FIELDS,
+)
+
+COUNTERPARTIES_OUT = stmt(
+    "counterparties_out",
+    """
+MATCH (w:Wallet {address: $address})-[t:TRANSFER]->(o:Wallet)
+RETURN o.address AS address, sum(t.tx_count) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
+""",
+)
+COUNTERPARTIES_IN = stmt(
+    "counterparties_in",
+    """
+MATCH (w:Wallet {address: $address})<-[t:TRANSFER]-(o:Wallet)
+RETURN o.address AS address, sum(t.tx_count) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
+""",
+)
+
+# Fan-in / fan-out: degree in transfers (edges) and in transactions (tx_count), distinct
+# counterparties, native value, first and last time. One statement for one wallet or a page.
+_FAN = """
+OPTIONAL MATCH (w)-[o:TRANSFER]->(x:Wallet)
+WITH w, count(o) AS out_degree, sum(o.tx_count) AS out_tx, count(DISTINCT x) AS out_cp,
+  sum(CASE WHEN o.token = $native THEN o.value ELSE 0.0 END) AS out_value,
+  min(o.ts) AS first_out, max(o.ts) AS last_out
+OPTIONAL MATCH (w)<-[i:TRANSFER]-(y:Wallet)
+RETURN w.address AS address, count(i) AS in_degree, sum(i.tx_count) AS in_tx,
+  count(DISTINCT y) AS in_counterparties,
+  sum(CASE WHEN i.token = $native THEN i.value ELSE 0.0 END) AS in_value,
+  min(i.ts) AS first_in, max(i.ts) AS last_in,
+  out_degree, out_tx, out_cp AS out_counterparties, out_value, first_out, last_out
+"""
+WALLET_FAN = stmt("wallet_fan", "MATCH (w:Wallet {address: $address})" + _FAN)
+FAN_PAGE = stmt(
+    "fan_page",
+    "MATCH (w:Wallet) WHERE w.address > $after WITH w ORDER BY w.address LIMIT $first"
+    + _FAN
+    + "ORDER BY address",
+)
+
+NEIGHBOURS = stmt(
+    "neighbours",
+    """
+MATCH (w:Wallet)-[t:TRANSFER]-(o:Wallet)
+WHERE w.address IN $frontier AND NOT o.address IN $seen
+WITH o.address AS address, count(t) AS n
+ORDER BY n DESC, address
+LIMIT $limit
+RETURN address
+""",
+)
+EDGES_AMONG = stmt(
+    "edges_among",
+    """
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WHERE a.address IN $addresses AND b.address IN $addresses
+RETURN a.address AS from_address, b.address AS to_address, count(t) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
+""",
+)
+
+STATS_NODES = stmt(
+    "stats_nodes",
+    """
+MATCH (w:Wallet)
+RETURN count(w) AS wallets,
+  sum(CASE WHEN 'Contract' IN labels(w) THEN 1 ELSE 0 END) AS contracts,
+  sum(CASE WHEN 'Token' IN labels(w) THEN 1 ELSE 0 END) AS tokens
+""",
+)
+STATS_TRANSFERS = stmt(
+    "stats_transfers",
+    """
+MATCH ()-[t:TRANSFER]->()
+RETURN count(t) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS total_value,
+  sum(CASE WHEN t.token <> $native THEN 1 ELSE 0 END) AS token_transfers
+""",
+)
+
+# ---- export: wallets in keyset pages by address, then those wallets' out-transfers ----
+EXPORT_WALLETS = stmt(
+    "export_wallets",
+    """
+MATCH (w:Wallet) WHERE w.address > $after
+RETURN w.address AS address, labels(w) AS labels, w.category AS category, w.name AS name,
+  w.symbol AS symbol, w.decimals AS decimals
+ORDER BY address LIMIT $first
+""",
+)
+EXPORT_TRANSFERS = stmt(
+    "export_transfers",
+    """
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet) WHERE a.address IN $addresses
+RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
+  t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
+  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count
+""",
+)

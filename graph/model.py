@@ -1,0 +1,114 @@
+"""The wallet graph's shape: labels, properties, and the records reads return."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+NATIVE_TOKEN = "ETH"  # `token` of native-value transfers; tokens use their contract address
+CATEGORIES = ("DeFi", "NFT", "Gaming", "Social", "Bridge", "Exchange")
+
+# Columns of a transfer batch (a pandas DataFrame), in the order the writers expect.
+# `log_index` is -1 for the native value of a transaction; (hash, log_index) is a transfer's identity.
+TRANSFER_COLUMNS = (
+    "from_address",
+    "to_address",
+    "hash",
+    "log_index",
+    "value",
+    "value_raw",
+    "token",
+    "ts",
+    "block",
+    "status",
+    "tx_count",
+)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    hash: str
+    log_index: int
+    from_address: str
+    to_address: str
+    value: float
+    value_raw: str
+    token: str
+    ts: int
+    block: int
+    status: int = 1
+    tx_count: int = 1
+
+
+@dataclass
+class Wallet:
+    address: str
+    labels: list[str] = field(default_factory=list)
+    category: str | None = None
+    name: str | None = None
+    symbol: str | None = None
+    decimals: int | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WalletStats:
+    """Fan-in / fan-out of one wallet."""
+
+    address: str
+    in_degree: int = 0
+    out_degree: int = 0
+    in_tx: int = 0
+    out_tx: int = 0
+    in_counterparties: int = 0
+    out_counterparties: int = 0
+    in_value: float = 0.0
+    out_value: float = 0.0
+    first_in: int | None = None
+    last_in: int | None = None
+    first_out: int | None = None
+    last_out: int | None = None
+
+    @property
+    def in_span(self) -> int:
+        return (self.last_in - self.first_in) if self.first_in is not None else 0
+
+    @property
+    def out_span(self) -> int:
+        return (self.last_out - self.first_out) if self.first_out is not None else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "in_span": self.in_span, "out_span": self.out_span}
+
+
+@dataclass(frozen=True)
+class Counterparty:
+    address: str
+    sent: float
+    received: float
+    transfers: int
+
+
+@dataclass(frozen=True)
+class GraphStats:
+    wallets: int
+    transfers: int
+    contracts: int
+    tokens: int
+    total_value: float  # native value moved, in ETH
+    token_transfers: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    transfers_written: int = 0
+    wallets_created: int = 0
+
+    def __add__(self, other: WriteResult) -> WriteResult:
+        return WriteResult(
+            self.transfers_written + other.transfers_written,
+            self.wallets_created + other.wallets_created,
+        )

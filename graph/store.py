@@ -1,0 +1,338 @@
+"""The GraphStore interface: every graph operation aidrop needs, over two backends.
+
+Backends implement the primitives (`query`, `execute`, `ensure_schema`, `clear`, `close`,
+and optionally a faster `bulk_load`); the operations themselves are written once here
+from the statements in graph/cypher.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import pandas as pd
+
+from graph import cypher as q
+from graph.address import normalize_address
+from graph.errors import NotFound
+from graph.model import (
+    NATIVE_TOKEN,
+    TRANSFER_COLUMNS,
+    Counterparty,
+    GraphStats,
+    Transfer,
+    Wallet,
+    WalletStats,
+    WriteResult,
+)
+
+Direction = Literal["in", "out", "both"]
+MAX_PAGE = 1000
+MAX_HOPS = 3
+MAX_NEIGHBOURHOOD = 5000
+_FAR_FUTURE = 2**62
+
+
+@dataclass(frozen=True)
+class Counters:
+    nodes_created: int = 0
+    relationships_created: int = 0
+    properties_set: int = 0
+
+
+@dataclass(frozen=True)
+class TransferCursor:
+    """Position after the last transfer of a page (newest-first order)."""
+
+    ts: int
+    hash: str
+    log_index: int
+
+    def encode(self) -> str:
+        return f"{self.ts}:{self.hash}:{self.log_index}"
+
+    @classmethod
+    def decode(cls, text: str) -> TransferCursor:
+        try:
+            ts, hash_, log = text.split(":")
+            return cls(int(ts), hash_, int(log))
+        except ValueError as exc:
+            raise ValueError(f"invalid transfer cursor {text!r}") from exc
+
+
+@dataclass(frozen=True)
+class TransferPage:
+    transfers: list[Transfer]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    center: str
+    nodes: list[str]
+    edges: list[dict[str, Any]]
+    truncated: bool
+
+
+def transfer_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """A transfer batch as one plain Python list per column (the writers' parameters)."""
+    return {col: frame[col].tolist() for col in TRANSFER_COLUMNS}
+
+
+class TransferSink:
+    """Receives the transfer batches of one ingestion run."""
+
+    mode = "merge"
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+
+    async def write(self, frame: pd.DataFrame) -> WriteResult:
+        return await self.store.write_transfers(frame)
+
+    async def close(self) -> None:
+        """Finish the run (a bulk sink builds its indexes here)."""
+
+
+MergeSink = TransferSink
+
+
+class GraphStore(ABC):
+    backend: ClassVar[str]
+    write_batch: int = 5000
+    write_concurrency: int = 2
+
+    # ---- primitives (per backend) ------------------------------------------------------
+    @abstractmethod
+    async def query(self, statement: q.Statement, params: dict[str, Any] | None = None) -> list[dict]:
+        """Run a read statement; rows as dicts keyed by the RETURN names."""
+
+    @abstractmethod
+    async def execute(self, statement: q.Statement, params: dict[str, Any] | None = None) -> Counters:
+        """Run a write statement; what it created."""
+
+    @abstractmethod
+    async def ensure_schema(self) -> None:
+        """Create the indexes and uniqueness constraints (idempotent)."""
+
+    @abstractmethod
+    async def clear(self) -> None:
+        """Delete the whole graph (tests, `aidrop graph reset`)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        await self.query(q.COUNT_NODES)
+        return True
+
+    async def is_empty(self) -> bool:
+        rows = await self.query(q.COUNT_NODES)
+        return not rows or rows[0]["n"] == 0
+
+    # ---- writes ------------------------------------------------------------------------
+    async def write_transfers(self, frame: pd.DataFrame) -> WriteResult:
+        """Idempotent write of a transfer batch: MERGE on wallet address and (hash, log_index)."""
+        if frame.empty:
+            return WriteResult()
+        chunks = [frame.iloc[i : i + self.write_batch] for i in range(0, len(frame), self.write_batch)]
+        sem = asyncio.Semaphore(self.write_concurrency)
+
+        async def one(chunk: pd.DataFrame) -> WriteResult:
+            async with sem:
+                addresses = pd.unique(chunk[["from_address", "to_address"]].to_numpy().ravel()).tolist()
+                wallets = await self.execute(q.MERGE_WALLETS, {"addresses": addresses})
+                edges = await self.execute(q.MERGE_TRANSFERS, transfer_columns(chunk))
+                return WriteResult(edges.relationships_created, wallets.nodes_created)
+
+        results = await asyncio.gather(*(one(c) for c in chunks))
+        return sum(results, WriteResult())
+
+    async def open_sink(self, bulk: bool = True) -> TransferSink:
+        """Where an ingestion run writes its batches; backends with a bulk path override this."""
+        return MergeSink(self)
+
+    async def upsert_contracts(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Mark addresses as :Contract with optional category and name."""
+        for i in range(0, len(rows), self.write_batch):
+            await self.execute(q.UPSERT_CONTRACTS, {"rows": list(rows[i : i + self.write_batch])})
+        return len(rows)
+
+    async def upsert_tokens(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Mark addresses as :Token with symbol, name and decimals."""
+        for i in range(0, len(rows), self.write_batch):
+            await self.execute(q.UPSERT_TOKENS, {"rows": list(rows[i : i + self.write_batch])})
+        return len(rows)
+
+    async def token_decimals(self) -> dict[str, int | None]:
+        """Decimals of every token the graph knows (to scale token transfers at ingest)."""
+        rows = await self.query(q.TOKEN_DECIMALS)
+        return {r["address"]: r["decimals"] for r in rows}
+
+    # ---- reads -------------------------------------------------------------------------
+    async def wallet(self, address: str) -> Wallet:
+        address = normalize_address(address)
+        rows = await self.query(q.WALLET, {"address": address})
+        if not rows:
+            raise NotFound(f"no wallet {address} in the graph")
+        props = dict(rows[0]["props"] or {})
+        props.pop("address", None)
+        return Wallet(
+            address=address,
+            labels=sorted(rows[0]["labels"]),
+            category=props.pop("category", None),
+            name=props.pop("name", None),
+            symbol=props.pop("symbol", None),
+            decimals=props.pop("decimals", None),
+            props=props,
+        )
+
+    async def transfers(
+        self,
+        address: str,
+        direction: Direction = "both",
+        since: int | None = None,
+        until: int | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> TransferPage:
+        """A wallet's transfers, newest first, in keyset pages of at most MAX_PAGE."""
+        address = normalize_address(address)
+        if direction not in ("in", "out", "both"):
+            raise ValueError(f"direction must be in, out or both, not {direction!r}")
+        first = max(1, min(int(first), MAX_PAGE))
+        cur = TransferCursor.decode(after) if after else TransferCursor(_FAR_FUTURE, "~", 2**31)
+        params = {
+            "address": address,
+            "since": int(since) if since is not None else -_FAR_FUTURE,
+            "until": int(until) if until is not None else _FAR_FUTURE,
+            "c_ts": cur.ts,
+            "c_hash": cur.hash,
+            "c_log": cur.log_index,
+            "first": first + 1,
+        }
+        stmts = {"out": [q.TRANSFERS_OUT], "in": [q.TRANSFERS_IN]}.get(
+            direction, [q.TRANSFERS_OUT, q.TRANSFERS_IN]
+        )
+        rows: dict[tuple[str, int], dict] = {}
+        for statement in stmts:
+            for row in await self.query(statement, params):
+                rows[(row["hash"], row["log_index"])] = row
+        ordered = sorted(rows.values(), key=lambda r: (r["ts"], r["hash"], r["log_index"]), reverse=True)
+        page = [Transfer(**r) for r in ordered[:first]]
+        more = len(ordered) > first
+        nxt = TransferCursor(page[-1].ts, page[-1].hash, page[-1].log_index).encode() if more else None
+        return TransferPage(page, nxt)
+
+    async def counterparties(self, address: str, first: int = 10) -> list[Counterparty]:
+        """Top counterparties by number of transactions both ways, then native value."""
+        address = normalize_address(address)
+        params = {"address": address, "native": NATIVE_TOKEN}
+        merged: dict[str, list[float]] = {}
+        for statement, slot in ((q.COUNTERPARTIES_OUT, 0), (q.COUNTERPARTIES_IN, 1)):
+            for row in await self.query(statement, params):
+                entry = merged.setdefault(row["address"], [0.0, 0.0, 0])
+                entry[slot] += row["value"] or 0.0
+                entry[2] += row["transfers"] or 0
+        ranked = sorted(merged.items(), key=lambda kv: (-kv[1][2], -(kv[1][0] + kv[1][1]), kv[0]))
+        first = max(1, min(int(first), MAX_PAGE))
+        return [Counterparty(a, sent=v[0], received=v[1], transfers=int(v[2])) for a, v in ranked[:first]]
+
+    async def wallet_stats(self, address: str) -> WalletStats:
+        address = normalize_address(address)
+        rows = await self.query(q.WALLET_FAN, {"address": address, "native": NATIVE_TOKEN})
+        if not rows:
+            raise NotFound(f"no wallet {address} in the graph")
+        return _wallet_stats(rows[0])
+
+    async def all_wallet_stats(self, page: int = 20_000) -> AsyncIterator[WalletStats]:
+        """Fan-in/fan-out of every wallet, computed in the database in pages by address."""
+        after = ""
+        while True:
+            rows = await self.query(q.FAN_PAGE, {"after": after, "first": page, "native": NATIVE_TOKEN})
+            for row in rows:
+                yield _wallet_stats(row)
+            if len(rows) < page:
+                return
+            after = rows[-1]["address"]
+
+    async def neighbourhood(self, address: str, hops: int = 1, limit: int = 100) -> Neighbourhood:
+        """Wallets within `hops` transfers (either way), strongest ties first, at most `limit`."""
+        address = normalize_address(address)
+        if not 1 <= hops <= MAX_HOPS:
+            raise ValueError(f"hops must be between 1 and {MAX_HOPS}, not {hops}")
+        limit = max(1, min(int(limit), MAX_NEIGHBOURHOOD))
+        await self.wallet(address)
+        seen = [address]
+        frontier = [address]
+        truncated = False
+        for _ in range(hops):
+            room = limit - (len(seen) - 1)
+            if room <= 0 or not frontier:
+                break
+            rows = await self.query(q.NEIGHBOURS, {"frontier": frontier, "seen": seen, "limit": room + 1})
+            found = [r["address"] for r in rows]
+            if len(found) > room:
+                truncated = True
+                found = found[:room]
+            seen.extend(found)
+            frontier = found
+        edges = await self.query(q.EDGES_AMONG, {"addresses": seen, "native": NATIVE_TOKEN})
+        edges.sort(key=lambda e: (e["from_address"], e["to_address"]))
+        return Neighbourhood(address, seen[1:], edges, truncated)
+
+    async def stats(self) -> GraphStats:
+        nodes = (await self.query(q.STATS_NODES))[0]
+        edges = (await self.query(q.STATS_TRANSFERS, {"native": NATIVE_TOKEN}))[0]
+        total = float(edges["total_value"] or 0.0)
+        return GraphStats(
+            wallets=int(nodes["wallets"] or 0),
+            transfers=int(edges["transfers"] or 0),
+            contracts=int(nodes["contracts"] or 0),
+            tokens=int(nodes["tokens"] or 0),
+            total_value=round(total, 6) if math.isfinite(total) else total,
+            token_transfers=int(edges["token_transfers"] or 0),
+        )
+
+    # ---- export ------------------------------------------------------------------------
+    async def export_pages(self, page: int = 10_000) -> AsyncIterator[tuple[list[dict], list[dict]]]:
+        """(wallets, their out-transfers) in pages by address, for `graph export`."""
+        after = ""
+        while True:
+            wallets = await self.query(q.EXPORT_WALLETS, {"after": after, "first": page})
+            if not wallets:
+                return
+            addresses = [w["address"] for w in wallets]
+            transfers = await self.query(q.EXPORT_TRANSFERS, {"addresses": addresses})
+            yield wallets, transfers
+            if len(wallets) < page:
+                return
+            after = addresses[-1]
+
+    async def __aenter__(self) -> GraphStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def _wallet_stats(row: dict[str, Any]) -> WalletStats:
+    return WalletStats(
+        address=row["address"],
+        in_degree=int(row["in_degree"] or 0),
+        out_degree=int(row["out_degree"] or 0),
+        in_tx=int(row["in_tx"] or 0),
+        out_tx=int(row["out_tx"] or 0),
+        in_counterparties=int(row["in_counterparties"] or 0),
+        out_counterparties=int(row["out_counterparties"] or 0),
+        in_value=float(row["in_value"] or 0.0),
+        out_value=float(row["out_value"] or 0.0),
+        first_in=row["first_in"],
+        last_in=row["last_in"],
+        first_out=row["first_out"],
+        last_out=row["last_out"],
+    )
