@@ -132,9 +132,11 @@ ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
 LIMIT $first
 """
 # Keyset paging, newest first: the cursor is the (ts, hash, log_index) of the last row seen.
+# `t.ts + 0` keeps FalkorDB 4.16 from answering the OR through the edge indexes, which returns
+# rows the predicate excludes (tests/test_store_conformance.py::test_paging_* catch it).
 _TRANSFER_WHERE = """
 WHERE t.ts >= $since AND t.ts <= $until
-  AND (t.ts < $c_ts OR (t.ts = $c_ts AND (t.hash < $c_hash
+  AND (t.ts + 0 < $c_ts OR (t.ts + 0 = $c_ts AND (t.hash < $c_hash
        OR (t.hash = $c_hash AND t.log_index < $c_log))))
 """
 TRANSFERS_OUT = stmt(

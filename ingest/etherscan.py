@@ -30,9 +30,8 @@ def _records(path: Path) -> list[dict]:
         raise EtherscanFormatError(f"{path}: not JSON ({exc})") from exc
     if isinstance(data, dict):
         if not isinstance(data.get("result"), list):
-            raise EtherscanFormatError(
-                f"{path}: no result list ({data.get('message') or data.get('result')})"
-            )
+            why = ": ".join(str(x) for x in (data.get("message"), data.get("result")) if x)
+            raise EtherscanFormatError(f"{path}: no result list ({why})")
         data = data["result"]
     if not isinstance(data, list):
         raise EtherscanFormatError(f"{path}: expected a list of transactions")
