@@ -87,6 +87,16 @@ MERGE (a)-[r:TRANSFER {hash: $hash[i], log_index: $log_index[i]}]->(b)
 ON CREATE SET r.value = $value[i], r.value_raw = $value_raw[i], r.token = $token[i],
   r.ts = $ts[i], r.block = $block[i], r.status = $status[i], r.tx_count = $tx_count[i]
 """,
+    # Neo4j warns of a cartesian product on the comma-joined MATCH; two MATCH clauses plan the same.
+    neo4j="""
+UNWIND range(0, size($hash) - 1) AS i
+WITH i, $from_address[i] AS f, $to_address[i] AS t
+MATCH (a:Wallet {address: f})
+MATCH (b:Wallet {address: t})
+MERGE (a)-[r:TRANSFER {hash: $hash[i], log_index: $log_index[i]}]->(b)
+ON CREATE SET r.value = $value[i], r.value_raw = $value_raw[i], r.token = $token[i],
+  r.ts = $ts[i], r.block = $block[i], r.status = $status[i], r.tx_count = $tx_count[i]
+""",
 )
 
 UPSERT_CONTRACTS = stmt(

@@ -128,7 +128,10 @@ class EmbeddedServer:
                 "stop it or choose another port with AIDROP_EMBEDDED_PORT"
             )
         server, module = _binaries()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot create the data directory {self.data_dir}: {exc}") from exc
         args = [
             str(server),
             "--bind", HOST,

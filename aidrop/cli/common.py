@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from graph.errors import AidropError
 
@@ -23,6 +24,13 @@ class AidropGroup(click.Group):
             return super().invoke(ctx)
         except AidropError as exc:
             click.echo(f"error [{exc.code}]: {exc}", err=True)
+            sys.exit(2)
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            click.echo(f"error [CONFIG]: invalid settings: {problems}", err=True)
+            sys.exit(2)
+        except (FileNotFoundError, ValueError) as exc:
+            click.echo(f"error [INPUT]: {exc}", err=True)
             sys.exit(2)
 
 

@@ -1,0 +1,3 @@
+from aidrop.cli import main
+
+main()
