@@ -1,0 +1,148 @@
+// The database aidrop's Neo4j statements run against, as the linter's DbSchema: the wallet graph's
+// labels, relationship type and property keys, and the GDS and APOC procedures and functions
+// aidrop calls, with their Neo4j 5 signatures (GDS 2.x, APOC 5). Built-in functions and db.*
+// procedures come from the pinned language-support's own Neo4j 5 catalogue.
+import { testData } from '@neo4j-cypher/language-support';
+
+export const LABELS = ['Wallet', 'Contract', 'Token'];
+export const RELATIONSHIP_TYPES = ['TRANSFER'];
+export const PROPERTY_KEYS = [
+  // :Wallet, :Contract, :Token
+  'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
+  // :TRANSFER
+  'hash', 'log_index', 'value', 'value_raw', 'token', 'ts', 'block', 'status', 'tx_count',
+  // written by GDS (docs/neo4j-browser.md)
+  'pagerank',
+];
+
+const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
+
+// [name, type] or [name, type, default]
+function describeArgs(args) {
+  return args.map(([name, type, dflt]) => ({
+    name,
+    type,
+    description: `${name} :: ${type}`,
+    isDeprecated: false,
+    ...(dflt === undefined ? {} : { default: `DefaultParameterValue{value=${dflt}, type=${type}}` }),
+  }));
+}
+
+function argText(args) {
+  return args.map(([n, t, d]) => (d === undefined ? `${n} :: ${t}` : `${n} = ${d} :: ${t}`)).join(', ');
+}
+
+function procedure(name, mode, args, outputs, description) {
+  const returns = outputs.map(([n, t]) => ({ name: n, type: t, description: `${n} :: ${t}`, isDeprecated: false }));
+  return {
+    name,
+    description,
+    mode,
+    worksOnSystem: false,
+    admin: false,
+    option: { deprecated: false },
+    signature: `${name}(${argText(args)}) :: (${outputs.map(([n, t]) => `${n} :: ${t}`).join(', ')})`,
+    argumentDescription: describeArgs(args),
+    returnDescription: returns,
+  };
+}
+
+function fn(name, args, returns, description, aggregating = false) {
+  return {
+    name,
+    category: '',
+    description,
+    isBuiltIn: false,
+    isDeprecated: false,
+    aggregating,
+    signature: `${name}(${argText(args)}) :: ${returns}`,
+    argumentDescription: describeArgs(args),
+    returnDescription: returns,
+  };
+}
+
+const GRAPH_PROJECTED = [
+  ['nodeProjection', 'MAP'], ['relationshipProjection', 'MAP'], ['graphName', 'STRING'],
+  ['nodeCount', 'INTEGER'], ['relationshipCount', 'INTEGER'], ['projectMillis', 'INTEGER'],
+];
+const GRAPH_INFO = [
+  ['graphName', 'STRING'], ['database', 'STRING'], ['databaseLocation', 'STRING'],
+  ['memoryUsage', 'STRING'], ['sizeInBytes', 'INTEGER'], ['nodeCount', 'INTEGER'],
+  ['relationshipCount', 'INTEGER'], ['configuration', 'MAP'], ['density', 'FLOAT'],
+  ['creationTime', 'ZONED DATETIME'], ['modificationTime', 'ZONED DATETIME'], ['schema', 'MAP'],
+  ['schemaWithOrientation', 'MAP'],
+];
+const PAGERANK_WRITTEN = [
+  ['writeMillis', 'INTEGER'], ['nodePropertiesWritten', 'INTEGER'], ['ranIterations', 'INTEGER'],
+  ['didConverge', 'BOOLEAN'], ['centralityDistribution', 'MAP'], ['postProcessingMillis', 'INTEGER'],
+  ['preProcessingMillis', 'INTEGER'], ['computeMillis', 'INTEGER'], ['configuration', 'MAP'],
+];
+const ALGO_ARGS = [['graphName', 'STRING'], ['configuration', 'MAP', '{}']];
+
+// Personalised PageRank is gds.pageRank.* with `sourceNodes` in the configuration map.
+export const PROCEDURES = [
+  procedure('gds.graph.project', 'READ',
+    [['graphName', 'STRING'], ['nodeProjection', 'ANY'], ['relationshipProjection', 'ANY'], ['configuration', 'MAP', '{}']],
+    GRAPH_PROJECTED, 'Creates a named graph in the catalog for use by algorithms.'),
+  procedure('gds.graph.drop', 'READ',
+    [['graphName', 'ANY'], ['failIfMissing', 'BOOLEAN', 'true'], ['dbName', 'STRING', ''], ['username', 'STRING', '']],
+    GRAPH_INFO, 'Drops a named graph from the catalog and frees up the resources it occupies.'),
+  procedure('gds.graph.exists', 'READ', [['graphName', 'STRING']],
+    [['graphName', 'STRING'], ['exists', 'BOOLEAN']], 'Checks if a graph exists in the catalog.'),
+  procedure('gds.graph.list', 'READ', [['graphName', 'STRING', '__ALL__']], GRAPH_INFO,
+    'Lists information about named graphs stored in the catalog.'),
+  procedure('gds.pageRank.stream', 'READ', ALGO_ARGS, [['nodeId', 'INTEGER'], ['score', 'FLOAT']],
+    'PageRank (personalised with sourceNodes) streamed as (nodeId, score).'),
+  procedure('gds.pageRank.write', 'WRITE', ALGO_ARGS, PAGERANK_WRITTEN,
+    'PageRank (personalised with sourceNodes) written to a node property.'),
+  procedure('apoc.periodic.iterate', 'WRITE',
+    [['cypherIterate', 'STRING'], ['cypherAction', 'STRING'], ['config', 'MAP']],
+    [
+      ['batches', 'INTEGER'], ['total', 'INTEGER'], ['timeTaken', 'INTEGER'],
+      ['committedOperations', 'INTEGER'], ['failedOperations', 'INTEGER'], ['failedBatches', 'INTEGER'],
+      ['retries', 'INTEGER'], ['errorMessages', 'MAP'], ['batch', 'MAP'], ['operations', 'MAP'],
+      ['wasTerminated', 'BOOLEAN'], ['failedParams', 'MAP'], ['updateStatistics', 'MAP'],
+    ],
+    'Runs the second statement for each item returned by the first statement.'),
+];
+
+export const FUNCTIONS = [
+  // Cypher projection (GDS >= 2.4): an aggregating function over (source, target) rows.
+  fn('gds.graph.project',
+    [['graphName', 'STRING'], ['sourceNode', 'ANY'], ['targetNode', 'ANY', 'null'], ['dataConfig', 'ANY', 'null'],
+      ['configuration', 'ANY', 'null']],
+    'MAP', 'Creates a named graph in the catalog from Cypher rows.', true),
+  fn('gds.graph.exists', [['graphName', 'STRING']], 'BOOLEAN', 'Checks if a graph exists in the catalog.'),
+  fn('gds.util.asNode', [['nodeId', 'INTEGER | FLOAT']], 'NODE', 'The node of a GDS node id.'),
+  fn('gds.util.asNodes', [['nodeIds', 'LIST<INTEGER | FLOAT>']], 'LIST<NODE>', 'The nodes of GDS node ids.'),
+];
+
+const BUILT_IN_PROCEDURE = /^(db|dbms|tx)\./;
+
+function registry(version, own, catalogue, keep) {
+  const entries = Object.values(catalogue?.[version] ?? {}).filter(keep);
+  if (entries.length === 0) {
+    throw new Error(`no built-ins for ${version} in the language-support catalogue`);
+  }
+  return Object.fromEntries([...entries, ...own].map((e) => [e.name, e]));
+}
+
+/** The DbSchema for lintCypherQuery; `parameters` are the names the statements use. */
+export function dbSchema(parameters) {
+  const catalogue = testData.mockSchema;
+  const procedures = {};
+  const functions = {};
+  for (const version of VERSIONS) {
+    procedures[version] = registry(version, PROCEDURES, catalogue.procedures, (p) => BUILT_IN_PROCEDURE.test(p.name));
+    functions[version] = registry(version, FUNCTIONS, catalogue.functions, (f) => f.isBuiltIn);
+  }
+  return {
+    labels: LABELS,
+    relationshipTypes: RELATIONSHIP_TYPES,
+    propertyKeys: PROPERTY_KEYS,
+    parameters: Object.fromEntries(parameters.map((name) => [name, null])),
+    procedures,
+    functions,
+    defaultLanguage: 'CYPHER 5',
+  };
+}
