@@ -1,5 +1,5 @@
-"""Every Cypher text the Neo4j backend can send passes Neo4j's own parser and semantic
-analysis (tools/cypher-lint, node, offline).
+"""Every Cypher text the Neo4j backend can send, and every ```cypher block of the Neo4j Browser
+guide, passes Neo4j's own parser and semantic analysis (tools/cypher-lint, node, offline).
 
 Neo4j cannot run here; this is what checks its dialect. Warnings count as failures too:
 deprecations, cartesian products, unknown labels, properties, procedures or functions.
@@ -22,8 +22,10 @@ from graph import cypher as q
 ROOT = Path(__file__).resolve().parents[1]
 LINT_DIR = ROOT / "tools" / "cypher-lint"
 PACKAGE = LINT_DIR / "node_modules" / "@neo4j-cypher" / "language-support"
+GUIDE = ROOT / "docs" / "neo4j-browser.md"
 NEO4J_MODULES = [ROOT / "graph" / "neo4j_store.py"]
 CYPHER_START = re.compile(r"^\s*(MATCH|OPTIONAL MATCH|MERGE|CREATE|CALL|UNWIND|RETURN|WITH|DROP|SHOW)\b")
+CYPHER_BLOCK = re.compile(r"^```cypher[ \t]*\n(.*?)^```", re.M | re.S)
 
 # Statements the linter must reject (name -> text): proof the clean runs are not vacuous.
 PROBES = {
@@ -66,6 +68,14 @@ def module_literals() -> dict[str, str]:
     return found
 
 
+def guide_blocks() -> dict[str, str]:
+    text = GUIDE.read_text()
+    return {
+        f"{GUIDE.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 2}": m.group(1)
+        for m in CYPHER_BLOCK.finditer(text)
+    }
+
+
 def ensure_node_modules() -> None:
     if PACKAGE.is_dir():
         return
@@ -87,6 +97,7 @@ def lint() -> dict[str, list[dict[str, Any]]]:
     """Diagnostics of every item, from one node process."""
     ensure_node_modules()
     items = [{"name": n, "text": t} for n, t in {**registry_statements(), **module_literals()}.items()]
+    items += [{"name": n, "text": t, "console": True} for n, t in guide_blocks().items()]
     items += [{"name": n, "text": t} for n, t in {**PROBES, **CLEAN_PROBES}.items()]
     proc = subprocess.run(
         [shutil.which("node") or "node", str(LINT_DIR / "lint.mjs")],
@@ -113,7 +124,17 @@ def report(found: dict[str, list[dict[str, Any]]]) -> str:
 def test_neo4j_statements_pass_lint(lint: dict[str, list[dict[str, Any]]]) -> None:
     names = [*registry_statements(), *module_literals()]
     found = {n: lint[n] for n in names if lint[n]}
-    assert not found, "Neo4j statements with diagnostics:\n" + report(found)
+    assert not found, (
+        "Neo4j statements with diagnostics (the labels and property keys aidrop writes are "
+        "declared in tools/cypher-lint/schema.mjs):\n" + report(found)
+    )
+
+
+def test_browser_guide_cypher_passes_lint(lint: dict[str, list[dict[str, Any]]]) -> None:
+    blocks = guide_blocks()
+    assert len(blocks) >= 8, "docs/neo4j-browser.md should hold its ready Cypher in ```cypher blocks"
+    found = {n: lint[n] for n in blocks if lint[n]}
+    assert not found, "docs/neo4j-browser.md Cypher with diagnostics:\n" + report(found)
 
 
 def test_every_statement_is_linted_but_falkordb_schema() -> None:

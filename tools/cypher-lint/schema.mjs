@@ -1,16 +1,19 @@
 // The database aidrop's Neo4j statements run against, as the linter's DbSchema: the wallet graph's
-// labels, relationship type and property keys, and the GDS and APOC procedures and functions
+// labels, relationship type and property keys (a label or property a statement reads must be
+// declared here, which catches typos), and the GDS and APOC procedures and functions
 // aidrop calls, with their Neo4j 5 signatures (GDS 2.x, APOC 5). Built-in functions and db.*
 // procedures come from the pinned language-support's own Neo4j 5 catalogue.
 import { testData } from '@neo4j-cypher/language-support';
 
-export const LABELS = ['Wallet', 'Contract', 'Token'];
+export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block'];
 export const RELATIONSHIP_TYPES = ['TRANSFER'];
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
   // :TRANSFER
-  'hash', 'log_index', 'value', 'value_raw', 'token', 'ts', 'block', 'status', 'tx_count',
+  'hash', 'log_index', 'value', 'value_raw', 'token', 'ts', 'block', 'status', 'tx_count', 'token_id',
+  // :Chain (ingestion state) and :Block (the reorg window)
+  'chain_id', 'done', 'head', 'number', 'parent_hash', 'txs',
   // written by GDS (docs/neo4j-browser.md)
   'pagerank',
 ];
