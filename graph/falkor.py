@@ -20,7 +20,7 @@ from graph.model import WriteResult
 from graph.store import Counters, GraphStore, TransferSink
 
 # (label or relation type, properties) that must be unique; GRAPH.CONSTRAINT needs an index first.
-UNIQUE = [("NODE", "Wallet", ("address",)), ("RELATIONSHIP", "TRANSFER", ("hash", "log_index"))]
+UNIQUE = [("NODE", "Wallet", ("address",))]
 
 
 def _list_text(values: list[Any]) -> str:
@@ -98,25 +98,16 @@ class FalkorStore(GraphStore):
         return not await self.redis.exists(self.name) or await super().is_empty()
 
     async def ensure_schema(self) -> None:
-        existing = {(r["label"], tuple(r["properties"])) for r in await self._indexes()}
         for statement in q.FALKOR_INDEXES:
             text = statement.for_backend(self.backend)
             with contextlib.suppress(ResponseError):  # "already indexed"
                 await self._graph.query(text)
-        del existing
         for kind, label, props in UNIQUE:
             with contextlib.suppress(ResponseError):  # "constraint already exists"
                 await self.redis.execute_command(
                     "GRAPH.CONSTRAINT", "CREATE", self.name, "UNIQUE", kind, label,
                     "PROPERTIES", len(props), *props,
                 )  # fmt: skip
-
-    async def _indexes(self) -> list[dict]:
-        try:
-            result = await self._graph.ro_query("CALL db.indexes() YIELD label, properties")
-        except ResponseError:
-            return []
-        return _rows(result)
 
     async def constraints(self) -> list[dict]:
         """The unique constraints and their status (OPERATIONAL once built)."""

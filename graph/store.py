@@ -144,10 +144,8 @@ class GraphStore(ABC):
 
         async def one(chunk: pd.DataFrame) -> WriteResult:
             async with sem:
-                addresses = pd.unique(chunk[["from_address", "to_address"]].to_numpy().ravel()).tolist()
-                wallets = await self.execute(q.MERGE_WALLETS, {"addresses": addresses})
-                edges = await self.execute(q.MERGE_TRANSFERS, transfer_columns(chunk))
-                return WriteResult(edges.relationships_created, wallets.nodes_created)
+                created = await self.execute(q.MERGE_TRANSFERS, transfer_columns(chunk))
+                return WriteResult(created.relationships_created, created.nodes_created)
 
         results = await asyncio.gather(*(one(c) for c in chunks))
         return sum(results, WriteResult())

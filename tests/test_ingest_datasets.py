@@ -27,7 +27,9 @@ async def test_xblock_twice_changes_nothing(store: FalkorStore) -> None:
     assert failed["n"] == 7_484
     assert failed["value"] == 0 and failed["raw"] == ["0"]
     constraints = await store.constraints()
-    assert {c["label"] for c in constraints} == {"Wallet", "TRANSFER"}
+    assert [(c["label"], c["properties"], c["status"]) for c in constraints] == [
+        ("Wallet", ["address"], "OPERATIONAL")
+    ]
 
 
 async def test_tedge_edge_list(store: FalkorStore) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from graph.cypher import Statement
 from graph.errors import InvalidAddress, NotFound
 from graph.model import NATIVE_TOKEN
 from graph.store import GraphStore
@@ -37,6 +40,22 @@ async def test_write_is_idempotent(any_store: GraphStore) -> None:
     again = await any_store.write_transfers(transfers(ROWS))
     assert again.transfers_written == 0 and again.wallets_created == 0
     assert await any_store.stats() == before
+
+
+DUPLICATES = Statement(
+    "duplicate_transfers",
+    "MATCH ()-[t:TRANSFER]->() WITH t.hash AS h, t.log_index AS li, count(t) AS n WHERE n > 1 "
+    "RETURN count(h) AS n",
+)
+
+
+async def test_concurrent_overlapping_writers_keep_transfers_unique(any_store: GraphStore) -> None:
+    frame = random_transfers(3_000, wallets=50, seed=5)
+    parts = [frame.iloc[:2_000], frame.iloc[1_000:], frame.iloc[500:2_500], frame]
+    results = await asyncio.gather(*(any_store.write_transfers(p) for p in parts))
+    assert sum(r.transfers_written for r in results) == 3_000
+    assert (await any_store.stats()).transfers == 3_000
+    assert (await any_store.query(DUPLICATES))[0]["n"] == 0
 
 
 async def test_stats(loaded: GraphStore) -> None:
