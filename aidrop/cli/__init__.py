@@ -9,6 +9,7 @@ from aidrop.cli.common import AidropGroup
 from aidrop.cli.graph_cmd import graph_group
 from aidrop.cli.ingest_cmd import ingest_group
 from aidrop.cli.server_cmd import down, status, up
+from aidrop.cli.synth_cmd import synth
 
 
 @click.group(cls=AidropGroup)
@@ -17,5 +18,5 @@ def main() -> None:
     """aidrop: wallet intelligence for EVM chains."""
 
 
-for command in (up, down, status, ingest_group, graph_group):
+for command in (up, down, status, ingest_group, graph_group, synth):
     main.add_command(command)

@@ -1,0 +1,419 @@
+"""Ordinary activity: per time window, how many transactions, whose, when, of which kind, and
+what each kind moves (ETH value and token transfers) between which addresses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from ingest.synth import clock
+from ingest.synth.amounts import heavy_tailed, human_round, to_raw
+from ingest.synth.catalog import Catalog
+from ingest.synth.events import Events
+from ingest.synth.ids import mix64
+from ingest.synth.population import Population
+
+
+class Kind(IntEnum):
+    SEND_ETH = 0
+    SEND_STABLE = 1
+    CEX_DEPOSIT = 2
+    CEX_WITHDRAW = 3
+    BRIDGE = 4
+    APPROVE = 5
+    SWAP_BUY = 6
+    SWAP_SELL = 7
+    LEND_DEPOSIT = 8
+    LEND_WITHDRAW = 9
+    STAKE = 10
+    NFT_MINT = 11
+    NFT_BUY = 12
+    NFT_SELL = 13
+    NFT_SEND = 14
+    GAME_PLAY = 15
+    GAME_ITEM = 16
+    GAME_TOKEN = 17
+    ENS_REGISTER = 18
+    SOCIAL_TIP = 19
+    GOV_VOTE = 20
+    DAO_DEPOSIT = 21
+    DAO_CLAIM = 22
+    # scheduled, not drawn
+    FUNDING = 23
+    LAUNDER = 24
+    LAUNDER_TOKEN = 25
+    DEPLOY = 26
+    CAMPAIGN_CLAIM = 27
+
+
+NORMAL = [k for k in Kind if k < Kind.FUNDING]
+K = len(NORMAL)
+
+# (input selector, gas limit) per kind; "0x" = a plain ETH transfer (21,000 gas)
+CALLS: dict[Kind, tuple[str, int]] = {
+    Kind.SEND_ETH: ("0x", 21_000), Kind.SEND_STABLE: ("0xa9059cbb", 65_000),
+    Kind.CEX_DEPOSIT: ("0x", 21_000), Kind.CEX_WITHDRAW: ("0x", 21_000),
+    Kind.BRIDGE: ("0x439370b1", 120_000), Kind.APPROVE: ("0x095ea7b3", 55_000),
+    Kind.SWAP_BUY: ("0x7ff36ab5", 210_000), Kind.SWAP_SELL: ("0x18cbafe5", 230_000),
+    Kind.LEND_DEPOSIT: ("0x617ba037", 260_000), Kind.LEND_WITHDRAW: ("0x69328dec", 240_000),
+    Kind.STAKE: ("0xa1903eab", 110_000), Kind.NFT_MINT: ("0x1249c58b", 150_000),
+    Kind.NFT_BUY: ("0xfb0f3ee1", 190_000), Kind.NFT_SELL: ("0xe7acab24", 260_000),
+    Kind.NFT_SEND: ("0x42842e0e", 90_000), Kind.GAME_PLAY: ("0x93e84cd9", 140_000),
+    Kind.GAME_ITEM: ("0xf242432a", 80_000), Kind.GAME_TOKEN: ("0xa9059cbb", 60_000),
+    Kind.ENS_REGISTER: ("0x74694a2b", 280_000), Kind.SOCIAL_TIP: ("0xa9059cbb", 60_000),
+    Kind.GOV_VOTE: ("0x56781388", 90_000), Kind.DAO_DEPOSIT: ("0xd0e30db0", 45_000),
+    Kind.DAO_CLAIM: ("0x4e71d92d", 120_000), Kind.FUNDING: ("0x", 21_000),
+    Kind.LAUNDER: ("0x", 21_000), Kind.LAUNDER_TOKEN: ("0xa9059cbb", 65_000),
+    Kind.DEPLOY: ("0x60806040", 2_400_000), Kind.CAMPAIGN_CLAIM: ("0x6a627842", 160_000),
+}  # fmt: skip
+SELECTORS = sorted({s for s, _ in CALLS.values()})
+SELECTOR_OF = np.array([SELECTORS.index(CALLS[k][0]) for k in Kind], dtype=np.int64)
+GAS_LIMIT = np.array([CALLS[k][1] for k in Kind], dtype=np.int64)
+
+# Kind weights by focus D, N, G, S; U mixes them. Then the pattern and community axes adjust.
+_COMMON = {Kind.SEND_ETH: 10, Kind.SEND_STABLE: 5, Kind.CEX_DEPOSIT: 3, Kind.CEX_WITHDRAW: 3,
+           Kind.APPROVE: 3, Kind.BRIDGE: 1}  # fmt: skip
+_FOCUS = {
+    "D": {Kind.SWAP_BUY: 20, Kind.SWAP_SELL: 14, Kind.LEND_DEPOSIT: 8, Kind.LEND_WITHDRAW: 5,
+          Kind.STAKE: 6, Kind.APPROVE: 5},
+    "N": {Kind.NFT_MINT: 12, Kind.NFT_BUY: 14, Kind.NFT_SELL: 8, Kind.NFT_SEND: 6, Kind.SWAP_BUY: 2},
+    "G": {Kind.GAME_PLAY: 18, Kind.GAME_ITEM: 14, Kind.GAME_TOKEN: 10, Kind.NFT_BUY: 2},
+    "S": {Kind.ENS_REGISTER: 6, Kind.SOCIAL_TIP: 20, Kind.SEND_ETH: 5, Kind.NFT_SEND: 2},
+}  # fmt: skip
+_MIXED = {"D": 0.35, "N": 0.25, "G": 0.2, "S": 0.2}
+_SELLS = (Kind.SWAP_SELL, Kind.NFT_SELL, Kind.LEND_WITHDRAW)
+_HOLDS = (Kind.STAKE, Kind.LEND_DEPOSIT, Kind.SWAP_BUY, Kind.NFT_MINT)
+_COMMUNITY = {Kind.GOV_VOTE: 8, Kind.DAO_DEPOSIT: 2, Kind.DAO_CLAIM: 2}
+YOUNG_SHARE = (0.4, 0.03)  # share of eligible calls going to young contracts: aggressive, safe
+
+# ETH value medians (ETH) per kind; 0 = no value
+ETH_MEDIAN = {Kind.SEND_ETH: 0.12, Kind.CEX_DEPOSIT: 0.6, Kind.CEX_WITHDRAW: 0.8, Kind.BRIDGE: 0.4,
+              Kind.SWAP_BUY: 0.25, Kind.STAKE: 1.2, Kind.NFT_BUY: 0.3, Kind.GAME_PLAY: 0.004,
+              Kind.ENS_REGISTER: 0.003, Kind.DAO_DEPOSIT: 0.3}  # fmt: skip
+SEGMENT_VALUE = np.array([2.5, 1.0, 0.6])  # power wallets move more
+# swap prices: token units per ETH
+PRICE = {"weth": 1.0, "usdc": 2300.0, "usdt": 2300.0, "dai": 2300.0, "swl": 900.0, "ldr": 25.0, "orcl": 150.0}
+MINT_PRICE = {"apes": 0.08, "owls": 0.03, "blocks": 0.05}
+
+
+def kind_weights() -> np.ndarray:
+    """(40, K) probabilities of each kind for each typology profile (see Population.profile)."""
+    out = np.zeros((40, K))
+    for profile in range(40):
+        focus, pattern, risk, community = profile // 8, (profile // 4) % 2, (profile // 2) % 2, profile % 2
+        del risk  # the risk axis picks young contracts, not kinds
+        w = np.zeros(K)
+        for kind, x in _COMMON.items():
+            w[kind] += x
+        mix = {"DNGS"[focus]: 1.0} if focus < 4 else _MIXED
+        for letter, share in mix.items():
+            for kind, x in _FOCUS[letter].items():
+                w[kind] += share * x
+        for kind in _SELLS:
+            w[kind] *= 2.0 if pattern == 0 else 0.3
+        for kind in _HOLDS:
+            w[kind] *= 0.8 if pattern == 0 else 1.6
+        w[Kind.SEND_ETH] *= 1.3 if pattern == 0 else 0.8
+        for kind, x in _COMMUNITY.items():
+            w[kind] += x if community == 0 else 0.03 * x
+        out[profile] = w / w.sum()
+    return out
+
+
+@dataclass
+class World:
+    """What every window needs: the population, the catalog, the address layout."""
+
+    seed: int
+    t0: int
+    days: int
+    pop: Population
+    catalog: Catalog
+    human0: int  # address index of wallet 0
+    cum_rate: np.ndarray
+    kind_cdf: np.ndarray
+    young: dict[str, tuple[np.ndarray, np.ndarray]]  # category -> (address indexes, creation unix times)
+    peer_key: np.uint64
+
+    @classmethod
+    def build(cls, seed: int, t0: int, days: int, pop: Population, catalog: Catalog) -> World:
+        young = {}
+        for category in ("DeFi", "NFT", "Gaming"):
+            idx, day = catalog.young(category)
+            young[category] = (idx, (t0 + day * 86400).astype(np.int64))
+        return cls(seed, t0, days, pop, catalog, len(catalog) + 1, np.cumsum(pop.rate),
+                   np.cumsum(kind_weights(), axis=1), young, np.uint64(seed * 7919 + 17))  # fmt: skip
+
+    @property
+    def n(self) -> int:
+        return len(self.pop)
+
+    def peers(self, rng: np.random.Generator, w: np.ndarray) -> np.ndarray:
+        """Counterparties (wallet numbers): mostly a few recurring friends, some strangers."""
+        slot = np.minimum(rng.geometric(0.35, len(w)) - 1, 7).astype(np.uint64)
+        friend = mix64(w.astype(np.uint64) * np.uint64(8) + slot + self.peer_key) % np.uint64(self.n)
+        p = np.where(rng.random(len(w)) < 0.25, rng.integers(0, self.n, len(w)), friend.astype(np.int64))
+        return np.where(p == w, (p + 1) % self.n, p)
+
+
+def expected_per_day(world: World) -> float:
+    return float(world.cum_rate[-1]) if world.n else 0.0
+
+
+def draw_times(rng: np.random.Generator, world: World, h0: int, h1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Transactions in hours [h0, h1) since t0: (wallet numbers, unix times), Poisson in number."""
+    weights = clock.hour_weights(world.t0, np.arange(h0, h1))
+    n = rng.poisson(expected_per_day(world) * weights.sum() / 24.0)
+    wallets = np.searchsorted(world.cum_rate, rng.random(n) * world.cum_rate[-1], side="right")
+    hours = h0 + np.searchsorted(np.cumsum(weights), rng.random(n) * weights.sum(), side="right")
+    ts = world.t0 + hours.astype(np.int64) * 3600 + rng.integers(0, 3600, n)
+    keep = ts >= world.pop.start[wallets]  # nothing before the wallet is funded
+    return wallets[keep], ts[keep]
+
+
+def normal_events(rng: np.random.Generator, world: World, h0: int, h1: int) -> Events:
+    w, ts = draw_times(rng, world, h0, h1)
+    n = len(w)
+    ev = Events.blank(n)
+    ev.ts = ts
+    profile = world.pop.profile[w]
+    ev.kind = (rng.random(n)[:, None] > world.kind_cdf[profile]).sum(axis=1).clip(0, K - 1)
+    ev.sender = world.human0 + w
+    Filler(rng, world, ev, w).fill()
+    return ev
+
+
+class Filler:
+    """Fills targets, values and token transfers of drawn events, kind by kind."""
+
+    def __init__(self, rng: np.random.Generator, world: World, ev: Events, w: np.ndarray) -> None:
+        self.rng, self.world, self.ev, self.w = rng, world, ev, w
+        self.cat = world.catalog
+        self.value_scale = SEGMENT_VALUE[world.pop.segment[w]]
+
+    # ---- helpers -------------------------------------------------------------------------
+    def rows(self, kind: Kind) -> np.ndarray:
+        return np.flatnonzero(self.ev.kind == kind)
+
+    def pick(self, rows: np.ndarray, *keys: str) -> np.ndarray:
+        return self.cat.of(*keys)[self.rng.integers(0, len(keys), len(rows))]
+
+    def peer(self, rows: np.ndarray) -> np.ndarray:
+        return self.world.human0 + self.world.peers(self.rng, self.w[rows])
+
+    def me(self, rows: np.ndarray) -> np.ndarray:
+        return self.world.human0 + self.w[rows]
+
+    def eth(self, rows: np.ndarray, median: float | np.ndarray, scaled: bool = True) -> np.ndarray:
+        """Draw and set the ETH value of rows; returns it in ETH."""
+        x = heavy_tailed(self.rng, median, len(rows)) * (self.value_scale[rows] if scaled else 1.0)
+        x, exact = human_round(self.rng, x)
+        self.ev.set_eth(rows, to_raw(self.rng, x, 18, exact))
+        return x
+
+    def tokens(self, token: np.ndarray, amount: np.ndarray, exact: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        return to_raw(self.rng, amount, self.cat.decimals[token], exact)
+
+    def token_amount(
+        self, rows: np.ndarray, token: np.ndarray, median: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        x, exact = human_round(self.rng, heavy_tailed(self.rng, median, len(rows)) * self.value_scale[rows])
+        return self.tokens(token, x, exact)
+
+    def nft_id(self, n: int, top: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(n, dtype=np.uint64), self.rng.integers(1, top, n).astype(np.uint64)
+
+    # ---- kinds ---------------------------------------------------------------------------
+    def fill(self) -> None:
+        self.young_calls()
+        self.transfers()
+        self.defi()
+        self.nft()
+        self.gaming()
+        self.social()
+        self.community()
+
+    def young_calls(self) -> None:
+        """Aggressive wallets send a large share of their DeFi/NFT/game calls to young contracts
+        (those already deployed at the time); such calls become kinds of their own here."""
+        ev, rng = self.ev, self.rng
+        groups = {"DeFi": (Kind.SWAP_BUY, Kind.SWAP_SELL, Kind.LEND_DEPOSIT, Kind.STAKE),
+                  "NFT": (Kind.NFT_MINT, Kind.NFT_BUY), "Gaming": (Kind.GAME_PLAY,)}  # fmt: skip
+        share = np.array(YOUNG_SHARE)[self.world.pop.risk[self.w]]
+        for category, kinds in groups.items():
+            addresses, created = self.world.young[category]
+            rows = np.flatnonzero(np.isin(ev.kind, kinds) & (rng.random(len(ev)) < share))
+            deployed = np.searchsorted(created, ev.ts[rows], side="right")
+            rows, deployed = rows[deployed > 0], deployed[deployed > 0]
+            if not len(rows):
+                continue
+            # one of the six newest projects deployed so far
+            back = np.minimum(
+                (rng.random(len(rows)) * np.minimum(deployed, 6)).astype(np.int64), deployed - 1
+            )
+            project = addresses[deployed - 1 - back]
+            ev.risky[rows] = True
+            ev.to[rows] = project
+            me = self.me(rows)
+            if category == "NFT":
+                self.eth(rows, 0.02, scaled=False)
+                ev.set_log(rows, 0, project, 0, me, self.nft_id(len(rows)))
+                ev.kind[rows] = Kind.NFT_MINT
+                continue
+            sell = ev.kind[rows] == Kind.SWAP_SELL
+            amount = self.tokens(project, heavy_tailed(rng, 2e5, len(rows)))
+            buy_rows = rows[~sell]
+            value = self.eth(buy_rows, 0.08 if category == "DeFi" else 0.005)
+            del value
+            farm = np.isin(ev.kind[rows], (Kind.LEND_DEPOSIT, Kind.STAKE))
+            src = np.where(sell, me, np.where(farm, 0, project))
+            dst = np.where(sell, project, me)
+            ev.set_log(rows, 0, project, src, dst, amount)
+            ev.kind[rows] = np.where(sell, Kind.SWAP_SELL, np.where(farm, Kind.STAKE, ev.kind[rows]))
+            if category == "Gaming":
+                ev.kind[rows] = Kind.GAME_PLAY
+
+    def established(self, kind: Kind) -> np.ndarray:
+        return np.flatnonzero((self.ev.kind == kind) & ~self.ev.risky)
+
+    def transfers(self) -> None:
+        ev, cat = self.ev, self.cat
+        rows = self.rows(Kind.SEND_ETH)
+        ev.to[rows] = self.peer(rows)
+        self.eth(rows, ETH_MEDIAN[Kind.SEND_ETH])
+        rows = self.rows(Kind.SEND_STABLE)
+        token = self.pick(rows, "usdc", "usdt", "dai")
+        ev.to[rows] = token
+        ev.set_log(rows, 0, token, self.me(rows), self.peer(rows), self.token_amount(rows, token, 150.0))
+        rows = self.rows(Kind.CEX_DEPOSIT)
+        ev.to[rows] = self.pick(rows, "cex0", "cex1", "cex2", "cex3")
+        self.eth(rows, ETH_MEDIAN[Kind.CEX_DEPOSIT])
+        rows = self.rows(Kind.CEX_WITHDRAW)  # the exchange sends
+        ev.sender[rows] = self.pick(rows, "cex0", "cex1", "cex2", "cex3")
+        ev.to[rows] = self.me(rows)
+        self.eth(rows, ETH_MEDIAN[Kind.CEX_WITHDRAW])
+        rows = self.rows(Kind.BRIDGE)
+        ev.to[rows] = self.pick(rows, "bridge_arb", "bridge_opt")
+        self.eth(rows, ETH_MEDIAN[Kind.BRIDGE])
+        rows = self.rows(Kind.APPROVE)
+        ev.to[rows] = self.pick(rows, "usdc", "usdt", "dai", "weth", "swl")
+        del cat
+
+    def defi(self) -> None:
+        ev, rng, cat = self.ev, self.rng, self.cat
+        tradable = list(PRICE)
+        price = np.array([PRICE[k] for k in tradable])
+        pools = cat.of(*(f"pool_{k}" for k in tradable))
+        tokens = cat.of(*tradable)
+        rows = self.established(Kind.SWAP_BUY)  # ETH in, tokens out of the pool
+        which = rng.integers(0, len(tradable), len(rows))
+        ev.to[rows] = cat.index["router"]
+        value = self.eth(rows, ETH_MEDIAN[Kind.SWAP_BUY])
+        out = value * price[which] * rng.uniform(0.985, 0.998, len(rows))
+        ev.set_log(rows, 0, tokens[which], pools[which], self.me(rows), self.tokens(tokens[which], out))
+        rows = self.established(Kind.SWAP_SELL)  # tokens into the pool, ETH back (internal)
+        which = rng.integers(0, len(tradable), len(rows))
+        ev.to[rows] = cat.index["router"]
+        amount = heavy_tailed(rng, 0.25, len(rows)) * price[which] * self.value_scale[rows]
+        ev.set_log(rows, 0, tokens[which], self.me(rows), pools[which], self.tokens(tokens[which], amount))
+        usdc, ausdc, lending = cat.index["usdc"], cat.index["ausdc"], cat.index["lending"]
+        for kind in (Kind.LEND_DEPOSIT, Kind.LEND_WITHDRAW):
+            rows = self.established(kind)
+            ev.to[rows] = lending
+            raw = self.token_amount(rows, np.full(len(rows), usdc), 1500.0)
+            me = self.me(rows)
+            if kind == Kind.LEND_DEPOSIT:
+                ev.set_log(rows, 0, usdc, me, lending, raw)
+                ev.set_log(rows, 1, ausdc, 0, me, raw)
+            else:
+                ev.set_log(rows, 0, ausdc, me, 0, raw)
+                ev.set_log(rows, 1, usdc, lending, me, raw)
+        rows = self.established(Kind.STAKE)
+        ev.to[rows] = cat.index["staking"]
+        value = self.eth(rows, ETH_MEDIAN[Kind.STAKE])
+        ev.set_log(rows, 0, cat.index["speth"], 0, self.me(rows),
+                   self.tokens(np.full(len(rows), cat.index["speth"]), value * 0.9995))  # fmt: skip
+
+    def nft(self) -> None:
+        ev, rng, cat = self.ev, self.rng, self.cat
+        names = list(MINT_PRICE)
+        collections = cat.of(*names)
+        rows = self.established(Kind.NFT_MINT)
+        which = rng.integers(0, len(names), len(rows))
+        ev.to[rows] = collections[which]
+        price = np.array([MINT_PRICE[k] for k in names])[which]
+        ev.set_eth(rows, to_raw(rng, price, 18, np.ones(len(rows), dtype=bool)))
+        ev.set_log(rows, 0, collections[which], 0, self.me(rows), self.nft_id(len(rows)))
+        market, weth = cat.index["market"], cat.index["weth"]
+        rows = self.established(Kind.NFT_BUY)  # buyer pays ETH, the seller's NFT moves
+        which = collections[rng.integers(0, len(names), len(rows))]
+        ev.to[rows] = market
+        self.eth(rows, ETH_MEDIAN[Kind.NFT_BUY])
+        ev.set_log(rows, 0, which, self.peer(rows), self.me(rows), self.nft_id(len(rows)))
+        rows = self.rows(Kind.NFT_SELL)  # accepting a WETH offer
+        which = collections[rng.integers(0, len(names), len(rows))]
+        buyer = self.peer(rows)
+        ev.to[rows] = market
+        ev.set_log(rows, 0, which, self.me(rows), buyer, self.nft_id(len(rows)))
+        amount = heavy_tailed(rng, 0.3, len(rows)) * self.value_scale[rows]
+        ev.set_log(rows, 1, weth, buyer, self.me(rows), self.tokens(np.full(len(rows), weth), amount))
+        rows = self.rows(Kind.NFT_SEND)
+        which = collections[rng.integers(0, len(names), len(rows))]
+        ev.to[rows] = which
+        ev.set_log(rows, 0, which, self.me(rows), self.peer(rows), self.nft_id(len(rows)))
+
+    def gaming(self) -> None:
+        ev, rng, cat = self.ev, self.rng, self.cat
+        gem, items, game = cat.index["gem"], cat.index["items"], cat.index["game"]
+        rows = self.established(Kind.GAME_PLAY)
+        ev.to[rows] = game
+        self.eth(rows, ETH_MEDIAN[Kind.GAME_PLAY], scaled=False)
+        ev.set_log(rows, 0, gem, game, self.me(rows), self.token_amount(rows, np.full(len(rows), gem), 12.0))
+        rows = self.rows(Kind.GAME_ITEM)
+        ev.to[rows] = items
+        count = np.zeros(len(rows), dtype=np.uint64), rng.integers(1, 6, len(rows)).astype(np.uint64)
+        ev.set_log(rows, 0, items, self.me(rows), self.peer(rows), count)
+        rows = self.rows(Kind.GAME_TOKEN)
+        ev.to[rows] = gem
+        ev.set_log(
+            rows,
+            0,
+            gem,
+            self.me(rows),
+            self.peer(rows),
+            self.token_amount(rows, np.full(len(rows), gem), 40.0),
+        )
+
+    def social(self) -> None:
+        ev, rng, cat = self.ev, self.rng, self.cat
+        rows = self.rows(Kind.ENS_REGISTER)
+        ev.to[rows] = cat.index["ens_ctrl"]
+        self.eth(rows, ETH_MEDIAN[Kind.ENS_REGISTER], scaled=False)
+        label_hash = (
+            rng.integers(0, 10**18, len(rows)).astype(np.uint64),
+            rng.integers(0, 10**18, len(rows)).astype(np.uint64),
+        )
+        ev.set_log(rows, 0, cat.index["ens_nft"], 0, self.me(rows), label_hash)
+        rows = self.rows(Kind.SOCIAL_TIP)
+        token = self.pick(rows, "friend", "friend", "clout")
+        ev.to[rows] = token
+        ev.set_log(rows, 0, token, self.me(rows), self.peer(rows), self.token_amount(rows, token, 8.0))
+
+    def community(self) -> None:
+        ev, cat = self.ev, self.cat
+        rows = self.rows(Kind.GOV_VOTE)  # DeFi-minded wallets vote in the DEX governor too
+        defi = self.world.pop.focus[self.w[rows]] == 0
+        ev.to[rows] = np.where(defi & (self.rng.random(len(rows)) < 0.7), cat.index["governor"],
+                               cat.index["dao_governor"])  # fmt: skip
+        rows = self.rows(Kind.DAO_DEPOSIT)
+        ev.to[rows] = cat.index["dao_treasury"]
+        self.eth(rows, ETH_MEDIAN[Kind.DAO_DEPOSIT])
+        rows = self.rows(Kind.DAO_CLAIM)  # a grant or reward paid out in USDC
+        usdc, treasury = cat.index["usdc"], cat.index["dao_treasury"]
+        ev.to[rows] = treasury
+        ev.set_log(
+            rows, 0, usdc, treasury, self.me(rows), self.token_amount(rows, np.full(len(rows), usdc), 400.0)
+        )
