@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.synth import clock
 from ingest.synth.activity import Kind, World
 from ingest.synth.events import Events
 
@@ -50,7 +51,7 @@ def build_campaign(rng: np.random.Generator, world: World, addresses: list[str],
     end = world.t0 + world.days * 86400
     # most conversions come early in the campaign
     when = start + 60 + (rng.beta(1.0, 2.5, len(targets)) * max(0, end - start - 120)).astype(np.int64)
-    when = np.maximum(when, world.pop.start[targets] + 60)
+    when = clock.snap(np.maximum(when, world.pop.start[targets] + 60), world.t0)
     converted &= when < end
     converted_at = np.where(converted, when, -1)
     rows = np.flatnonzero(converted)

@@ -34,6 +34,11 @@ def block_time(block: np.ndarray, t0: int) -> np.ndarray:
     return t0 + (block - FIRST_BLOCK) * BLOCK_SECONDS
 
 
+def snap(ts: np.ndarray, t0: int) -> np.ndarray:
+    """Times moved back to the start of their block: the time a transaction shows on chain."""
+    return t0 + (np.asarray(ts) - t0) // BLOCK_SECONDS * BLOCK_SECONDS
+
+
 def base_fee_series(rng: np.random.Generator, hours: int) -> np.ndarray:
     """Base fee in wei per hour: a mean-reverting random walk in log space (weeks-long swings)
     with a daily cycle peaking in the afternoon, between 3 and 400 gwei."""

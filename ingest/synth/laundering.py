@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.synth import clock
 from ingest.synth.activity import Kind, World
 from ingest.synth.amounts import to_raw
 from ingest.synth.events import Events
@@ -134,8 +135,11 @@ def build_laundering(rng: np.random.Generator, world: World, share: float,
     first = world.t0 + int(0.2 * world.days * day)  # after every wallet is funded
     last = world.t0 + world.days * day
     period = int(min(params.period_days * day, max(3600, (last - first) // 2)))
+    order: list[str] = []
     while len(pool) >= 3:
-        kind = params.types[rng.integers(len(params.types))]
+        if not order:  # every typology once, in a random order, then again
+            order = [params.types[i] for i in rng.permutation(len(params.types))]
+        kind = order.pop()
         low = max(MIN_SIZE[kind], params.min_size)
         size = int(rng.integers(low, max(low, params.max_size) + 1))
         if len(pool) - size < 3:
@@ -148,7 +152,7 @@ def build_laundering(rng: np.random.Generator, world: World, share: float,
         start = int(rng.integers(first, max(first + 1, last - period)))
         roles, edges = _shape(rng, kind, [world.human0 + w for w in members], amount, params.skim, exits)
         scale = STABLE_PER_ETH if usdt else 1.0
-        ts = [start + int(t * period) for _, _, t, _ in edges]
+        ts = clock.snap(np.array([start + int(t * period) for _, _, t, _ in edges]), world.t0).tolist()
         for (src, dst, _, value), t in zip(edges, ts, strict=True):
             rows.append((src, dst, t, value * scale, int(usdt)))
         patterns.append(Pattern(f"{kind}-{len(patterns):05d}", kind, members, roles, min(ts), max(ts),
