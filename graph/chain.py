@@ -2,9 +2,10 @@
 
 Per chain, one `(:Chain {chain_id, done, head})` node: `done` lists the block ranges already
 ingested ("0-99,200-250"), `head` is the highest block done. The newest blocks (a reorg
-window) are kept as `(:Block {chain_id, number, hash, parent_hash, txs})`, written before
-their transfers, so that the transfers of a block later found orphaned can be removed
-(by block number and transaction hash) even after a crash half-way through it.
+window) are kept as `(:Block {chain_id, number, hash, parent_hash, txs, senders})`, written
+before their transfers, so that the transfers of a block later found orphaned can be removed
+(found from their senders, matched by block number and transaction hash) even after a crash
+half-way through it.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ class StoredBlock:
     number: int
     hash: str
     parent_hash: str
-    txs: list[str]
+    txs: list[str]  # transaction hashes
+    senders: list[str]  # from_address of every transfer of the block
 
 
 async def done_ranges(store: GraphStore, chain_id: int) -> Ranges:
@@ -110,12 +112,18 @@ async def save_done(store: GraphStore, chain_id: int, done: Ranges) -> None:
 async def stored_blocks(store: GraphStore, chain_id: int, lo: int, hi: int) -> dict[int, StoredBlock]:
     rows = await store.query(q.CHAIN_BLOCKS, {"chain_id": chain_id, "lo": lo, "hi": hi})
     return {
-        r["number"]: StoredBlock(r["number"], r["hash"], r["parent_hash"], list(r["txs"] or [])) for r in rows
+        r["number"]: StoredBlock(
+            r["number"], r["hash"], r["parent_hash"], list(r["txs"] or []), list(r["senders"] or [])
+        )
+        for r in rows
     }
 
 
 async def save_blocks(store: GraphStore, chain_id: int, blocks: Sequence[StoredBlock]) -> None:
-    rows = [{"number": b.number, "hash": b.hash, "parent_hash": b.parent_hash, "txs": b.txs} for b in blocks]
+    rows = [
+        {"number": b.number, "hash": b.hash, "parent_hash": b.parent_hash, "txs": b.txs, "senders": b.senders}
+        for b in blocks
+    ]
     for i in range(0, len(rows), 500):
         await store.execute(q.MERGE_BLOCKS, {"chain_id": chain_id, "rows": rows[i : i + 500]})
 
@@ -129,9 +137,14 @@ async def drop_transfers(store: GraphStore, blocks: Sequence[StoredBlock]) -> in
     returns the number of orphaned transactions. Contracts and tokens stay (they are facts
     about addresses, not about the orphaned branch)."""
     hashes = sorted({h for b in blocks for h in b.txs})
-    if not hashes:
+    senders = sorted({a for b in blocks for a in b.senders})
+    if not hashes or not senders:
         return 0
-    params: dict[str, Any] = {"lo": min(b.number for b in blocks), "hi": max(b.number for b in blocks)}
+    params: dict[str, Any] = {
+        "lo": min(b.number for b in blocks),
+        "hi": max(b.number for b in blocks),
+        "senders": senders,
+    }
     for i in range(0, len(hashes), 2000):
         params["hashes"] = hashes[i : i + 2000]
         rows = await store.query(q.ORPHAN_WALLETS, params)

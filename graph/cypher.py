@@ -250,8 +250,9 @@ RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
 
 # ---- chain ingestion ----------------------------------------------------------------------
 # (:Chain {chain_id, done, head}): `done` is the block ranges already ingested ("0-99,200-250"),
-# `head` the highest. (:Block {chain_id, number, hash, parent_hash, txs}): the newest blocks
-# of each chain (a reorg window), with their transaction hashes, written before their transfers.
+# `head` the highest. (:Block {chain_id, number, hash, parent_hash, txs, senders}): the newest
+# blocks of each chain (a reorg window) with their transaction hashes and the senders of their
+# transfers, written before the transfers.
 CHAIN_STATE = stmt(
     "chain_state",
     "MATCH (c:Chain {chain_id: $chain_id}) RETURN c.done AS done, c.head AS head",
@@ -264,7 +265,8 @@ CHAIN_BLOCKS = stmt(
     "chain_blocks",
     """
 MATCH (b:Block {chain_id: $chain_id}) WHERE b.number >= $lo AND b.number <= $hi
-RETURN b.number AS number, b.hash AS hash, b.parent_hash AS parent_hash, b.txs AS txs
+RETURN b.number AS number, b.hash AS hash, b.parent_hash AS parent_hash, b.txs AS txs,
+  b.senders AS senders
 ORDER BY number
 """,
 )
@@ -273,19 +275,21 @@ MERGE_BLOCKS = stmt(
     """
 UNWIND $rows AS r
 MERGE (b:Block {chain_id: $chain_id, number: r.number})
-SET b.hash = r.hash, b.parent_hash = r.parent_hash, b.txs = r.txs
+SET b.hash = r.hash, b.parent_hash = r.parent_hash, b.txs = r.txs, b.senders = r.senders
 """,
 )
 DELETE_BLOCKS = stmt(
     "delete_blocks",
     "MATCH (b:Block {chain_id: $chain_id}) WHERE b.number >= $lo AND b.number <= $hi DELETE b",
 )
-# Transfers of orphaned blocks: by block number and transaction hash, so that another chain's
-# transfers in the same graph are never touched.
+# Transfers of orphaned blocks, reached from their senders through the address index (FalkorDB
+# keeps no edge index); matched by block and transaction hash, so that another chain's transfers
+# in the same graph are never touched.
 ORPHAN_WALLETS = stmt(
     "orphan_wallets",
     """
-MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+UNWIND $senders AS s
+MATCH (a:Wallet {address: s})-[t:TRANSFER]->(b:Wallet)
 WHERE t.block >= $lo AND t.block <= $hi AND t.hash IN $hashes
 RETURN DISTINCT a.address AS from_address, b.address AS to_address
 """,
@@ -293,7 +297,8 @@ RETURN DISTINCT a.address AS from_address, b.address AS to_address
 DELETE_ORPHAN_TRANSFERS = stmt(
     "delete_orphan_transfers",
     """
-MATCH ()-[t:TRANSFER]->()
+UNWIND $senders AS s
+MATCH (:Wallet {address: s})-[t:TRANSFER]->(:Wallet)
 WHERE t.block >= $lo AND t.block <= $hi AND t.hash IN $hashes
 DELETE t
 """,

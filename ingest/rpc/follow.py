@@ -191,14 +191,16 @@ class Ingester:
         stale = [s for n, s in stored.items() if n in fresh and s.hash != fresh[n]]
         if stale:  # written by a run that stopped half-way through blocks now orphaned
             await chain.drop_transfers(self.store, stale)
-        await chain.save_blocks(self.store, self.chain_id, [
-            chain.StoredBlock(b.number, b.hash, b.parent_hash, b.tx_hashes) for b in blocks
-        ])  # fmt: skip
         if tokens:
             await self.store.upsert_tokens(tokens)
             self.decimals.update({t["address"]: t["decimals"] for t in tokens})
             self.report.tokens += len(tokens)
         decoded = decode_blocks(blocks, self.decimals)
+        senders = decoded.frame.groupby("block")["from_address"].unique()
+        await chain.save_blocks(self.store, self.chain_id, [
+            chain.StoredBlock(b.number, b.hash, b.parent_hash, b.tx_hashes,
+                              sorted(senders.get(b.number, []))) for b in blocks
+        ])  # fmt: skip
         written = await self.store.write_transfers(decoded.frame)
         if len(decoded.token_ids):
             await chain.set_token_ids(self.store, decoded.token_ids)

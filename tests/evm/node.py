@@ -143,7 +143,7 @@ class FaultProxy:
 
     FAULTS = ("429", "500", "503", "timeout", "drop", "item")
 
-    def __init__(self, upstream: str, rate: float = 0.2, seed: int = 7, hang: float = 1.5,
+    def __init__(self, upstream: str, rate: float = 0.2, seed: int = 7, hang: float = 0.8,
                  retry_after: str = "0") -> None:  # fmt: skip
         self.upstream = upstream
         self.rate = rate
@@ -160,7 +160,7 @@ class FaultProxy:
     async def start(self) -> FaultProxy:
         app = web.Application(client_max_size=256 * 1024**2)
         app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.2)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         self._session = ClientSession()
