@@ -40,13 +40,17 @@ class Chain:
     files: dict[str, writer.CsvOut] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.output = writer.Output()
         for name, columns in (("transactions", TRANSACTIONS), ("receipts", RECEIPTS),
                               ("token_transfers", TOKEN_TRANSFERS)):  # fmt: skip
-            self.files[name] = writer.CsvOut(self.out / f"{name}.csv", columns)
+            self.files[name] = writer.CsvOut(self.out / f"{name}.csv", columns, self.output)
 
     def close(self) -> None:
-        for f in self.files.values():
-            f.close()
+        try:
+            self.output.close()
+        finally:
+            for f in self.files.values():
+                f.close()
 
     def address(self, index: np.ndarray) -> writer.Field:
         table = self.addresses

@@ -4,7 +4,9 @@ the matrix are the CSV text. No Python loop per record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -51,9 +53,6 @@ def hex_bytes(raw: np.ndarray) -> Field:
     return Field(2 * k + 2, fill)
 
 
-_POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
-
-
 def _digits(values: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Decimal digits of non-negative ints, right-aligned and zero-padded into out (n, width);
     returns how many are significant (>= 1)."""
@@ -65,10 +64,12 @@ def _digits(values: np.ndarray, out: np.ndarray) -> np.ndarray:
     for row in range(need - 1, -1, -1):
         v, digit = np.divmod(v, ten)
         digits[row] = digit
+    leading = np.argmax(digits != 0, axis=0)  # zeros before the first significant digit
+    used = np.where(digits[leading, np.arange(n)] == 0, 1, need - leading)
     digits += _ZERO
     out[:, : width - need] = _ZERO
     out[:, width - need :] = digits.T
-    return np.maximum(np.searchsorted(_POW10, values.astype(np.uint64), side="right"), 1)
+    return used
 
 
 def uint(values: np.ndarray, width: int = 20, blank: np.ndarray | None = None) -> Field:
@@ -127,14 +128,13 @@ class Sheet:
         self._data = np.empty(0, dtype=np.uint8)
         self._keep = np.empty(0, dtype=bool)
 
-    def records(self, n: int, fields: Sequence[Field]) -> bytes:
-        """n records of the fields, comma separated, one per line."""
+    def records(self, n: int, fields: Sequence[Field]) -> Iterator[np.ndarray]:
+        """n records of the fields, comma separated, one per line, in blocks of bytes (uint8)."""
         total = sum(f.width + 1 for f in fields)
         size = min(n, self.BLOCK) * total
         if self._data.size < size:
             self._data = np.empty(size, dtype=np.uint8)
             self._keep = np.empty(size, dtype=bool)
-        parts = []
         for lo in range(0, n, self.BLOCK):
             rows = slice(lo, min(n, lo + self.BLOCK))
             m = rows.stop - lo
@@ -150,28 +150,58 @@ class Sheet:
                 data[:, stop] = _COMMA
                 start = stop + 1
             data[:, -1] = _NEWLINE
-            parts.append(data[keep].tobytes())
-        return b"".join(parts)
+            yield data[keep]
 
 
 def records(n: int, fields: Sequence[Field]) -> bytes:
-    return Sheet().records(n, fields)
+    return b"".join(block.tobytes() for block in Sheet().records(n, fields))
+
+
+class Output:
+    """Writes blocks to their files in a background thread, in the order given (file writes
+    overlap the formatting of the next block); a bounded queue keeps memory flat."""
+
+    def __init__(self, depth: int = 8) -> None:
+        self._queue: queue.Queue[tuple[BinaryIO, np.ndarray] | None] = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="synth-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    item[0].write(item[1])
+                except BaseException as exc:  # reported by put() and close()
+                    self._error = exc
+
+    def put(self, fh: BinaryIO, block: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((fh, block))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 class CsvOut:
     """One output CSV: header written on open, chunks appended, rows counted."""
 
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+    def __init__(self, path: Path, columns: Sequence[str], output: Output) -> None:
         self.path = path
         self.rows = 0
+        self._output = output
         self._sheet = Sheet()
         self._fh: BinaryIO = path.open("wb")
         self._fh.write((",".join(columns) + "\n").encode())
 
     def write(self, n: int, fields: Sequence[Field]) -> None:
-        if n:
-            self._fh.write(self._sheet.records(n, fields))
-            self.rows += n
+        for block in self._sheet.records(n, fields):
+            self._output.put(self._fh, block)
+        self.rows += n
 
     def close(self) -> None:
         self._fh.close()
