@@ -71,3 +71,8 @@ def ingest_edges(paths: tuple[Path, ...], as_json: bool, errors_file: Path | Non
 def ingest_etherscan(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
     """Etherscan txlist / tokentx JSON exports."""
     _finish(_ingest(load.ingest_etherscan, paths), as_json, errors_file)
+
+from aidrop.cli.rpc_cmd import labels, rpc  # noqa: E402
+
+ingest_group.add_command(rpc)
+ingest_group.add_command(labels)

@@ -1,0 +1,88 @@
+"""Contract labels: YAML files of `address, name, category, source` entries -> :Contract nodes.
+
+A file is a list of entries (or a mapping with a `contracts:` list). Addresses in mixed case
+must carry a valid EIP-55 checksum; categories are those of graph.model.CATEGORIES. When
+several files name the same address, the last one wins. `mainnet.yaml` beside this module
+holds well-known Ethereum mainnet contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from graph.address import normalize_address
+from graph.errors import AidropError, InvalidAddress
+from graph.model import CATEGORIES
+from graph.store import GraphStore
+
+MAINNET = Path(__file__).with_name("mainnet.yaml")
+
+
+class LabelsError(AidropError, ValueError):
+    code = "INVALID_LABELS"
+
+
+def _entries(path: Path) -> list[Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise LabelsError(f"{path}: not YAML ({exc})") from exc
+    except OSError as exc:
+        raise LabelsError(f"{path}: {exc.strerror}") from exc
+    if isinstance(data, dict) and "contracts" in data:
+        data = data["contracts"]
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise LabelsError(f"{path}: expected a list of entries (address, name, category, source)")
+    return data
+
+
+def _entry(path: Path, n: int, raw: Any) -> dict[str, Any]:
+    where = f"{path}: entry {n}"
+    if not isinstance(raw, dict):
+        raise LabelsError(f"{where}: expected a mapping with address, name, category, source")
+    unknown = set(raw) - {"address", "name", "category", "source"}
+    if unknown:
+        raise LabelsError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    try:
+        address = normalize_address(raw.get("address"))
+    except InvalidAddress as exc:
+        raise LabelsError(f"{where}: {exc}") from None
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise LabelsError(f"{where} ({address}): name is missing")
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise LabelsError(
+            f"{where} ({address}): category must be one of {', '.join(CATEGORIES)}, not {category!r}"
+        )
+    source = raw.get("source")
+    return {
+        "address": address,
+        "name": name.strip(),
+        "category": category,
+        "source": str(source).strip() if source is not None else None,
+    }
+
+
+def read_labels(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every entry of the files, validated; the last file naming an address wins."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in map(Path, paths):
+        for n, raw in enumerate(_entries(path), start=1):
+            entry = _entry(path, n, raw)
+            found[entry["address"]] = entry
+    return list(found.values())
+
+
+async def load_labels(store: GraphStore, paths: Iterable[Path]) -> int:
+    """Mark the labelled addresses as :Contract with their name and category."""
+    rows = read_labels(paths)
+    await store.upsert_contracts([{"address": r["address"], "name": r["name"], "category": r["category"],
+                                   "block": None} for r in rows])  # fmt: skip
+    return len(rows)
