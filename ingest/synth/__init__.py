@@ -42,7 +42,6 @@ class SynthSummary:
     transactions: int = 0
     token_transfers: int = 0
     transfers: int = 0  # graph edges: one per transaction plus one per token transfer
-    addresses: int = 0  # distinct addresses that the graph gets as wallets (upper bound)
     contracts: int = 0
     tokens: int = 0
     launderers: int = 0
@@ -137,7 +136,6 @@ def generate(
     summary.files["labels"] = tables.write_labels(out, pop, humans, launder)
     summary.files["laundering"] = tables.write_patterns(out, launder, humans)
     summary.transfers = summary.transactions + summary.token_transfers
-    summary.addresses = n_addresses
     summary.launderers = sum(len(p.members) for p in launder.patterns)
     for p in launder.patterns:
         summary.patterns[p.type] = summary.patterns.get(p.type, 0) + 1

@@ -102,8 +102,8 @@ def kind_weights() -> np.ndarray:
     """(40, K) probabilities of each kind for each typology profile (see Population.profile)."""
     out = np.zeros((40, K))
     for profile in range(40):
-        focus, pattern, risk, community = profile // 8, (profile // 4) % 2, (profile // 2) % 2, profile % 2
-        del risk  # the risk axis picks young contracts, not kinds
+        # the risk axis (bit 1) picks young contracts, not kinds
+        focus, pattern, community = profile // 8, (profile // 4) % 2, profile % 2
         w = np.zeros(K)
         for kind, x in _COMMON.items():
             w[kind] += x
@@ -265,9 +265,7 @@ class Filler:
                 continue
             sell = ev.kind[rows] == Kind.SWAP_SELL
             amount = self.tokens(project, heavy_tailed(rng, 2e5, len(rows)))
-            buy_rows = rows[~sell]
-            value = self.eth(buy_rows, 0.08 if category == "DeFi" else 0.005)
-            del value
+            self.eth(rows[~sell], 0.08 if category == "DeFi" else 0.005)  # sells send no ETH
             farm = np.isin(ev.kind[rows], (Kind.LEND_DEPOSIT, Kind.STAKE))
             src = np.where(sell, me, np.where(farm, 0, project))
             dst = np.where(sell, project, me)
@@ -280,7 +278,7 @@ class Filler:
         return np.flatnonzero((self.ev.kind == kind) & ~self.ev.risky)
 
     def transfers(self) -> None:
-        ev, cat = self.ev, self.cat
+        ev = self.ev
         rows = self.rows(Kind.SEND_ETH)
         ev.to[rows] = self.peer(rows)
         self.eth(rows, ETH_MEDIAN[Kind.SEND_ETH])
@@ -300,7 +298,6 @@ class Filler:
         self.eth(rows, ETH_MEDIAN[Kind.BRIDGE])
         rows = self.rows(Kind.APPROVE)
         ev.to[rows] = self.pick(rows, "usdc", "usdt", "dai", "weth", "swl")
-        del cat
 
     def defi(self) -> None:
         ev, rng, cat = self.ev, self.rng, self.cat

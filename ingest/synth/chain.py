@@ -10,7 +10,7 @@ import numpy as np
 
 from ingest.synth import clock, writer
 from ingest.synth.activity import GAS_LIMIT, SELECTOR_OF, SELECTORS, Kind
-from ingest.synth.events import LOGS, Events
+from ingest.synth.events import Events
 from ingest.synth.ids import BLOCK_HASH, TX_HASH, id_bytes, stream_key, words
 
 TRANSACTIONS = ("hash", "nonce", "block_hash", "block_number", "transaction_index", "from_address",
@@ -108,7 +108,6 @@ class Chain:
 
         hashes = id_bytes(np.arange(self.tx_count, self.tx_count + n), self.seed, TX_HASH, 32)
         self.tx_count += n
-        creation = ev.to < 0
         tx_hash = writer.hex_bytes(hashes)
         block_hash = writer.hex_bytes(block_words.astype(">u8").view(np.uint8).reshape(n, 32))
         self.files["transactions"].write(n, [
@@ -124,7 +123,6 @@ class Chain:
             writer.uint(cumulative, 9), writer.uint(used, 9), self._maybe_address(ev.created),
             writer.empty(), writer.text_choice(["1", "0"], fail.astype(np.int64)), writer.uint(price, 14),
         ])  # fmt: skip
-        del creation
 
         # token transfers: logs of successful transactions, indexed within the block
         has_log = (ev.log_token >= 0) & ~fail[:, None]
@@ -140,7 +138,6 @@ class Chain:
             writer.big_uint(ev.log_hi[tx_of, slot], ev.log_lo[tx_of, slot]),
             writer.hex_bytes(hashes[tx_of]), writer.uint(log_index, 6), writer.fixed_uint(block[tx_of], 8),
         ])  # fmt: skip
-        assert LOGS == has_log.shape[1]
         return n, m
 
     def _maybe_address(self, index: np.ndarray) -> writer.Field:
