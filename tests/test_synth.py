@@ -266,3 +266,14 @@ def test_rejects_bad_arguments(tmp_path: Path) -> None:
         generate(tmp_path, 100, 0)
     with pytest.raises(ValueError):
         generate(tmp_path, 100, 7, laundering_share=0.9)
+    with pytest.raises(ValueError):
+        generate(tmp_path, 100, 7, campaign=True, campaign_params=CampaignParams(start_day=7))
+
+
+def test_writes_only_into_a_folder_without_other_csvs(tmp_path: Path) -> None:
+    generate(tmp_path, 100, 2, campaign=True)
+    generate(tmp_path, 100, 2)  # a rerun replaces its own files, the campaign's too
+    assert not (tmp_path / "campaign.csv").exists()
+    (tmp_path / "transactions_00001.csv").write_text("hash\n")
+    with pytest.raises(FileExistsError, match="transactions_00001.csv"):
+        generate(tmp_path, 100, 2)

@@ -63,8 +63,11 @@ def synth(out: Path, wallets: int, days: int, seed: int, laundering_share: float
     if baseline + uplift > 1.0:
         raise click.BadParameter("baseline + uplift must be at most 1", param_hint="--uplift")
     start = int(start_date.replace(tzinfo=UTC).timestamp())
-    summary = generate(out, wallets, days, seed, laundering_share, campaign, start=start,
-                       campaign_params=CampaignParams(baseline=baseline, uplift=uplift))  # fmt: skip
+    try:
+        summary = generate(out, wallets, days, seed, laundering_share, campaign, start=start,
+                           campaign_params=CampaignParams(baseline=baseline, uplift=uplift))  # fmt: skip
+    except (ValueError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         echo_json(summary.to_dict())
         return

@@ -30,7 +30,9 @@ __all__ = ["CampaignParams", "LaunderingParams", "SynthSummary", "generate", "in
 
 # independent random streams, so that one part changing leaves the others as they were
 _POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW = range(1, 8)
-EXCHANGE_NONCE = 4_000_000  # hot wallets have sent millions of transactions before
+EXCHANGE_NONCE = 4_000_000
+OUTPUTS = ("transactions", "receipts", "token_transfers", "contracts", "tokens", "labels", "laundering",
+           "campaign")  # fmt: skip  # hot wallets have sent millions of transactions before
 
 
 @dataclass
@@ -80,12 +82,21 @@ def generate(
         raise ValueError("days must be at least 1")
     if not 0.0 <= laundering_share <= 0.5:
         raise ValueError("laundering_share must be between 0 and 0.5")
+    start = int(start)
+    if not 10**9 <= start <= 4 * 10**9:  # 2001..2096: timestamps keep 10 digits
+        raise ValueError(f"start must be a unix time in seconds between 2001 and 2096, not {start}")
+    campaign_params = campaign_params or CampaignParams()
+    if campaign and not 0 < campaign_params.start(days) < days:
+        raise ValueError("the campaign must start after the first day and before the last")
     began = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    foreign = sorted(p.name for p in out.glob("*.csv") if p.stem not in OUTPUTS)
+    if foreign:  # `aidrop ingest etl` would read them along with ours
+        raise FileExistsError(f"{out} holds other CSV files ({', '.join(foreign[:3])}); use an empty folder")
+    if not campaign:
+        (out / "campaign.csv").unlink(missing_ok=True)  # from an earlier run
     laundering = laundering or LaunderingParams()
-    campaign_params = campaign_params or CampaignParams()
-    start = int(start)
 
     campaign_day = campaign_params.start(days) if campaign else None
     catalog = build_catalog(_rng(seed, _CATALOG), wallets, days, campaign_day)
@@ -116,6 +127,7 @@ def generate(
     windows = [(h, min(h + step, hours)) for h in range(0, hours, step)]
     summary = SynthSummary(str(out), wallets, days, seed)
     show = sys.stderr.isatty() if progress is None else progress
+    written = 0
     try:
         with tqdm(total=len(windows), desc="synth", unit="window", disable=not show, file=sys.stderr) as bar:
             for i, (h0, h1) in enumerate(windows):
@@ -127,6 +139,9 @@ def generate(
                 summary.token_transfers += n_logs
                 bar.update(1)
                 bar.set_postfix(transfers=summary.transactions + summary.token_transfers)
+                written += hi - lo
+        if written != len(scheduled):  # the labels would promise transfers that are not there
+            raise RuntimeError(f"{len(scheduled) - written} scheduled transactions fell outside the period")
     finally:
         chain.close()
 
