@@ -19,11 +19,11 @@ from tqdm import tqdm
 from ingest.synth import clock, ids, tables, writer
 from ingest.synth.activity import Kind, World, expected_per_day, normal_events
 from ingest.synth.amounts import heavy_tailed, human_round, to_raw
-from ingest.synth.campaign import CampaignParams, build_campaign, in_treatment
+from ingest.synth.campaign import Campaign, CampaignParams, build_campaign, in_treatment
 from ingest.synth.catalog import build_catalog
 from ingest.synth.chain import Chain
 from ingest.synth.events import Events, sort_by_time
-from ingest.synth.laundering import LaunderingParams, build_laundering
+from ingest.synth.laundering import Laundering, LaunderingParams, build_laundering
 from ingest.synth.population import build_population
 
 __all__ = ["CampaignParams", "LaunderingParams", "SynthSummary", "generate", "in_treatment"]
@@ -102,12 +102,7 @@ def generate(
     catalog = build_catalog(_rng(seed, _CATALOG), wallets, days, campaign_day)
     pop = build_population(_rng(seed, _POPULATION), wallets, start, days)
     world = World.build(seed, start, days, pop, catalog)
-    n_addresses = world.human0 + wallets
-    raw = ids.address_bytes(np.arange(n_addresses), seed)
-    table = np.empty((n_addresses, 42), dtype=np.uint8)
-    writer.hex_bytes(raw).fill(table, slice(None))
-    addresses = table.tobytes().decode("ascii")
-    addresses = [addresses[i * 42 : (i + 1) * 42] for i in range(n_addresses)]
+    table, addresses = _address_table(world.human0 + wallets, seed)
     humans = addresses[world.human0 :]
 
     schedule_rng = _rng(seed, _SCHEDULE)
@@ -119,7 +114,7 @@ def generate(
     ]))  # fmt: skip
 
     hours = days * 24
-    nonce = np.zeros(n_addresses, dtype=np.int64)
+    nonce = np.zeros(len(addresses), dtype=np.int64)
     nonce[catalog.of(*(f"cex{i}" for i in range(4)))] = EXCHANGE_NONCE
     chain = Chain(out, seed, start, table, clock.base_fee_series(_rng(seed, _GAS), hours), nonce)
     per_hour = max(expected_per_day(world) / 24.0, 1e-9)
@@ -145,22 +140,35 @@ def generate(
     finally:
         chain.close()
 
-    summary.contracts, summary.tokens = tables.write_catalog(out, catalog, addresses, start)
     summary.files = {name: f.rows for name, f in chain.files.items()}
+    summary.contracts, summary.tokens = tables.write_catalog(out, catalog, addresses, start)
     summary.files["contracts"], summary.files["tokens"] = summary.contracts, summary.tokens
     summary.files["labels"] = tables.write_labels(out, pop, humans, launder)
     summary.files["laundering"] = tables.write_patterns(out, launder, humans)
+    _count(summary, launder, camp)
+    if camp is not None:
+        summary.files["campaign"] = tables.write_campaign(out, camp, humans)
+    summary.seconds = round(time.perf_counter() - began, 3)
+    return summary
+
+
+def _address_table(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """Every address index as ASCII "0x" + 40 hex digits: a (n, 42) matrix and strings."""
+    table = np.empty((n, 42), dtype=np.uint8)
+    writer.hex_bytes(ids.address_bytes(np.arange(n), seed)).fill(table, slice(None))
+    text = table.tobytes().decode("ascii")
+    return table, [text[i * 42 : (i + 1) * 42] for i in range(n)]
+
+
+def _count(summary: SynthSummary, launder: Laundering, camp: Campaign | None) -> None:
     summary.transfers = summary.transactions + summary.token_transfers
     summary.launderers = sum(len(p.members) for p in launder.patterns)
     for p in launder.patterns:
         summary.patterns[p.type] = summary.patterns.get(p.type, 0) + 1
     if camp is not None:
-        summary.files["campaign"] = tables.write_campaign(out, camp, humans)
         summary.campaign_targets = len(camp.targets)
         for group, mask in (("control", ~camp.treatment), ("treatment", camp.treatment)):
             summary.conversions[group] = int(camp.converted[mask].sum())
-    summary.seconds = round(time.perf_counter() - began, 3)
-    return summary
 
 
 def _funding(rng: np.random.Generator, world: World) -> Events:

@@ -238,7 +238,8 @@ class Filler:
 
     def young_calls(self) -> None:
         """Aggressive wallets send a large share of their DeFi/NFT/game calls to young contracts
-        (those already deployed at the time); such calls become kinds of their own here."""
+        (among those deployed by then): a buy, sell or farm of the project's token, a mint of
+        its NFT, a game play paying its token. These rows are marked `risky`."""
         ev, rng = self.ev, self.rng
         groups = {"DeFi": (Kind.SWAP_BUY, Kind.SWAP_SELL, Kind.LEND_DEPOSIT, Kind.STAKE),
                   "NFT": (Kind.NFT_MINT, Kind.NFT_BUY), "Gaming": (Kind.GAME_PLAY,)}  # fmt: skip
