@@ -2,7 +2,7 @@
 peak RSS of the generator (in a child process), against a naive per-event Python loop that writes
 the same three ethereum-etl files, measured in the same run.
 
-    .venv/bin/python bench/synth.py [--wallets 30000] [--days 30] [--naive-events 50000]
+    .venv/bin/python bench/synth.py [--wallets 27000] [--days 30] [--naive-events 50000]
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def naive(out: Path, events: int, wallets: int, seed: int) -> tuple[int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wallets", type=int, default=30_000)
+    parser.add_argument("--wallets", type=int, default=27_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--naive-events", type=int, default=50_000)

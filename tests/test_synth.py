@@ -204,6 +204,26 @@ def test_risk_community_and_pattern_axes(data: Data) -> None:
     assert sells["T"] > sells["H"] + 0.2
 
 
+def test_traders_resell_within_days_holders_hold(data: Data) -> None:
+    """Holding time: from a swap out of a DEX pool to the next swap of that token back into one."""
+    ts = dict(zip(data.tx["hash"], data.ts, strict=True))
+    tt = data.tt.assign(ts=data.tt["transaction_hash"].map(ts))
+    dex = data.contracts["name"].str.match(r"Swapline: .* Pool")
+    pools = set(data.contracts.loc[dex, "address"])
+    pattern = dict(zip(data.labels["address"], data.labels["pattern"], strict=True))
+    buys = tt[tt["from_address"].isin(pools) & tt["to_address"].isin(pattern)]
+    buys = buys.rename(columns={"to_address": "wallet"}).sort_values("ts")
+    buys = buys[buys["ts"] < data.ts.max() - 5 * 86400]
+    sells = tt[tt["to_address"].isin(pools) & tt["from_address"].isin(pattern)]
+    sells = sells.rename(columns={"from_address": "wallet"}).sort_values("ts")
+    sells = sells[["ts", "wallet", "token_address"]].assign(sold=sells["ts"])
+    paired = pd.merge_asof(
+        buys, sells, on="ts", by=["wallet", "token_address"], direction="forward", allow_exact_matches=False
+    )
+    soon = ((paired["sold"] - paired["ts"]) < 3 * 86400).groupby(paired["wallet"].map(pattern)).mean()
+    assert soon["T"] > 0.6 and soon["H"] < 0.2, soon.to_dict()
+
+
 def test_personas_set_the_axes(data: Data) -> None:
     lab = data.labels
     assert (

@@ -123,12 +123,18 @@ def generate(
     summary = SynthSummary(str(out), wallets, days, seed)
     show = sys.stderr.isatty() if progress is None else progress
     written = 0
+    pending = Events.blank(0)  # later sales, until their window comes
     try:
         with tqdm(total=len(windows), desc="synth", unit="window", disable=not show, file=sys.stderr) as bar:
             for i, (h0, h1) in enumerate(windows):
                 rng = _rng(seed, _WINDOW, i)
-                lo, hi = np.searchsorted(scheduled.ts, [start + h0 * 3600, start + h1 * 3600])
-                events = Events.concat([normal_events(rng, world, h0, h1), scheduled.take(slice(lo, hi))])
+                end = start + h1 * 3600
+                lo, hi = np.searchsorted(scheduled.ts, [start + h0 * 3600, end])
+                normal, later = normal_events(rng, world, h0, h1)
+                pending = sort_by_time(Events.concat([pending, later.take(later.ts < start + hours * 3600)]))
+                due = int(np.searchsorted(pending.ts, end))
+                events = Events.concat([normal, pending.take(slice(0, due)), scheduled.take(slice(lo, hi))])
+                pending = pending.take(slice(due, None))
                 n_tx, n_logs = chain.write(rng, events)
                 summary.transactions += n_tx
                 summary.token_transfers += n_logs

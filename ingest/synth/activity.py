@@ -87,6 +87,8 @@ _SELLS = (Kind.SWAP_SELL, Kind.NFT_SELL, Kind.LEND_WITHDRAW)
 _HOLDS = (Kind.STAKE, Kind.LEND_DEPOSIT, Kind.SWAP_BUY, Kind.NFT_MINT)
 _COMMUNITY = {Kind.GOV_VOTE: 8, Kind.DAO_DEPOSIT: 2, Kind.DAO_CLAIM: 2}
 YOUNG_SHARE = (0.4, 0.03)  # share of eligible calls going to young contracts: aggressive, safe
+RESELL = (0.8, 0.3)  # share of token and NFT buys sold again later: trading, holding wallets
+HOLD_DAYS = (1.0, 25.0)  # mean holding time before that sale (exponential)
 
 # ETH value medians (ETH) per kind; 0 = no value
 ETH_MEDIAN = {Kind.SEND_ETH: 0.12, Kind.CEX_DEPOSIT: 0.6, Kind.CEX_WITHDRAW: 0.8, Kind.BRIDGE: 0.4,
@@ -173,7 +175,9 @@ def draw_times(rng: np.random.Generator, world: World, h0: int, h1: int) -> tupl
     return wallets[keep], ts[keep]
 
 
-def normal_events(rng: np.random.Generator, world: World, h0: int, h1: int) -> Events:
+def normal_events(rng: np.random.Generator, world: World, h0: int, h1: int) -> tuple[Events, Events]:
+    """The window's ordinary transactions, and the later sales of what they bought (at any time
+    from now on: the caller keeps them until their window)."""
     w, ts = draw_times(rng, world, h0, h1)
     n = len(w)
     ev = Events.blank(n)
@@ -181,8 +185,9 @@ def normal_events(rng: np.random.Generator, world: World, h0: int, h1: int) -> E
     profile = world.pop.profile[w]
     ev.kind = (rng.random(n)[:, None] > world.kind_cdf[profile]).sum(axis=1).clip(0, K - 1)
     ev.sender = world.human0 + w
-    Filler(rng, world, ev, w).fill()
-    return ev
+    filler = Filler(rng, world, ev, w)
+    filler.fill()
+    return ev, Events.concat(filler.later) if filler.later else Events.blank(0)
 
 
 class Filler:
@@ -192,6 +197,7 @@ class Filler:
         self.rng, self.world, self.ev, self.w = rng, world, ev, w
         self.cat = world.catalog
         self.value_scale = SEGMENT_VALUE[world.pop.segment[w]]
+        self.later: list[Events] = []
 
     # ---- helpers -------------------------------------------------------------------------
     def rows(self, kind: Kind) -> np.ndarray:
@@ -225,6 +231,29 @@ class Filler:
 
     def nft_id(self, n: int, top: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(n, dtype=np.uint64), self.rng.integers(1, top, n).astype(np.uint64)
+
+    def resell(self, rows: np.ndarray, kind: Kind, to: np.ndarray | int, token: np.ndarray | int,
+               counterparty: np.ndarray | int, raw: tuple[np.ndarray, np.ndarray],
+               pay: tuple[np.ndarray, np.ndarray] | None = None) -> None:  # fmt: skip
+        """Sell what `rows` bought (`raw` units of `token`) to `counterparty` after a holding
+        time: traders mostly resell within days, holders rarely and after weeks. `pay` is what
+        the counterparty pays back in WETH (NFT sales)."""
+        pattern = self.world.pop.pattern[self.w[rows]]
+        keep = self.rng.random(len(rows)) < np.array(RESELL)[pattern]
+        delay = self.rng.exponential(1.0, len(rows)) * np.array(HOLD_DAYS)[pattern] * 86400
+        pick = lambda x: np.broadcast_to(x, len(rows))[keep]  # noqa: E731
+        later = Events.blank(int(keep.sum()))
+        later.ts = self.ev.ts[rows][keep] + delay[keep].astype(np.int64)
+        later.kind[:] = kind
+        later.sender = self.me(rows)[keep]
+        later.to = pick(to)
+        later.risky = self.ev.risky[rows][keep]
+        every = np.arange(len(later))
+        later.set_log(every, 0, pick(token), later.sender, pick(counterparty), (raw[0][keep], raw[1][keep]))
+        if pay is not None:
+            later.set_log(every, 1, self.cat.index["weth"], pick(counterparty), later.sender,
+                          (pay[0][keep], pay[1][keep]))  # fmt: skip
+        self.later.append(later)
 
     # ---- kinds ---------------------------------------------------------------------------
     def fill(self) -> None:
@@ -271,6 +300,10 @@ class Filler:
             src = np.where(sell, me, np.where(farm, 0, project))
             dst = np.where(sell, project, me)
             ev.set_log(rows, 0, project, src, dst, amount)
+            buys = np.flatnonzero(~sell)
+            if category == "DeFi":  # dumping the project's token later
+                self.resell(rows[buys], Kind.SWAP_SELL, project[buys], project[buys], project[buys],
+                            (amount[0][buys], amount[1][buys]))  # fmt: skip
             ev.kind[rows] = np.where(sell, Kind.SWAP_SELL, np.where(farm, Kind.STAKE, ev.kind[rows]))
             if category == "Gaming":
                 ev.kind[rows] = Kind.GAME_PLAY
@@ -311,7 +344,9 @@ class Filler:
         ev.to[rows] = cat.index["router"]
         value = self.eth(rows, ETH_MEDIAN[Kind.SWAP_BUY])
         out = value * price[which] * rng.uniform(0.985, 0.998, len(rows))
-        ev.set_log(rows, 0, tokens[which], pools[which], self.me(rows), self.tokens(tokens[which], out))
+        raw = self.tokens(tokens[which], out)
+        ev.set_log(rows, 0, tokens[which], pools[which], self.me(rows), raw)
+        self.resell(rows, Kind.SWAP_SELL, cat.index["router"], tokens[which], pools[which], raw)
         rows = self.established(Kind.SWAP_SELL)  # tokens into the pool, ETH back (internal)
         which = rng.integers(0, len(tradable), len(rows))
         ev.to[rows] = cat.index["router"]
@@ -335,6 +370,14 @@ class Filler:
         ev.set_log(rows, 0, cat.index["speth"], 0, self.me(rows),
                    self.tokens(np.full(len(rows), cat.index["speth"]), value * 0.9995))  # fmt: skip
 
+    def flip(self, rows: np.ndarray, collection: np.ndarray, token_id: tuple[np.ndarray, np.ndarray],
+             paid: np.ndarray) -> None:  # fmt: skip
+        """The later sale of bought NFTs on the marketplace, for a WETH offer near the price paid."""
+        weth = self.cat.index["weth"]
+        offer = paid * np.exp(0.5 * self.rng.standard_normal(len(rows)))
+        self.resell(rows, Kind.NFT_SELL, self.cat.index["market"], collection, self.peer(rows), token_id,
+                    pay=self.tokens(np.full(len(rows), weth), offer))  # fmt: skip
+
     def nft(self) -> None:
         ev, rng, cat = self.ev, self.rng, self.cat
         names = list(MINT_PRICE)
@@ -344,13 +387,17 @@ class Filler:
         ev.to[rows] = collections[which]
         price = np.array([MINT_PRICE[k] for k in names])[which]
         ev.set_eth(rows, to_raw(rng, price, 18, np.ones(len(rows), dtype=bool)))
-        ev.set_log(rows, 0, collections[which], 0, self.me(rows), self.nft_id(len(rows)))
+        token_id = self.nft_id(len(rows))
+        ev.set_log(rows, 0, collections[which], 0, self.me(rows), token_id)
+        self.flip(rows, collections[which], token_id, price)
         market, weth = cat.index["market"], cat.index["weth"]
         rows = self.established(Kind.NFT_BUY)  # buyer pays ETH, the seller's NFT moves
         which = collections[rng.integers(0, len(names), len(rows))]
         ev.to[rows] = market
-        self.eth(rows, ETH_MEDIAN[Kind.NFT_BUY])
-        ev.set_log(rows, 0, which, self.peer(rows), self.me(rows), self.nft_id(len(rows)))
+        paid = self.eth(rows, ETH_MEDIAN[Kind.NFT_BUY])
+        token_id = self.nft_id(len(rows))
+        ev.set_log(rows, 0, which, self.peer(rows), self.me(rows), token_id)
+        self.flip(rows, which, token_id, paid)
         rows = self.rows(Kind.NFT_SELL)  # accepting a WETH offer
         which = collections[rng.integers(0, len(names), len(rows))]
         buyer = self.peer(rows)
