@@ -1,20 +1,24 @@
 """First loads through FalkorDB's GRAPH.BULK: binary node and edge blobs, no Cypher parsing.
 
 Only for a graph that does not exist yet. Node ids are the order of creation, so the writer
-remembers each address's id; transfers already sent are skipped by (hash, log_index).
+remembers each address's id; transfers already sent are skipped by (hash, log_index). Records
+are assembled column-wise with numpy and Arrow, with no Python loop over rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph.model import WriteResult
 
-_STRING, _DOUBLE, _LONG = 3, 2, 4
+_DOUBLE, _LONG = 2, 4
 # Fixed-width properties first (one numpy record per edge), then the strings.
 _EDGE_FIXED = ("log_index", "value", "ts", "block", "status", "tx_count")
 _EDGE_STRINGS = ("hash", "value_raw", "token")
@@ -26,6 +30,7 @@ _FIXED_DTYPE = np.dtype(
         for item in ((f"t_{name}", "u1"), (name, "<f8" if name == "value" else "<i8"))
     ]
 )
+_STRING_START, _STRING_END = pa.scalar(b"\x03"), pa.scalar(b"\x00")
 
 
 def _header(name: str, props: tuple[str, ...]) -> bytes:
@@ -37,61 +42,113 @@ _NODE_HEADER = _header("Wallet", ("address",))
 _EDGE_HEADER = _header("TRANSFER", _EDGE_FIXED + _EDGE_STRINGS)
 
 
+def _utf8(values: Any) -> pa.Array:
+    array = pa.array(values, type=pa.string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _binary(values: Any) -> pa.Array:
+    return _utf8(values).cast(pa.binary())
+
+
+def _concat(*parts: Any) -> bytes:
+    """Row-wise concatenation of binary columns and scalars, as one contiguous buffer."""
+    joined = pc.binary_join_element_wise(*parts, pa.scalar(b""))
+    offsets = np.frombuffer(
+        joined.buffers()[1], dtype=np.int32, count=len(joined) + 1, offset=joined.offset * 4
+    )
+    return joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+
+
+def _hash(values: Any) -> np.ndarray:
+    """64-bit hashes of strings (SipHash, as pandas hashes)."""
+    array = (
+        values.to_numpy(zero_copy_only=False) if isinstance(values, pa.Array) else np.asarray(values, object)
+    )
+    return pd.util.hash_array(array, categorize=False)
+
+
+class KeyMap:
+    """uint64 key -> int64 value, as sorted arrays: vectorised look-ups and inserts."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, np.uint64)
+        self.values = np.empty(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key, -1 where absent."""
+        pos = np.searchsorted(self.keys, keys)
+        pos[pos == len(self.keys)] = 0
+        found = self.keys[pos] == keys if len(self.keys) else np.zeros(len(keys), bool)
+        return np.where(found, self.values[pos] if len(self.keys) else -1, -1)
+
+    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
+        merged = np.concatenate([self.keys, keys])
+        order = np.argsort(merged, kind="stable")
+        self.keys = merged[order]
+        self.values = np.concatenate([self.values, values])[order]
+
+
 class BulkWriter:
     def __init__(self, client: Any, graph: str) -> None:
         self.client = client
         self.graph = graph
-        self.node_ids: dict[str, int] = {}
-        self.seen: set[int] = set()
+        self.node_ids = KeyMap()  # hash of address -> node id
+        self.seen = KeyMap()  # hash of (hash, log_index) -> 0
         self.began = False
+        self._inflight: asyncio.Task | None = None
+
+    def _fresh(self, frame: pd.DataFrame) -> pd.DataFrame:
+        golden = np.uint64(0x9E3779B97F4A7C15)
+        keys = _hash(frame["hash"]) ^ (frame["log_index"].to_numpy().astype(np.uint64) * golden)
+        fresh = ~pd.Series(keys).duplicated().to_numpy() & (self.seen.get(keys) < 0)
+        self.seen.add(keys[fresh], np.zeros(int(fresh.sum()), np.int64))
+        return frame[fresh]
 
     async def write(self, frame: pd.DataFrame) -> WriteResult:
-        keys = pd.util.hash_pandas_object(frame[["hash", "log_index"]], index=False).to_numpy()
-        fresh = ~pd.Series(keys).duplicated().to_numpy()
-        fresh &= np.fromiter((k not in self.seen for k in keys.tolist()), bool, len(keys))
-        frame = frame[fresh]
-        self.seen.update(keys[fresh].tolist())
+        frame = self._fresh(frame)
         if frame.empty:
             return WriteResult()
-        new_nodes: list[str] = []
-        ids = self.node_ids
-        for address in pd.unique(frame[["from_address", "to_address"]].to_numpy().ravel()).tolist():
-            if address not in ids:
-                ids[address] = len(ids)
-                new_nodes.append(address)
+        both = pa.concat_arrays([_utf8(frame["from_address"]), _utf8(frame["to_address"])])
+        keys = _hash(both)
+        unique, first = np.unique(keys, return_index=True)
+        new_first = np.sort(first[self.node_ids.get(unique) < 0])  # new addresses, in order seen
+        start = len(self.node_ids)
+        self.node_ids.add(keys[new_first], np.arange(start, start + len(new_first), dtype=np.int64))
+        new_nodes = both.take(pa.array(new_first))
         blobs: list[bytes] = []
-        if new_nodes:
-            blobs.append(_NODE_HEADER + b"".join(b"\x03" + a.encode() + b"\0" for a in new_nodes))
-        blobs.append(_EDGE_HEADER + self._edges(frame))
-        args: list[Any] = [len(new_nodes), len(frame), 1 if new_nodes else 0, 1, *blobs]
+        if len(new_nodes):
+            blobs.append(_NODE_HEADER + _concat(_STRING_START, new_nodes.cast(pa.binary()), _STRING_END))
+        ids = self.node_ids.get(keys)
+        blobs.append(_EDGE_HEADER + self._edges(frame, ids[: len(frame)], ids[len(frame) :]))
+        args: list[Any] = [len(new_nodes), len(frame), 1 if len(new_nodes) else 0, 1, *blobs]
         if not self.began:
             args.insert(0, "BEGIN")
             self.began = True
-        await self.client.execute_command("GRAPH.BULK", self.graph, *args)
+        await self.flush()  # one batch on the server while the next one is encoded
+        self._inflight = asyncio.ensure_future(self.client.execute_command("GRAPH.BULK", self.graph, *args))
         return WriteResult(len(frame), len(new_nodes))
 
-    def _edges(self, frame: pd.DataFrame) -> bytes:
+    async def flush(self) -> None:
+        """Wait for the batch on the server (its errors surface here)."""
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
+
+    def _edges(self, frame: pd.DataFrame, sources: np.ndarray, targets: np.ndarray) -> bytes:
         n = len(frame)
         rec = np.zeros(n, dtype=_FIXED_DTYPE)
-        ids = self.node_ids
-        rec["src"] = np.fromiter((ids[a] for a in frame["from_address"].tolist()), np.uint64, n)
-        rec["dst"] = np.fromiter((ids[a] for a in frame["to_address"].tolist()), np.uint64, n)
+        rec["src"], rec["dst"] = sources, targets
         for name in _EDGE_FIXED:
             rec[f"t_{name}"] = _DOUBLE if name == "value" else _LONG
             rec[name] = frame[name].to_numpy()
-        fixed = rec.tobytes()
-        width = _FIXED_DTYPE.itemsize
-        strings = [
-            f"\x03{h}\x00\x03{r}\x00\x03{t}\x00".encode()
-            for h, r, t in zip(
-                frame["hash"].tolist(),
-                frame["value_raw"].tolist(),
-                frame["token"].tolist(),
-                strict=True,
-            )
-        ]
-        parts: list[bytes] = []
-        for i, s in enumerate(strings):
-            parts.append(fixed[i * width : (i + 1) * width])
-            parts.append(s)
-        return b"".join(parts)
+        fixed = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(_FIXED_DTYPE.itemsize), n, [None, pa.py_buffer(rec.tobytes())]
+        ).cast(pa.binary())
+        parts: list[Any] = [fixed]
+        for name in _EDGE_STRINGS:
+            parts += [_STRING_START, _binary(frame[name]), _STRING_END]
+        return _concat(*parts)

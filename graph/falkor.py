@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 from urllib.parse import urlparse
@@ -108,6 +109,20 @@ class FalkorStore(GraphStore):
                     "GRAPH.CONSTRAINT", "CREATE", self.name, "UNIQUE", kind, label,
                     "PROPERTIES", len(props), *props,
                 )  # fmt: skip
+        await self.wait_schema()
+
+    async def wait_schema(self, timeout: float = 600.0) -> None:
+        """Wait until every index and constraint is built: until then MERGE scans all wallets."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            states = [r["status"] for r in await self.constraints()]
+            result = await self._graph.ro_query("CALL db.indexes() YIELD status")
+            states += [row[0] for row in result.result_set]
+            if all(s == "OPERATIONAL" for s in states):
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise GraphUnavailable(f"indexes of graph {self.name} still building after {timeout:.0f}s")
+            await asyncio.sleep(0.05)
 
     async def constraints(self) -> list[dict]:
         """The unique constraints and their status (OPERATIONAL once built)."""
@@ -145,4 +160,5 @@ class BulkSink(TransferSink):
         return await self.writer.write(frame)
 
     async def close(self) -> None:
+        await self.writer.flush()
         await self.store.ensure_schema()

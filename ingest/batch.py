@@ -20,12 +20,21 @@ class Batch:
     position: int = 0  # bytes consumed in the current file (progress)
 
 
+STRING_COLUMNS = ("from_address", "to_address", "hash", "value_raw", "token")
+STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
 def transfer_frame(**columns: object) -> pd.DataFrame:
-    """Build a batch frame with the writers' column order and dtypes."""
+    """Build a batch frame with the writers' column order and dtypes (strings Arrow-backed).
+
+    Series are taken by position, like arrays; scalars are broadcast."""
+    columns = {k: v.to_numpy() if isinstance(v, pd.Series) and k not in STRING_COLUMNS else v
+               for k, v in columns.items()}  # fmt: skip
+    columns = {k: v.reset_index(drop=True) if isinstance(v, pd.Series) else v for k, v in columns.items()}
     frame = pd.DataFrame(columns)
     for name in ("log_index", "ts", "block", "status", "tx_count"):
         frame[name] = frame[name].astype(np.int64)
     frame["value"] = frame["value"].astype(np.float64)
-    for name in ("from_address", "to_address", "hash", "value_raw", "token"):
-        frame[name] = frame[name].astype(object)
-    return frame[list(TRANSFER_COLUMNS)].reset_index(drop=True)
+    for name in STRING_COLUMNS:
+        frame[name] = frame[name].astype(STR)
+    return frame[list(TRANSFER_COLUMNS)]

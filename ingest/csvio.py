@@ -1,20 +1,22 @@
-"""Chunked CSV reading that keeps memory flat, reports malformed records by line, and knows
-how far into the file it is (for progress bars)."""
+"""Chunked CSV reading (pyarrow's streaming reader): memory flat in the file size, every field
+as a string, malformed records reported by line, and the bytes consumed for progress bars."""
 
 from __future__ import annotations
 
-import warnings
+import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.errors import ParserWarning
+import pyarrow as pa
+import pyarrow.csv as pcsv
 
 from ingest.report import RowError
 
-CHUNK_ROWS = 100_000
+BLOCK_BYTES = 16 << 20  # about 100k transactions a chunk
+STR = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 class MissingColumns(ValueError):
@@ -24,57 +26,66 @@ class MissingColumns(ValueError):
 
 @dataclass
 class Chunk:
-    frame: pd.DataFrame  # every column as str, "" for empty
-    lines: np.ndarray  # the CSV record number of each row (header = 1)
-    errors: list[RowError]  # records the parser could not split into the header's fields
+    frame: pd.DataFrame  # the wanted columns, as Arrow-backed strings ("" for empty)
+    lines: np.ndarray  # the line of each row (header = 1)
+    errors: list[RowError]  # records that do not have the header's number of fields
     position: int  # bytes of the file consumed so far
 
 
 def _line_numbers(start: int, count: int, bad: list[int]) -> np.ndarray:
-    """Record numbers of `count` good rows, the first being good row number `start` (0-based)."""
+    """Lines of `count` good rows, the first being good row number `start` (0-based)."""
     lines = np.arange(start, start + count, dtype=np.int64) + 2
     for b in sorted(bad):
         lines[lines >= b] += 1
     return lines
 
 
+def read_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return [c.strip() for c in next(csv.reader(fh), [])]
+
+
 def read_chunks(
-    path: Path, required: list[str], optional: list[str] = (), chunk_rows: int = CHUNK_ROWS
+    path: Path, required: list[str], optional: list[str] = (), block_bytes: int = BLOCK_BYTES
 ) -> Iterator[Chunk]:
-    """Read `path` in chunks of str columns; `required` columns must be in the header."""
+    """Read `path` in chunks; `required` columns must be in the header."""
     path = Path(path)
-    with path.open("rb") as fh:
-        header = pd.read_csv(fh, nrows=0).columns.str.strip().tolist()
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise MissingColumns(path, missing)
-        fh.seek(0)
-        wanted = [c for c in header if c in set(required) | set(optional)]
-        bad: list[int] = []
-        good = 0
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ParserWarning)
-            reader = pd.read_csv(
-                fh,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                chunksize=chunk_rows,
-                on_bad_lines="warn",
-                engine="c",
-            )
-            for frame in reader:
-                errors = []
-                for w in caught:
-                    text = str(w.message).strip()
-                    for part in text.split("\n"):
-                        if part.startswith("Skipping line"):
-                            line = int(part.split()[2].rstrip(":"))
-                            bad.append(line)
-                            errors.append(RowError(path.name, line, part.split(": ", 1)[1]))
-                caught.clear()
-                frame.columns = frame.columns.str.strip()
-                frame = frame[wanted]  # all columns are parsed so that extra fields are caught
-                lines = _line_numbers(good, len(frame), bad)
-                good += len(frame)
-                yield Chunk(frame, lines, errors, fh.tell())
+    header = read_header(path)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise MissingColumns(path, missing)
+    wanted = [c for c in header if c in set(required) | set(optional)]
+    bad: list[int] = []
+    pending: list[RowError] = []
+
+    def invalid(row: pcsv.InvalidRow) -> str:
+        line = row.number if row.number is not None else -1
+        bad.append(line)
+        pending.append(RowError(path.name, line, f"expected {row.expected_columns} fields, "
+                                f"saw {row.actual_columns}"))  # fmt: skip
+        return "skip"
+
+    stream = pa.input_stream(str(path))
+    reader = pcsv.open_csv(
+        stream,
+        read_options=pcsv.ReadOptions(
+            use_threads=False, block_size=block_bytes, column_names=header, skip_rows=1,
+            encoding="utf8",
+        ),
+        parse_options=pcsv.ParseOptions(invalid_row_handler=invalid),
+        convert_options=pcsv.ConvertOptions(
+            column_types={c: pa.string() for c in header}, include_columns=wanted,
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+        ),
+    )  # fmt: skip
+    good = 0
+    with stream:
+        for batch in reader:
+            frame = batch.to_pandas(types_mapper={pa.string(): STR}.get)
+            lines = _line_numbers(good, len(frame), [b for b in bad if b > 0])
+            good += len(frame)
+            errors, pending[:] = list(pending), []
+            yield Chunk(frame, lines, errors, stream.tell())
+        if pending:
+            yield Chunk(pd.DataFrame({c: pd.Series([], dtype=STR) for c in wanted}),
+                        np.zeros(0, np.int64), list(pending), stream.tell())  # fmt: skip

@@ -17,7 +17,7 @@ import numpy as np
 from graph.model import NATIVE_TOKEN
 from ingest.batch import Batch, transfer_frame
 from ingest.csvio import read_chunks
-from ingest.validate import Checker, lower
+from ingest.validate import Checker, ints, lower
 
 REQUIRED = ["from_address", "to_address", "value", "block_timestamp"]
 WEI = Decimal(10) ** 18
@@ -49,13 +49,13 @@ def edge_batches(path: Path) -> Iterator[Batch]:
         ok = check.ok.copy()
         frame, _, errors = check.result()
         src, dst = lower(frame["from_address"]), lower(frame["to_address"])
-        ts = frame["block_timestamp"].astype(np.int64).to_numpy()
+        ts = ints(frame["block_timestamp"])
         hashes = [pair_hash(a, b, t) for a, b, t in zip(src.tolist(), dst.tolist(), ts.tolist(), strict=True)]
         count = frame["tx_count"].replace("", "1") if "tx_count" in frame else "1"
         block = frame["block_number"].replace("", "-1") if "block_number" in frame else "-1"
         out = transfer_frame(
-            from_address=src.to_numpy(),
-            to_address=dst.to_numpy(),
+            from_address=src,
+            to_address=dst,
             hash=hashes,
             log_index=-1,
             value=value[ok],

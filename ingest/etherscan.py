@@ -13,7 +13,7 @@ import pandas as pd
 from graph.address import is_address
 from graph.model import NATIVE_TOKEN
 from ingest.batch import Batch, transfer_frame
-from ingest.validate import Checker, lower, wei_to_float
+from ingest.validate import Checker, ints, lower, wei_to_float
 
 TX_FIELDS = ["hash", "from", "to", "value", "blockNumber", "timeStamp"]
 TOKEN_FIELDS = [*TX_FIELDS, "contractAddress"]
@@ -70,7 +70,7 @@ def etherscan_batches(path: Path, chunk_rows: int = 100_000) -> Iterator[Batch]:
         if is_token:
             failed = np.zeros(len(good), dtype=bool)
             decimals = good["tokenDecimal"].replace("", "0").astype(np.int64).to_numpy()
-            token = lower(good["contractAddress"]).to_numpy()
+            token = lower(good["contractAddress"])
             # tokentx carries no log index: number the token transfers within each transaction
             given = good["logIndex"].str.fullmatch(r"[0-9]+").fillna(False).to_numpy(dtype=bool)
             log_index = np.where(given, good["logIndex"].where(given, "0").astype(np.int64),
@@ -80,15 +80,15 @@ def etherscan_batches(path: Path, chunk_rows: int = 100_000) -> Iterator[Batch]:
             raw = raw.where(~failed, "0")
             decimals, token, log_index = 18, NATIVE_TOKEN, -1
         out = transfer_frame(
-            from_address=lower(good["from"]).to_numpy(),
-            to_address=to.to_numpy(),
-            hash=hashes.to_numpy(),
+            from_address=lower(good["from"]),
+            to_address=to,
+            hash=hashes,
             log_index=log_index,
             value=wei_to_float(raw, decimals),
-            value_raw=raw.to_numpy(),
+            value_raw=raw,
             token=token,
-            ts=good["timeStamp"].astype(np.int64).to_numpy(),
-            block=good["blockNumber"].astype(np.int64).to_numpy(),
+            ts=ints(good["timeStamp"]),
+            block=ints(good["blockNumber"]),
             status=np.where(failed, 0, 1),
             tx_count=1,
         )[keep]

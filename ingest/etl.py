@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from graph.model import NATIVE_TOKEN
 from ingest.batch import Batch, transfer_frame
 from ingest.csvio import read_chunks
 from ingest.report import IngestReport
-from ingest.validate import Checker, lower, wei_to_float
+from ingest.validate import Checker, floats, ints, lower, wei_to_float
 
 KINDS = ("tokens", "contracts", "receipts", "blocks", "transactions", "token_transfers")
 
@@ -123,7 +124,7 @@ def read_blocks(path: Path, ctx: EtlContext, report: IngestReport) -> None:
         report.rows_read += len(chunk.frame) + len(chunk.errors)
         report.reject(chunk.errors + errors)
         ctx.block_ts.update(
-            zip(frame["number"].astype(int).tolist(), frame["timestamp"].astype(int).tolist(), strict=False)
+            zip(ints(frame["number"]).tolist(), ints(frame["timestamp"]).tolist(), strict=False)
         )
 
 
@@ -151,17 +152,17 @@ def transaction_batches(path: Path, ctx: EtlContext, keep_block_ts: bool) -> Ite
             failed |= (frame["receipt_status"].str.strip() == "0").to_numpy()
         raw = frame["value"].str.strip().str.lstrip("0").replace("", "0")
         raw = raw.where(~failed, "0")
-        block = frame["block_number"].astype(np.int64).to_numpy()
-        ts = frame["block_timestamp"].astype(np.int64).to_numpy()
+        block = ints(frame["block_number"])
+        ts = ints(frame["block_timestamp"])
         if keep_block_ts:
             ctx.block_ts.update(zip(block.tolist(), ts.tolist(), strict=False))
         out = transfer_frame(
-            from_address=lower(frame["from_address"]).to_numpy(),
-            to_address=to.to_numpy(),
-            hash=hashes.to_numpy(),
+            from_address=lower(frame["from_address"]),
+            to_address=to,
+            hash=hashes,
             log_index=-1,
             value=wei_to_float(raw, 18),
-            value_raw=raw.to_numpy(),
+            value_raw=raw,
             token=NATIVE_TOKEN,
             ts=ts,
             block=block,
@@ -187,11 +188,11 @@ def token_transfer_batches(path: Path, ctx: EtlContext) -> Iterator[Batch]:
         check.uint("block_number")
         if "block_timestamp" in chunk.frame:
             check.uint("block_timestamp", "not a unix time in seconds", allow_empty=True)
-        block = chunk.frame["block_number"].where(check.ok, "0").astype(np.int64)
+        block = pd.Series(ints(chunk.frame["block_number"].where(check.ok, "0")))
         ts = block.map(ctx.block_ts)
         if "block_timestamp" in chunk.frame:
             given = chunk.frame["block_timestamp"].where(check.ok, "")
-            ts = ts.where(given == "", given.replace("", "0").astype(float))
+            ts = ts.where((given == "").to_numpy(), floats(given.replace("", "0")))
         check.fail(ts.isna().to_numpy(), "block_number", "no timestamp known for this block "
                     "(add blocks.csv, transactions.csv or a block_timestamp column)")  # fmt: skip
         frame, _, errors = check.result()
@@ -199,15 +200,15 @@ def token_transfer_batches(path: Path, ctx: EtlContext) -> Iterator[Batch]:
         decimals = token.map(ctx.decimals).fillna(0).astype(np.int64).to_numpy()
         raw = frame["value"].str.strip().str.lstrip("0").replace("", "0")
         out = transfer_frame(
-            from_address=lower(frame["from_address"]).to_numpy(),
-            to_address=lower(frame["to_address"]).to_numpy(),
-            hash=lower(frame["transaction_hash"]).to_numpy(),
-            log_index=frame["log_index"].astype(np.int64).to_numpy(),
+            from_address=lower(frame["from_address"]),
+            to_address=lower(frame["to_address"]),
+            hash=lower(frame["transaction_hash"]),
+            log_index=ints(frame["log_index"]),
             value=wei_to_float(raw, decimals),
-            value_raw=raw.to_numpy(),
-            token=token.to_numpy(),
+            value_raw=raw,
+            token=token,
             ts=ts[check.ok].astype(np.int64).to_numpy(),
-            block=frame["block_number"].astype(np.int64).to_numpy(),
+            block=ints(frame["block_number"]),
             status=1,
             tx_count=1,
         )

