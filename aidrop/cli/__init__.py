@@ -6,6 +6,7 @@ import click
 
 from aidrop import __version__
 from aidrop.cli.common import AidropGroup
+from aidrop.cli.demo_cmd import demo
 from aidrop.cli.graph_cmd import graph_group
 from aidrop.cli.ingest_cmd import ingest_group
 from aidrop.cli.server_cmd import down, status, up
@@ -18,5 +19,5 @@ def main() -> None:
     """aidrop: wallet intelligence for EVM chains."""
 
 
-for command in (up, down, status, ingest_group, graph_group, synth):
+for command in (up, down, status, ingest_group, graph_group, synth, demo):
     main.add_command(command)
