@@ -97,18 +97,21 @@ async def test_ranges_and_confirmations(anvil: Anvil, store: FalkorStore) -> Non
     assert str(await chain.done_ranges(store, 31337)) == "2-7"
 
 
-async def test_receipts_one_by_one_give_the_same_graph(anvil: Anvil, store: FalkorStore,
-                                                       falkor_server, graph_name: str) -> None:  # fmt: skip
+async def test_every_fetch_mode_gives_the_same_graph(anvil: Anvil, store: FalkorStore, falkor_server,
+                                                     graph_name: str) -> None:  # fmt: skip
     build_scenario(anvil)
-    await run(store, anvil.url, start=0, receipts="block")
-    other = FalkorStore(falkor_server.graph_url, graph_name + "_tx")
-    try:
-        await other.ensure_schema()
-        await run(other, anvil.url, start=0, receipts="tx", chunk=3)
-        assert await graph_state(other) == await graph_state(store)
-    finally:
-        await other.clear()
-        await other.close()
+    auto = await run(store, anvil.url, start=0)
+    assert auto.fetch == "receipts=block values=trace"  # anvil has eth_getBlockReceipts and trace_block
+    for receipts, values in (("block", "full"), ("tx", "full"), ("tx", "auto")):
+        other = FalkorStore(falkor_server.graph_url, f"{graph_name}_{receipts}_{values}")
+        try:
+            await other.ensure_schema()
+            report = await run(other, anvil.url, start=0, receipts=receipts, values=values, chunk=3)
+            assert report.fetch == f"receipts={receipts} values=full"
+            assert await graph_state(other) == await graph_state(store)
+        finally:
+            await other.clear()
+            await other.close()
 
 
 async def test_wrong_chain_id_is_refused(anvil: Anvil, store: FalkorStore) -> None:

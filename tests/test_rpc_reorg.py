@@ -48,7 +48,7 @@ def branch(anvil: Anvil, token, senders: list[int], to: int, blocks: int) -> Non
     acc = anvil.accounts
     for i in range(blocks):
         anvil.rpc("evm_setAutomine", [False])
-        anvil.send_eth(acc[senders[i % len(senders)]], acc[to], (i + 1) * E18)
+        anvil.send_eth(acc[senders[i % len(senders)]], acc[to], (i + 1) * E18, wait=False)
         send_tx = token.functions.transfer(anvil.w3.to_checksum_address(acc[to]), (i + 1) * E18)
         send_tx.transact({"from": anvil.w3.to_checksum_address(acc[0])})
         anvil.mine()

@@ -90,6 +90,13 @@ def _summary(r: dict[str, Any]) -> str:
     help="eth_getBlockReceipts (block), eth_getTransactionReceipt (tx), or either (auto).",
 )
 @click.option(
+    "--values",
+    type=click.Choice(["auto", "trace", "full"]),
+    default="auto",
+    show_default=True,
+    help="Transaction values from trace_block (trace), full blocks (full), or trace when the node has it.",
+)
+@click.option(
     "--window",
     default=256,
     show_default=True,
@@ -116,6 +123,7 @@ def rpc(
     timeout: float,
     retries: int,
     receipts: str,
+    values: str,
     window: int,
     labels: bool,
     as_json: bool,
@@ -138,6 +146,7 @@ def rpc(
         chunk=chunk,
         window=window,
         receipts=receipts,
+        values=values,
         progress=sys.stderr.isatty(),
     )
 

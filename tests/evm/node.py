@@ -100,8 +100,16 @@ class Anvil:
     def mine(self, blocks: int = 1) -> None:
         self.rpc("anvil_mine", [hex(blocks)])
 
-    def send_eth(self, src: str, dst: str, wei: int) -> str:
-        return self.rpc("eth_sendTransaction", [{"from": src, "to": dst, "value": hex(wei)}])
+    def send_eth(self, src: str, dst: str, wei: int, wait: bool = True) -> str:
+        """Send ETH from a dev account; with `wait`, return once it is mined (automine mines
+        each transaction in its own block, but only as fast as the pool hands them over)."""
+        tx = self.rpc("eth_sendTransaction", [{"from": src, "to": dst, "value": hex(wei)}])
+        deadline = time.monotonic() + 10
+        while wait and self.rpc("eth_getTransactionReceipt", [tx]) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{tx} was not mined")
+            time.sleep(0.005)
+        return tx
 
     def stop(self) -> None:
         if self.proc.poll() is None:
