@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from graph.store import GraphStore
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported lazily: `aidrop status` and friends should not load pandas
     from aidrop.settings import Settings
+    from graph.store import GraphStore
 
 __all__ = ["GraphStore", "open_store"]
 

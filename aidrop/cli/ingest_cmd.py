@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from aidrop.cli.common import echo_json, run, with_store
-from ingest import load
-from ingest.report import IngestReport
+
+if TYPE_CHECKING:
+    from ingest.report import IngestReport
 
 SHOWN_ERRORS = 20
 _paths = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -36,7 +38,10 @@ def _finish(report: IngestReport, as_json: bool, errors_file: Path | None) -> No
     )
 
 
-def _ingest(fn, paths: tuple[Path, ...]) -> IngestReport:  # type: ignore[no-untyped-def]
+def _ingest(name: str, paths: tuple[Path, ...]) -> IngestReport:
+    from ingest import load
+
+    fn = getattr(load, name)
     progress = sys.stderr.isatty()
     return run(with_store, lambda store: fn(store, list(paths), progress=progress))
 
@@ -52,7 +57,7 @@ def ingest_group() -> None:
 @_errors
 def ingest_etl(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
     """ethereum-etl CSVs: a folder, or transactions/token_transfers/receipts/contracts/tokens files."""
-    _finish(_ingest(load.ingest_etl, paths), as_json, errors_file)
+    _finish(_ingest("ingest_etl", paths), as_json, errors_file)
 
 
 @ingest_group.command("edges")
@@ -61,7 +66,7 @@ def ingest_etl(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None)
 @_errors
 def ingest_edges(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
     """Edge lists: from_address,to_address,value,block_timestamp[,tx_count] (value in ETH)."""
-    _finish(_ingest(load.ingest_edges, paths), as_json, errors_file)
+    _finish(_ingest("ingest_edges", paths), as_json, errors_file)
 
 
 @ingest_group.command("etherscan")
@@ -70,7 +75,8 @@ def ingest_edges(paths: tuple[Path, ...], as_json: bool, errors_file: Path | Non
 @_errors
 def ingest_etherscan(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
     """Etherscan txlist / tokentx JSON exports."""
-    _finish(_ingest(load.ingest_etherscan, paths), as_json, errors_file)
+    _finish(_ingest("ingest_etherscan", paths), as_json, errors_file)
+
 
 from aidrop.cli.rpc_cmd import labels, rpc  # noqa: E402
 
