@@ -290,6 +290,16 @@ def test_rejects_bad_arguments(tmp_path: Path) -> None:
         generate(tmp_path, 100, 7, campaign=True, campaign_params=CampaignParams(start_day=7))
 
 
+def test_an_interrupted_run_leaves_no_partial_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ingest.synth.tables.write_labels", fail)
+    with pytest.raises(KeyboardInterrupt):
+        generate(tmp_path, 100, 2)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written that `ingest etl` could load
+
+
 def test_writes_only_into_a_folder_without_other_csvs(tmp_path: Path) -> None:
     generate(tmp_path, 100, 2, campaign=True)
     generate(tmp_path, 100, 2)  # a rerun replaces its own files, the campaign's too

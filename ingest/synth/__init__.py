@@ -94,10 +94,28 @@ def generate(
     foreign = sorted(p.name for p in out.glob("*.csv") if p.stem not in OUTPUTS)
     if foreign:  # `aidrop ingest etl` would read them along with ours
         raise FileExistsError(f"{out} holds other CSV files ({', '.join(foreign[:3])}); use an empty folder")
-    if not campaign:
-        (out / "campaign.csv").unlink(missing_ok=True)  # from an earlier run
     laundering = laundering or LaunderingParams()
 
+    try:
+        summary = _generate(out, wallets, days, seed, laundering_share, campaign, start, laundering,
+                            campaign_params, window_events, progress)  # fmt: skip
+    except BaseException:
+        for name in OUTPUTS:
+            writer.partial(out / f"{name}.csv").unlink(missing_ok=True)
+        raise
+    # all written: replace the files of any earlier run, transactions.csv last
+    for name in sorted(OUTPUTS, key=lambda n: n == "transactions"):
+        if writer.partial(out / f"{name}.csv").exists():
+            writer.partial(out / f"{name}.csv").replace(out / f"{name}.csv")
+    if not campaign:
+        (out / "campaign.csv").unlink(missing_ok=True)  # from an earlier run
+    summary.seconds = round(time.perf_counter() - began, 3)
+    return summary
+
+
+def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: float, campaign: bool,
+              start: int, laundering: LaunderingParams, campaign_params: CampaignParams,
+              window_events: int, progress: bool | None) -> SynthSummary:  # fmt: skip
     campaign_day = campaign_params.start(days) if campaign else None
     catalog = build_catalog(_rng(seed, _CATALOG), wallets, days, campaign_day)
     pop = build_population(_rng(seed, _POPULATION), wallets, start, days)
@@ -154,7 +172,6 @@ def generate(
     _count(summary, launder, camp)
     if camp is not None:
         summary.files["campaign"] = tables.write_campaign(out, camp, humans)
-    summary.seconds = round(time.perf_counter() - began, 3)
     return summary
 
 

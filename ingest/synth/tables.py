@@ -13,6 +13,7 @@ from ingest.synth.campaign import Campaign
 from ingest.synth.catalog import ERC20, ERC721, ERC1155, EXCHANGE, Catalog
 from ingest.synth.laundering import Laundering
 from ingest.synth.population import COMMUNITY, FOCUS, PATTERN, PERSONAS, RISK, SEGMENTS, Population
+from ingest.synth.writer import partial
 
 CONTRACTS = ("address", "bytecode", "function_sighashes", "is_erc20", "is_erc721", "block_number", "name",
              "category")  # fmt: skip
@@ -30,7 +31,7 @@ _SIGHASHES = {
 
 
 def _open(path: Path, header: tuple[str, ...]) -> tuple[object, csv.writer]:
-    fh = path.open("w", newline="")
+    fh = partial(path).open("w", newline="")
     out = csv.writer(fh, lineterminator="\n")
     out.writerow(header)
     return fh, out

@@ -157,6 +157,11 @@ def records(n: int, fields: Sequence[Field]) -> bytes:
     return b"".join(block.tobytes() for block in Sheet().records(n, fields))
 
 
+def partial(path: Path) -> Path:
+    """Where a file is written until the whole data set is done (then it is renamed)."""
+    return path.with_name(path.name + ".part")
+
+
 class Output:
     """Writes blocks to their files in a background thread, in the order given (file writes
     overlap the formatting of the next block); a bounded queue keeps memory flat."""
@@ -195,7 +200,7 @@ class CsvOut:
         self.rows = 0
         self._output = output
         self._sheet = Sheet()
-        self._fh: BinaryIO = path.open("wb")
+        self._fh: BinaryIO = partial(path).open("wb")
         self._fh.write((",".join(columns) + "\n").encode())
 
     def write(self, n: int, fields: Sequence[Field]) -> None:
