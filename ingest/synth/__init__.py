@@ -17,12 +17,13 @@ import numpy as np
 from tqdm import tqdm
 
 from ingest.synth import clock, ids, tables, writer
-from ingest.synth.activity import Kind, World, expected_per_day, normal_events
+from ingest.synth.activity import World, expected_per_day, normal_events
 from ingest.synth.amounts import heavy_tailed, human_round, to_raw
 from ingest.synth.campaign import Campaign, CampaignParams, build_campaign, in_treatment
 from ingest.synth.catalog import build_catalog
 from ingest.synth.chain import Chain
 from ingest.synth.events import Events, sort_by_time
+from ingest.synth.kinds import Kind
 from ingest.synth.laundering import Laundering, LaunderingParams, build_laundering
 from ingest.synth.population import build_population
 

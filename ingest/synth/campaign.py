@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.synth import clock
-from ingest.synth.activity import Kind, World
+from ingest.synth.activity import World
 from ingest.synth.events import Events
+from ingest.synth.kinds import Kind
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from ingest.synth import clock, writer
-from ingest.synth.activity import GAS_LIMIT, SELECTOR_OF, SELECTORS, Kind
 from ingest.synth.events import Events
 from ingest.synth.ids import BLOCK_HASH, TX_HASH, id_bytes, stream_key, words
+from ingest.synth.kinds import GAS_LIMIT, SELECTOR_OF, SELECTORS, Kind
 
 TRANSACTIONS = ("hash", "nonce", "block_hash", "block_number", "transaction_index", "from_address",
                 "to_address", "value", "gas", "gas_price", "input", "block_timestamp", "max_fee_per_gas",

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.synth import clock
-from ingest.synth.activity import Kind, World
+from ingest.synth.activity import World
 from ingest.synth.amounts import to_raw
 from ingest.synth.events import Events
+from ingest.synth.kinds import Kind
 
 TYPES = ("fan_in", "fan_out", "cycle", "scatter_gather", "gather_scatter", "bipartite", "stack", "peel")
 MIN_SIZE = {"fan_in": 3, "fan_out": 3, "cycle": 3, "scatter_gather": 3, "gather_scatter": 3,
