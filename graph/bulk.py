@@ -60,12 +60,31 @@ def _concat(*parts: Any) -> bytes:
     return joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
 
 
+_MIX = np.uint64(0x100000001B3)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
 def _hash(values: Any) -> np.ndarray:
-    """64-bit hashes of strings (SipHash, as pandas hashes)."""
-    array = (
-        values.to_numpy(zero_copy_only=False) if isinstance(values, pa.Array) else np.asarray(values, object)
-    )
-    return pd.util.hash_array(array, categorize=False)
+    """64-bit hashes of strings. Equal-length strings (addresses, hashes: what the readers
+    validate) are hashed word by word straight from the Arrow buffer; others through pandas."""
+    array = _utf8(values)
+    n = len(array)
+    offsets = np.frombuffer(array.buffers()[1], np.int32, n + 1, array.offset * 4)
+    width = int(offsets[1] - offsets[0]) if n else 0
+    if n == 0 or array.null_count or width == 0 or offsets[-1] - offsets[0] != width * n:
+        return pd.util.hash_array(array.to_numpy(zero_copy_only=False), categorize=False)
+    raw = np.frombuffer(array.buffers()[2], np.uint8, width * n, int(offsets[0])).reshape(n, width)
+    words = -(-width // 8)
+    padded = np.zeros((n, words * 8), np.uint8)
+    padded[:, :width] = raw
+    h = np.full(n, np.uint64(width), np.uint64)
+    with np.errstate(over="ignore"):
+        for word in padded.view(np.uint64).T:
+            h = (h ^ word) * _MIX
+        h ^= h >> np.uint64(31)  # splitmix64 finaliser
+        h *= _GOLDEN
+        h ^= h >> np.uint64(29)
+    return h
 
 
 class KeyMap:
@@ -80,16 +99,19 @@ class KeyMap:
 
     def get(self, keys: np.ndarray) -> np.ndarray:
         """The value of each key, -1 where absent."""
+        if not len(self.keys):
+            return np.full(len(keys), -1, np.int64)
         pos = np.searchsorted(self.keys, keys)
         pos[pos == len(self.keys)] = 0
-        found = self.keys[pos] == keys if len(self.keys) else np.zeros(len(keys), bool)
-        return np.where(found, self.values[pos] if len(self.keys) else -1, -1)
+        return np.where(self.keys[pos] == keys, self.values[pos], -1)
 
     def add(self, keys: np.ndarray, values: np.ndarray) -> None:
-        merged = np.concatenate([self.keys, keys])
-        order = np.argsort(merged, kind="stable")
-        self.keys = merged[order]
-        self.values = np.concatenate([self.values, values])[order]
+        """Insert keys that are not present yet."""
+        order = np.argsort(keys, kind="stable")
+        keys, values = keys[order], values[order]
+        at = np.searchsorted(self.keys, keys)
+        self.keys = np.insert(self.keys, at, keys)
+        self.values = np.insert(self.values, at, values)
 
 
 class BulkWriter:
@@ -102,8 +124,7 @@ class BulkWriter:
         self._inflight: asyncio.Task | None = None
 
     def _fresh(self, frame: pd.DataFrame) -> pd.DataFrame:
-        golden = np.uint64(0x9E3779B97F4A7C15)
-        keys = _hash(frame["hash"]) ^ (frame["log_index"].to_numpy().astype(np.uint64) * golden)
+        keys = _hash(frame["hash"]) ^ (frame["log_index"].to_numpy().astype(np.uint64) * _GOLDEN)
         fresh = ~pd.Series(keys).duplicated().to_numpy() & (self.seen.get(keys) < 0)
         self.seen.add(keys[fresh], np.zeros(int(fresh.sum()), np.int64))
         return frame[fresh]
@@ -113,24 +134,26 @@ class BulkWriter:
         if frame.empty:
             return WriteResult()
         both = pa.concat_arrays([_utf8(frame["from_address"]), _utf8(frame["to_address"])])
-        keys = _hash(both)
-        unique, first = np.unique(keys, return_index=True)
-        new_first = np.sort(first[self.node_ids.get(unique) < 0])  # new addresses, in order seen
+        unique, first, inverse = np.unique(_hash(both), return_index=True, return_inverse=True)
+        ids = self.node_ids.get(unique)
+        new = np.flatnonzero(ids < 0)
+        new = new[np.argsort(first[new], kind="stable")]  # new addresses in the order first seen
         start = len(self.node_ids)
-        self.node_ids.add(keys[new_first], np.arange(start, start + len(new_first), dtype=np.int64))
-        new_nodes = both.take(pa.array(new_first))
+        ids[new] = np.arange(start, start + len(new))
+        self.node_ids.add(unique[new], ids[new])
         blobs: list[bytes] = []
-        if len(new_nodes):
-            blobs.append(_NODE_HEADER + _concat(_STRING_START, new_nodes.cast(pa.binary()), _STRING_END))
-        ids = self.node_ids.get(keys)
-        blobs.append(_EDGE_HEADER + self._edges(frame, ids[: len(frame)], ids[len(frame) :]))
-        args: list[Any] = [len(new_nodes), len(frame), 1 if len(new_nodes) else 0, 1, *blobs]
+        if len(new):
+            names = both.take(pa.array(first[new])).cast(pa.binary())
+            blobs.append(_NODE_HEADER + _concat(_STRING_START, names, _STRING_END))
+        ends = ids[inverse]
+        blobs.append(_EDGE_HEADER + self._edges(frame, ends[: len(frame)], ends[len(frame) :]))
+        args: list[Any] = [len(new), len(frame), 1 if len(new) else 0, 1, *blobs]
         if not self.began:
             args.insert(0, "BEGIN")
             self.began = True
         await self.flush()  # one batch on the server while the next one is encoded
         self._inflight = asyncio.ensure_future(self.client.execute_command("GRAPH.BULK", self.graph, *args))
-        return WriteResult(len(frame), len(new_nodes))
+        return WriteResult(len(frame), len(new))
 
     async def flush(self) -> None:
         """Wait for the batch on the server (its errors surface here)."""

@@ -1,0 +1,1 @@
+"""Ingestion: files and chains into transfer batches for the wallet graph."""
