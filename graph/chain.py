@@ -110,12 +110,12 @@ async def save_done(store: GraphStore, chain_id: int, done: Ranges) -> None:
 
 
 async def stored_blocks(store: GraphStore, chain_id: int, lo: int, hi: int) -> dict[int, StoredBlock]:
-    rows = await store.query(q.CHAIN_BLOCKS, {"chain_id": chain_id, "lo": lo, "hi": hi})
+    rows = [r["block"] for r in await store.query(q.CHAIN_BLOCKS, {"chain_id": chain_id, "lo": lo, "hi": hi})]
     return {
-        r["number"]: StoredBlock(
-            r["number"], r["hash"], r["parent_hash"], list(r["txs"] or []), list(r["senders"] or [])
+        b["number"]: StoredBlock(
+            b["number"], b["hash"], b["parent_hash"], list(b.get("txs") or []), list(b.get("senders") or [])
         )
-        for r in rows
+        for b in rows
     }
 
 

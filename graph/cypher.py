@@ -265,9 +265,8 @@ CHAIN_BLOCKS = stmt(
     "chain_blocks",
     """
 MATCH (b:Block {chain_id: $chain_id}) WHERE b.number >= $lo AND b.number <= $hi
-RETURN b.number AS number, b.hash AS hash, b.parent_hash AS parent_hash, b.txs AS txs,
-  b.senders AS senders
-ORDER BY number
+RETURN properties(b) AS block
+ORDER BY b.number
 """,
 )
 MERGE_BLOCKS = stmt(

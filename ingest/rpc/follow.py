@@ -232,9 +232,8 @@ class Ingester:
         if self.bar is not None:
             self.bar.update(len(blocks))
             elapsed = self.bar.format_dict.get("elapsed") or 0
-            self.bar.set_postfix(
-                transfers=r.transfers, tr_s=f"{r.transfers / elapsed:,.0f}" if elapsed else "-"
-            )
+            rate = f"{r.transfers / elapsed:,.0f}" if elapsed else "-"
+            self.bar.set_postfix({"transfers": f"{r.transfers:,}", "transfers/s": rate})
 
     # ---- reorgs -----------------------------------------------------------------------------
     async def _check_tip(self, target: int) -> None:
