@@ -28,7 +28,7 @@ from graph.errors import AidropError
 Call = tuple[str, list[Any]]
 _RETRY_STATUS = {429, 500, 502, 503, 504, 520, 521, 522, 524}
 _RATE_LIMIT_CODES = {-32005, -32029, 429}
-_RATE_LIMIT_WORDS = ("rate limit", "too many requests", "exceeded", "try again", "timeout", "busy")
+_RATE_LIMIT_WORDS = ("rate limit", "too many requests", "limit exceeded", "try again", "timeout", "busy")
 
 
 class RpcError(AidropError):
@@ -266,5 +266,9 @@ class RpcClient:
                 raise _Transient(f"rate limited: {error.get('message')}")
             if len(pending) == 1 and "id" in data:
                 return [data]
-            raise _error(error) if error else RpcError(f"unexpected answer {raw[:200]!r}")
+            if error:
+                refused = _error(error)
+                raise RpcError(f"{refused} for a batch of {len(pending)} calls (try a smaller --batch-size)",
+                               refused.rpc_code, refused.data)  # fmt: skip
+            raise RpcError(f"unexpected answer {raw[:200]!r}")
         return data
