@@ -88,30 +88,36 @@ def _hash(values: Any) -> np.ndarray:
 
 
 class KeyMap:
-    """uint64 key -> int64 value, as sorted arrays: vectorised look-ups and inserts."""
+    """uint64 key -> int64 value for millions of keys: sorted runs, merged when a run grows as
+    large as the one before it (a few runs at most), so inserts stay cheap and look-ups vectorised."""
 
     def __init__(self) -> None:
-        self.keys = np.empty(0, np.uint64)
-        self.values = np.empty(0, np.int64)
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return sum(len(keys) for keys, _ in self.runs)
 
     def get(self, keys: np.ndarray) -> np.ndarray:
         """The value of each key, -1 where absent."""
-        if not len(self.keys):
-            return np.full(len(keys), -1, np.int64)
-        pos = np.searchsorted(self.keys, keys)
-        pos[pos == len(self.keys)] = 0
-        return np.where(self.keys[pos] == keys, self.values[pos], -1)
+        out = np.full(len(keys), -1, np.int64)
+        for run_keys, run_values in self.runs:
+            pos = np.searchsorted(run_keys, keys)
+            pos[pos == len(run_keys)] = 0
+            hit = run_keys[pos] == keys
+            out[hit] = run_values[pos[hit]]
+        return out
 
     def add(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Insert keys that are not present yet."""
+        if not len(keys):
+            return
         order = np.argsort(keys, kind="stable")
-        keys, values = keys[order], values[order]
-        at = np.searchsorted(self.keys, keys)
-        self.keys = np.insert(self.keys, at, keys)
-        self.values = np.insert(self.values, at, values)
+        self.runs.append((keys[order], values[order]))
+        while len(self.runs) > 1 and len(self.runs[-1][0]) >= len(self.runs[-2][0]):
+            (k2, v2), (k1, v1) = self.runs.pop(), self.runs.pop()
+            merged = np.concatenate([k1, k2])
+            order = np.argsort(merged, kind="stable")
+            self.runs.append((merged[order], np.concatenate([v1, v2])[order]))
 
 
 class BulkWriter:
