@@ -39,6 +39,7 @@ def stmt(name: str, text: str, *, falkordb: str | None = None, neo4j: str | None
 # unique by the write path instead: MERGE in serialised writes, de-duplication in the bulk path.
 FALKOR_INDEXES = [
     stmt("index_wallet_address", "CREATE INDEX FOR (w:Wallet) ON (w.address)"),
+    stmt("falkor_index_contract_category", "CREATE INDEX FOR (c:Contract) ON (c.category)"),
 ]
 NEO4J_SCHEMA = [
     stmt(
@@ -234,7 +235,7 @@ EXPORT_WALLETS = stmt(
     """
 MATCH (w:Wallet) WHERE w.address > $after
 RETURN w.address AS address, labels(w) AS labels, w.category AS category, w.name AS name,
-  w.symbol AS symbol, w.decimals AS decimals
+  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals
 ORDER BY address LIMIT $first
 """,
 )
@@ -244,7 +245,7 @@ EXPORT_TRANSFERS = stmt(
 MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet) WHERE a.address IN $addresses
 RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
   t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
-  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count
+  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count, t.token_id AS token_id
 """,
 )
 

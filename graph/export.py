@@ -23,7 +23,9 @@ TRANSFERS_FILE = "transfers.csv"
 SCRIPT_FILE = "import.sh"
 ID_SPACE = "Wallet"
 
-WALLET_HEADER = [f"address:ID({ID_SPACE})", ":LABEL", "category", "name", "symbol", "decimals:int"]
+WALLET_HEADER = [
+    f"address:ID({ID_SPACE})", ":LABEL", "category", "name", "created_block:long", "symbol", "decimals:int",
+]  # fmt: skip
 TRANSFER_HEADER = [
     f":START_ID({ID_SPACE})",
     f":END_ID({ID_SPACE})",
@@ -37,6 +39,7 @@ TRANSFER_HEADER = [
     "block:long",
     "status:int",
     "tx_count:long",
+    "token_id",
 ]
 
 # Neo4j 5 syntax; $DIR, $DATABASE and $OVERWRITE are set by import.sh.
@@ -78,6 +81,7 @@ def wallet_row(wallet: dict[str, Any]) -> list[Any]:
         ";".join(labels),
         _text(wallet.get("category")),
         _text(wallet.get("name")),
+        _int(wallet.get("created_block")),
         _text(wallet.get("symbol")),
         _int(wallet.get("decimals")),
     ]
@@ -97,6 +101,7 @@ def transfer_row(transfer: dict[str, Any]) -> list[Any]:
         _int(transfer["block"]),
         _int(transfer["status"]),
         _int(transfer["tx_count"]),
+        _text(transfer.get("token_id")),
     ]
 
 

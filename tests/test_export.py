@@ -33,7 +33,7 @@ async def load(store: FalkorStore) -> None:
     await store.write_transfers(transfers(ROWS))
     await store.upsert_contracts(
         [
-            {"address": addr(2), "category": "DeFi", "name": ODD_NAME},
+            {"address": addr(2), "category": "DeFi", "name": ODD_NAME, "block": 12_345},
             {"address": addr(5), "category": "NFT", "name": "line\nbreak"},  # no transfers
         ]
     )
@@ -58,7 +58,9 @@ async def test_export_writes_import_csvs(store: FalkorStore, tmp_path: Path) -> 
 
     header, wallets = read(out / "wallets.csv")
     assert header == WALLET_HEADER
-    assert header == ["address:ID(Wallet)", ":LABEL", "category", "name", "symbol", "decimals:int"]
+    assert header == [
+        "address:ID(Wallet)", ":LABEL", "category", "name", "created_block:long", "symbol", "decimals:int",
+    ]  # fmt: skip
     by_address = {w["address:ID(Wallet)"]: w for w in wallets}
     assert len(by_address) == len(wallets) == 6
     assert by_address[addr(1)] == {
@@ -69,6 +71,7 @@ async def test_export_writes_import_csvs(store: FalkorStore, tmp_path: Path) -> 
     assert by_address[addr(2)][":LABEL"] == "Wallet;Contract"
     assert by_address[addr(2)]["category"] == "DeFi"
     assert by_address[addr(2)]["name"] == ODD_NAME
+    assert by_address[addr(2)]["created_block:long"] == "12345"
     assert by_address[addr(5)]["name"] == "line break"  # neo4j-admin reads one record per line
     assert by_address[TOKEN][":LABEL"] == "Wallet;Token"
     assert (by_address[TOKEN]["symbol"], by_address[TOKEN]["name"]) == ("TKN", "Token, Inc.")
@@ -76,7 +79,10 @@ async def test_export_writes_import_csvs(store: FalkorStore, tmp_path: Path) -> 
 
     raw = (out / "wallets.csv").read_text(encoding="utf-8")
     assert '"Swap, ""Router"" v2; \\ best"' in raw  # RFC 4180 quoting: quotes doubled
-    assert raw.splitlines()[0] == "address:ID(Wallet),:LABEL,category,name,symbol,decimals:int"
+    assert (
+        raw.splitlines()[0]
+        == "address:ID(Wallet),:LABEL,category,name,created_block:long,symbol,decimals:int"
+    )
 
     header, rels = read(out / "transfers.csv")
     assert header == TRANSFER_HEADER
