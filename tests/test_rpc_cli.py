@@ -69,6 +69,8 @@ def test_cli_errors_are_one_line(anvil: Anvil, cli_env: dict[str, str]) -> None:
     )
     bad = aidrop(cli_env, "ingest", "rpc", "--rpc-url", anvil.url, "--to", "soon")
     assert bad.returncode == 2 and "a block number or 'latest'" in bad.stderr
+    bad = aidrop(cli_env, "ingest", "rpc", "--rpc-url", anvil.url, "--from", "9", "--to", "3")
+    assert bad.returncode == 2 and "--to 3 is before --from 9" in bad.stderr
 
 
 async def test_killed_run_resumes_to_the_same_graph(

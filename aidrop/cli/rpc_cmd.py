@@ -137,6 +137,8 @@ def rpc(
     first, last = _block(start), _block(end)
     if first is None:
         raise click.BadParameter("--from needs a block number", param_hint="--from")
+    if last is not None and last < first:
+        raise click.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
     options = Options(
         start=first,
         end=last,
