@@ -15,7 +15,7 @@ import pyarrow.csv as pcsv
 
 from ingest.report import RowError
 
-BLOCK_BYTES = 16 << 20  # about 100k transactions a chunk
+BLOCK_BYTES = 8 << 20  # about 50k transactions a chunk
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
 
 

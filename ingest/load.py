@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -19,9 +20,10 @@ Source = tuple[Path, Callable[[], Iterator[Batch]]]
 
 
 def _progress(total: int, enabled: bool) -> tqdm:
+    width = shutil.get_terminal_size((100, 20)).columns  # a terminal that reports no size gets 100
     return tqdm(
         total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="ingest", disable=not enabled,
-        dynamic_ncols=True, leave=True,
+        ncols=min(width, 120), nrows=40, leave=True,
     )  # fmt: skip
 
 
