@@ -84,7 +84,7 @@ def transfer_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
 
 
 class TransferSink:
-    """Receives the transfer batches of one ingestion run."""
+    """Receives the transfer batches of one ingestion run; this one merges them."""
 
     mode = "merge"
 
@@ -96,9 +96,6 @@ class TransferSink:
 
     async def close(self) -> None:
         """Finish the run (a bulk sink builds its indexes here)."""
-
-
-MergeSink = TransferSink
 
 
 class GraphStore(ABC):
@@ -152,19 +149,20 @@ class GraphStore(ABC):
 
     async def open_sink(self, bulk: bool = True) -> TransferSink:
         """Where an ingestion run writes its batches; backends with a bulk path override this."""
-        return MergeSink(self)
+        return TransferSink(self)
+
+    async def _write_rows(self, statement: q.Statement, rows: Sequence[dict[str, Any]]) -> int:
+        for i in range(0, len(rows), self.write_batch):
+            await self.execute(statement, {"rows": list(rows[i : i + self.write_batch])})
+        return len(rows)
 
     async def upsert_contracts(self, rows: Sequence[dict[str, Any]]) -> int:
         """Mark addresses as :Contract with optional category and name."""
-        for i in range(0, len(rows), self.write_batch):
-            await self.execute(q.UPSERT_CONTRACTS, {"rows": list(rows[i : i + self.write_batch])})
-        return len(rows)
+        return await self._write_rows(q.UPSERT_CONTRACTS, rows)
 
     async def upsert_tokens(self, rows: Sequence[dict[str, Any]]) -> int:
         """Mark addresses as :Token with symbol, name and decimals."""
-        for i in range(0, len(rows), self.write_batch):
-            await self.execute(q.UPSERT_TOKENS, {"rows": list(rows[i : i + self.write_batch])})
-        return len(rows)
+        return await self._write_rows(q.UPSERT_TOKENS, rows)
 
     async def token_decimals(self) -> dict[str, int | None]:
         """Decimals of every token the graph knows (to scale token transfers at ingest)."""
