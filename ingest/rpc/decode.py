@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from eth_abi import decode as abi_decode
 
-from graph.model import NATIVE_TOKEN
+from graph.model import NATIVE_TOKEN, TRANSFER_COLUMNS
 from ingest.batch import transfer_frame
 
 TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -82,21 +82,7 @@ def token_addresses(blocks: list[BlockData]) -> set[str]:
 
 class _Rows:
     def __init__(self) -> None:
-        self.cols: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "from_address",
-                "to_address",
-                "hash",
-                "log_index",
-                "value",
-                "value_raw",
-                "token",
-                "ts",
-                "block",
-                "status",
-            )  # fmt: skip
-        }
+        self.cols: dict[str, list[Any]] = {k: [] for k in TRANSFER_COLUMNS if k != "tx_count"}
         self.ids: dict[str, list[Any]] = {k: [] for k in ("from_address", "to_address", "hash", "log_index",
                                                              "token_id")}  # fmt: skip
 
