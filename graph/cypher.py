@@ -325,3 +325,109 @@ MATCH (:Wallet {address: f})-[t:TRANSFER {hash: $hash[i], log_index: $log_index[
 SET t.token_id = $token_id[i]
 """,
 )
+
+
+# ---- api ----------------------------------------------------------------------------------
+# Reads of the GraphQL API (graph/api_reads.py): each takes a list of addresses, so that a list
+# of wallets costs one statement per field whatever its length (DataLoaders batch the keys).
+# UNWIND + MATCH on {address} uses the wallet index for every key.
+WALLETS_BY_ADDRESS = stmt(
+    "wallets_by_address",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+RETURN a AS address, labels(w) AS labels, properties(w) AS props
+""",
+)
+FAN_BY_ADDRESS = stmt("fan_by_address", "UNWIND $addresses AS a MATCH (w:Wallet {address: a})" + _FAN)
+COUNTERPARTIES_OUT_BY_ADDRESS = stmt(
+    "counterparties_out_by_address",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})-[t:TRANSFER]->(o:Wallet)
+RETURN a AS wallet, o.address AS address, sum(t.tx_count) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
+""",
+)
+COUNTERPARTIES_IN_BY_ADDRESS = stmt(
+    "counterparties_in_by_address",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})<-[t:TRANSFER]-(o:Wallet)
+RETURN a AS wallet, o.address AS address, sum(t.tx_count) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
+""",
+)
+# The first `$first` transfers of each wallet after the same keyset cursor, newest first.
+_TRANSFER_ROWS = """
+WITH a, t, f, b ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
+WITH a, collect({from_address: f.address, to_address: b.address, hash: t.hash,
+  log_index: t.log_index, value: t.value, value_raw: t.value_raw, token: t.token, ts: t.ts,
+  block: t.block, status: t.status, tx_count: t.tx_count})[0..$first] AS rows
+RETURN a AS wallet, rows
+"""
+TRANSFERS_OUT_BY_ADDRESS = stmt(
+    "transfers_out_by_address",
+    "UNWIND $addresses AS a MATCH (f:Wallet {address: a})-[t:TRANSFER]->(b:Wallet)"
+    + _TRANSFER_WHERE
+    + _TRANSFER_ROWS,
+)
+TRANSFERS_IN_BY_ADDRESS = stmt(
+    "transfers_in_by_address",
+    "UNWIND $addresses AS a MATCH (f:Wallet)-[t:TRANSFER]->(b:Wallet {address: a})"
+    + _TRANSFER_WHERE
+    + _TRANSFER_ROWS,
+)
+# `wallets(filter, first, after)`: keyset pages by address; a null parameter leaves its test out.
+_WALLET_FILTER = """
+WHERE w.address > $after
+  AND ($typology IS NULL OR w.typology = $typology)
+  AND ($cluster IS NULL OR w.cluster = $cluster)
+  AND ($flagged IS NULL OR w.anomaly_flagged = $flagged)
+  AND ($min_score IS NULL OR w.anomaly_score >= $min_score)
+  AND ($label IS NULL OR $label IN labels(w))
+  AND ($category IS NULL OR w.category = $category)
+"""
+WALLET_PAGE = stmt(
+    "wallet_page",
+    "MATCH (w:Wallet)" + _WALLET_FILTER + "RETURN w.address AS address ORDER BY address LIMIT $first",
+)
+WALLET_COUNT = stmt("wallet_count", "MATCH (w:Wallet)" + _WALLET_FILTER + "RETURN count(w) AS n")
+TOP_ANOMALIES = stmt(
+    "top_anomalies",
+    """
+MATCH (w:Wallet)
+WHERE w.anomaly_score IS NOT NULL AND ($model IS NULL OR w.anomaly_model = $model)
+RETURN w.address AS address, w.anomaly_score AS score
+ORDER BY score DESC, address
+LIMIT $first
+""",
+)
+CLUSTER_COUNTS = stmt(
+    "cluster_counts",
+    """
+MATCH (w:Wallet) WHERE w.cluster IS NOT NULL
+RETURN w.cluster AS cluster, count(w) AS wallets, avg(w.anomaly_score) AS mean_anomaly,
+  sum(CASE WHEN w.anomaly_flagged THEN 1 ELSE 0 END) AS flagged
+ORDER BY cluster
+""",
+)
+TYPOLOGY_COUNTS = stmt(
+    "typology_counts",
+    """
+MATCH (w:Wallet) WHERE w.typology IS NOT NULL
+RETURN w.typology AS code, count(w) AS wallets
+ORDER BY wallets DESC, code
+""",
+)
+# The result of one analysis job, written once: a job that runs again after a crash (the same
+# job id) finds its own id on the node and writes nothing.
+WRITE_ANALYSIS = stmt(
+    "write_analysis",
+    """
+MATCH (w:Wallet {address: $address})
+WITH w WHERE coalesce(w.analysis_job, '') <> $job
+SET w += $props, w.analysis_job = $job, w.analysis_count = coalesce(w.analysis_count, 0) + 1
+RETURN w.analysis_count AS count
+""",
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from aidrop import __version__
+from aidrop.cli.api_cmd import analyze, api_group, serve, worker
 from aidrop.cli.common import AidropGroup
 from aidrop.cli.demo_cmd import demo
 from aidrop.cli.graph_cmd import graph_group
@@ -19,5 +20,5 @@ def main() -> None:
     """aidrop: wallet intelligence for EVM chains."""
 
 
-for command in (up, down, status, ingest_group, graph_group, synth, demo):
+for command in (up, down, status, ingest_group, graph_group, synth, demo, serve, worker, analyze, api_group):
     main.add_command(command)

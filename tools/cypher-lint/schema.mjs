@@ -16,6 +16,10 @@ export const PROPERTY_KEYS = [
   'chain_id', 'done', 'head', 'number', 'parent_hash', 'txs',
   // written by GDS (docs/neo4j-browser.md)
   'pagerank',
+  // written and read by the API and the jobs (docs/api.md)
+  'analysis_job', 'analysis_count', 'analysis_version', 'analyzed_at', 'cluster_profile', 'profile_image',
+  'profile_metadata', 'profile_source', 'profile_hash', 'profile_prompt', 'typology', 'cluster', 'anomaly_score',
+  'anomaly_flagged', 'anomaly_model',
 ];
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];

@@ -1,0 +1,256 @@
+"""The ASGI app of `aidrop serve`: GraphQL (HTTP + WebSocket) at /graphql with an offline GraphiQL,
+blobs, health, readiness and metrics.
+
+    /graphql          GET: GraphiQL (assets served from api/static/graphiql); POST: GraphQL; WS: subscriptions
+    /graphiql/...     GraphiQL's scripts and styles
+    /blobs/{key}      profile images and metadata of the local blob store (S3 serves its own)
+    /healthz          the process answers
+    /readyz           graph and Redis reachable (503 otherwise)
+    /metrics          Prometheus text format
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.context import Context, Services
+from api.metrics import Metrics
+from api.safety import BodyLimit, RateLimit, code_error
+from api.schema import build_schema
+
+if TYPE_CHECKING:
+    from aidrop.settings import Settings
+
+log = logging.getLogger("aidrop.api")
+STATIC = Path(__file__).parent / "static" / "graphiql"
+GRAPHIQL_HTML = Path(__file__).parent / "graphiql.html"
+
+
+class GraphQLApp(GraphQL):
+    """strawberry's ASGI view with aidrop's context and the GraphiQL page from local assets."""
+
+    def __init__(
+        self, services_ref: dict[str, Any], settings: Settings, metrics: Metrics, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            build_schema(settings.max_depth, settings.max_aliases, settings.max_tokens),
+            graphql_ide="graphiql",
+            **kwargs,
+        )
+        self.services_ref = services_ref
+        self.settings = settings
+        self.metrics = metrics
+        self.keys = settings.api_key_set
+        self.page = GRAPHIQL_HTML.read_text().replace("__KEY_HEADER__", settings.api_key_header)
+
+    def _key(self, headers: Any) -> tuple[str | None, bool]:
+        key = headers.get(self.settings.api_key_header)
+        if not key:
+            return None, False
+        return key, any(hmac.compare_digest(key, k) for k in self.keys)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+        key, ok = self._key(request.headers)
+        if isinstance(request, WebSocket) and not ok:
+            # browsers cannot set headers on a WebSocket: the key may come in connection_init
+            params = getattr(request, "connection_params", None) or {}
+            key = params.get(self.settings.api_key_header) if isinstance(params, dict) else None
+            ok = bool(key) and any(hmac.compare_digest(str(key), k) for k in self.keys)
+        return Context(self.services_ref["services"], request, response, key, ok)
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        """Every error leaves with extensions.code (parse errors skip the schema extensions)."""
+        if getattr(result, "errors", None):
+            result.errors = [code_error(e) for e in result.errors]
+        return await super().process_result(request, result)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self.page)
+
+    def encode_json(self, data: object) -> str:
+        if isinstance(data, dict):
+            for error in data.get("errors") or ():
+                code = (error.get("extensions") or {}).get("code", "")
+                self.metrics.errors.inc(code)
+        return json.dumps(data, separators=(",", ":"))
+
+
+class Timing:
+    """Request count and latency per route for /metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        route = (
+            path
+            if path in ("/graphql", "/healthz", "/readyz", "/metrics")
+            else path.split("/")[1][:20] or "/"
+        )
+        started = time.perf_counter()
+        status = 500
+
+        async def tracked(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        finally:
+            self.metrics.requests.inc(route, str(status))
+            self.metrics.latency.observe(time.perf_counter() - started, route)
+
+
+def count_queries(store: Any, metrics: Metrics) -> None:
+    """Every statement the store sends counts in aidrop_graph_queries_total{statement}."""
+    query, execute = store.query, store.execute
+
+    async def counted_query(statement: Any, params: Any = None) -> Any:
+        metrics.graph_queries.inc(statement.name)
+        return await query(statement, params)
+
+    async def counted_execute(statement: Any, params: Any = None) -> Any:
+        metrics.graph_queries.inc(statement.name)
+        return await execute(statement, params)
+
+    store.query, store.execute = counted_query, counted_execute
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    """The app; services (graph store, blobs, Redis) are opened at startup unless given."""
+    from aidrop.settings import get_settings
+
+    settings = settings or get_settings()
+    metrics = Metrics()
+    ref: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = services is None
+        ref["services"] = services or await open_services(settings)
+        count_queries(ref["services"].store, metrics)
+        try:
+            yield
+        finally:
+            if own:
+                await close_services(ref["services"])
+
+    graphql = GraphQLApp(ref, settings, metrics)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        s: Services = ref["services"]
+        checks: dict[str, str] = {}
+
+        async def check(name: str, probe: Any) -> None:
+            try:
+                await asyncio.wait_for(probe, 2.0)
+                checks[name] = "ok"
+            except Exception as exc:  # report, never raise: this is the probe
+                checks[name] = f"unreachable: {type(exc).__name__}"
+
+        await asyncio.gather(check("graph", s.store.ping()), check("redis", s.records.redis.ping()))
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
+        )
+
+    async def metrics_route(request: Request) -> Response:
+        s: Services = ref["services"]
+        gauges: dict[str, tuple[str, dict[tuple[str, str], float]]] = {}
+        with contextlib.suppress(Exception):
+            counts = await asyncio.wait_for(s.records.counts(), 2.0)
+            gauges["aidrop_jobs"] = ("Job records by status.", {("status", k): v for k, v in counts.items()})
+            depth = await s.records.redis.zcard(s.records.queue_name)
+            gauges["aidrop_queue_depth"] = ("Jobs waiting in the arq queue.", {("", ""): depth})
+        return PlainTextResponse(metrics.render(gauges), media_type="text/plain; version=0.0.4")
+
+    async def blob(request: Request) -> Response:
+        from graph.blobs import BlobError, LocalBlobStore, guess_type
+
+        store = ref["services"].blobs
+        if not isinstance(store, LocalBlobStore):
+            return PlainTextResponse("blobs are served by the S3 endpoint", status_code=404)
+        try:
+            path = store.path(request.path_params["key"])
+        except BlobError:
+            return PlainTextResponse("invalid key", status_code=400)
+        if not path.is_file():
+            return PlainTextResponse("not found", status_code=404)
+        return FileResponse(
+            path, media_type=guess_type(path.name), headers={"Cache-Control": "public, max-age=300"}
+        )
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    routes = [
+        Route("/", root),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
+        Route("/blobs/{key:path}", blob),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_route),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(Timing, metrics=metrics),
+            Middleware(RateLimit, rate=settings.rate_limit, burst=settings.rate_burst,
+                       header=settings.api_key_header, keys=settings.api_key_set, paths=("/graphql",)),
+            Middleware(BodyLimit, limit=settings.max_body_bytes),
+        ],
+    )  # fmt: skip
+
+
+async def open_services(settings: Settings) -> Services:
+    from graph import open_store
+    from graph.blobs import open_blobs
+    from jobs.queue import JobQueue, redis_url
+    from jobs.records import JobRecords
+
+    store = open_store(settings)
+    await store.ensure_schema()
+    records = JobRecords.from_url(redis_url(settings), settings.job_ttl_days)
+    return Services(settings, store, open_blobs(settings), records, JobQueue(records, settings))
+
+
+async def close_services(services: Services) -> None:
+    await services.records.close()
+    await services.store.close()

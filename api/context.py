@@ -1,0 +1,112 @@
+"""Per-request context: settings, the shared services, the caller's key and the DataLoaders.
+
+The loaders batch every wallet read of one request: N wallets in a list cost one statement per
+field (node properties, stats, counterparties, transfers), not N.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+
+from graph import api_reads
+from graph.model import Counterparty, Wallet, WalletStats
+from graph.store import TransferPage
+
+if TYPE_CHECKING:
+    from aidrop.settings import Settings
+    from graph.blobs import BlobStore
+    from graph.store import GraphStore
+    from jobs.queue import JobQueue
+    from jobs.records import JobRecord, JobRecords
+
+CLUSTER_PROFILE_TTL_S = 30.0
+
+
+@dataclass
+class Services:
+    """What lives as long as the app: one graph store, blob store, Redis client, job queue."""
+
+    settings: Settings
+    store: GraphStore
+    blobs: BlobStore
+    records: JobRecords
+    queue: JobQueue
+    cluster_profiles: tuple[float, dict[int, dict[str, Any]]] = (0.0, {})
+
+    async def profiles(self) -> dict[int, dict[str, Any]]:
+        stamp, cached = self.cluster_profiles
+        if time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S:
+            from jobs import analysis
+
+            try:
+                cached = await analysis.cluster_profiles(self.store)
+            except analysis.AnalysisUnavailable:
+                cached = {}
+            self.cluster_profiles = (time.monotonic(), cached)
+        return cached
+
+
+def _grouped(keys: list[tuple]) -> dict[tuple, list[str]]:
+    """Keys (address, *args) grouped by args: one statement per distinct argument set."""
+    groups: dict[tuple, list[str]] = {}
+    for key in keys:
+        groups.setdefault(key[1:], [])
+        if key[0] not in groups[key[1:]]:
+            groups[key[1:]].append(key[0])
+    return groups
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Any
+    response: Any
+    api_key: str | None
+    authenticated: bool
+    wallets: DataLoader[str, Wallet | None] = field(init=False)
+    stats: DataLoader[str, WalletStats | None] = field(init=False)
+    counterparties: DataLoader[tuple[str, int], list[Counterparty]] = field(init=False)
+    transfers: DataLoader[tuple, TransferPage] = field(init=False)
+    jobs: DataLoader[str, JobRecord | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        store = self.services.store
+
+        async def wallets(keys: list[str]) -> list[Wallet | None]:
+            found = await api_reads.wallets_by_address(store, keys)
+            return [found.get(k) for k in keys]
+
+        async def stats(keys: list[str]) -> list[WalletStats | None]:
+            found = await api_reads.stats_by_address(store, keys)
+            return [found.get(k) for k in keys]
+
+        async def counterparties(keys: list[tuple[str, int]]) -> list[list[Counterparty]]:
+            out: dict[tuple, list[Counterparty]] = {}
+            for (first,), addresses in _grouped(keys).items():
+                found = await api_reads.counterparties_by_address(store, addresses, first)
+                out.update({(a, first): found.get(a, []) for a in addresses})
+            return [out[k] for k in keys]
+
+        async def transfers(keys: list[tuple]) -> list[TransferPage]:
+            out: dict[tuple, TransferPage] = {}
+            for args, addresses in _grouped(keys).items():
+                found = await api_reads.transfers_by_address(store, addresses, *args)
+                out.update({(a, *args): found.get(a, TransferPage([], None)) for a in addresses})
+            return [out[k] for k in keys]
+
+        async def jobs(keys: list[str]) -> list[JobRecord | None]:
+            return await self.services.records.get_many(keys)
+
+        self.wallets = DataLoader(wallets)
+        self.stats = DataLoader(stats)
+        self.counterparties = DataLoader(counterparties)
+        self.transfers = DataLoader(transfers)
+        self.jobs = DataLoader(jobs)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings

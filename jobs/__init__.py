@@ -1,0 +1,1 @@
+"""Jobs: arq functions, job records, the worker (docs/api.md)."""

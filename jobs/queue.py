@@ -1,0 +1,99 @@
+"""Putting jobs on the queue: one function per job kind, each with its stable reference.
+
+The API and the CLI call these; the worker (jobs/worker.py) runs them. A job's reference decides
+its id: asking for the same wallet and model version while a job is queued or running returns
+that job (and a completed one for AIDROP_ANALYSIS_MAX_AGE seconds unless `force`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from graph.address import normalize_address
+from jobs.records import JobRecord, JobRecords
+
+if TYPE_CHECKING:
+    from aidrop.settings import Settings
+
+KINDS = ("analyze_wallet", "analyze_batch", "ingest_range", "rescore_all", "snapshot_campaign")
+
+
+def redis_url(settings: Settings) -> str:
+    """REDIS_URL, or db 1 of the embedded server (started when needed)."""
+    if settings.redis_url:
+        return settings.redis_url
+    from graph.embedded import embedded_server
+
+    return embedded_server(settings).start().redis_url
+
+
+class JobQueue:
+    def __init__(self, records: JobRecords, settings: Settings) -> None:
+        self.records = records
+        self.settings = settings
+
+    async def analyze_wallet(
+        self, address: str, force: bool = False, version: str | None = None
+    ) -> JobRecord:
+        from jobs.analysis import model_version
+
+        address = normalize_address(address)
+        version = version or model_version()
+        record, _ = await self.records.create(
+            "analyze_wallet",
+            f"analyze_wallet:{address}:{version}",
+            {"address": address, "version": version, "force": bool(force)},
+            force=force,
+            reuse_ms=self.settings.analysis_max_age * 1000,
+        )
+        return record
+
+    async def analyze_wallets(self, addresses: Sequence[str], force: bool = False) -> list[JobRecord]:
+        from jobs.analysis import model_version
+
+        normalized = [normalize_address(a) for a in addresses]  # all valid or nothing queued
+        version = model_version()
+        return [await self.analyze_wallet(a, force, version) for a in normalized]
+
+    async def analyze_batch(self, addresses: Sequence[str], force: bool = False) -> JobRecord:
+        """One job analysing many wallets in turn (progress per wallet)."""
+        from jobs.analysis import model_version
+
+        normalized = sorted({normalize_address(a) for a in addresses})
+        version = model_version()
+        digest = hashlib.sha256(",".join(normalized).encode()).hexdigest()[:24]
+        record, _ = await self.records.create(
+            "analyze_batch",
+            f"analyze_batch:{digest}:{version}",
+            {"addresses": normalized, "version": version, "force": bool(force)},
+            force=force,
+        )
+        return record
+
+    async def ingest_range(self, start: int, end: int) -> JobRecord:
+        if start < 0 or end < start:
+            raise ValueError(f"block range {start}..{end}: from must be >= 0 and <= to")
+        record, _ = await self.records.create("ingest_range", f"ingest_range:{start}:{end}",
+                                              {"start": start, "end": end})  # fmt: skip
+        return record
+
+    async def rescore_all(self) -> JobRecord:
+        from jobs.analysis import model_version
+
+        version = model_version()
+        record, _ = await self.records.create("rescore_all", f"rescore_all:{version}", {"version": version})
+        return record
+
+    async def snapshot_campaign(self, name: str, where: dict[str, Any] | None = None) -> JobRecord:
+        """A dated snapshot of the wallets matching `where` (a WalletFilter as a dict) with their
+        typology, cluster, anomaly and profile, written as JSON to the blob store."""
+        if not name or len(name) > 100:
+            raise ValueError("a campaign needs a name of 1 to 100 characters")
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        record, _ = await self.records.create(
+            "snapshot_campaign", f"snapshot_campaign:{name}:{day}", {"name": name, "where": where or {}}
+        )
+        return record

@@ -1,0 +1,408 @@
+"""`aidrop worker`: the arq worker and its job functions.
+
+Each job function is thin: it marks the record running, does its work through graph/, ml/ and
+jobs/analysis.py, and records the outcome. Failures of something outside (graph, Redis, S3, the
+image API, the RPC node) are retried with exponential backoff up to AIDROP_JOB_MAX_TRIES; any
+other failure ends the job at once as failed, with its code and message.
+
+A worker that dies mid-job (SIGKILL, OOM, power) stops beating; another worker (or the same one
+restarted) sees it within seconds and puts its running jobs back on the queue. The analysis is
+written onto the wallet once per job (graph.api_reads.write_analysis), so a job that runs again
+after a crash does not write twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from arq import Retry
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from graph import api_reads
+from graph.errors import AidropError, GraphUnavailable
+from jobs import analysis
+from jobs.records import JobRecords
+
+if TYPE_CHECKING:
+    from aidrop.settings import Settings
+
+log = logging.getLogger("aidrop.worker")
+BEAT_S = 1.0  # heartbeat period
+BEAT_TTL_S = 5.0  # a worker silent this long is gone
+REAP_S = 2.0
+CLUSTER_PROFILE_TTL_S = 60.0
+Progress = Callable[[float, str | None], Awaitable[None]]
+
+
+def transient(exc: BaseException) -> bool:
+    """Failures worth another try: something outside did not answer."""
+    from graph.blobs import BlobUnavailable
+    from ml.profile_image import ImageUnavailable
+
+    kinds: tuple[type[BaseException], ...] = (
+        GraphUnavailable, BlobUnavailable, ImageUnavailable, RedisConnectionError, RedisTimeoutError,
+        ConnectionError, TimeoutError, asyncio.TimeoutError,
+    )  # fmt: skip
+    with contextlib.suppress(ImportError):
+        from ingest.rpc.client import RpcUnavailable
+
+        kinds += (RpcUnavailable,)
+    return isinstance(exc, kinds)
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """(message, code) for the record: typed errors as they are, others by class, no traceback."""
+    if isinstance(exc, AidropError):
+        return str(exc), exc.code
+    if isinstance(exc, ValueError):
+        return str(exc), "BAD_USER_INPUT"
+    return f"{type(exc).__name__}: {exc}", "INTERNAL"
+
+
+def backoff(attempt: int, base: float) -> float:
+    """Exponential with jitter: base, 2 base, 4 base, ... (at most 5 minutes)."""
+    return min(300.0, base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+
+
+async def _run(ctx: dict[str, Any], work: Callable[[Progress], Awaitable[Any]]) -> Any:
+    """Run one job's work with its record kept up to date; see the module doc for retries."""
+    records: JobRecords = ctx["records"]
+    settings: Settings = ctx["settings"]
+    job_id, attempt = ctx["job_id"], ctx["job_try"]
+    record = await records.get(job_id)
+    if record is not None and record.done:
+        return record.result  # finished before a crash kept arq from noting it
+    if attempt > settings.job_max_tries * 2 + 3:  # lost with its worker again and again
+        await records.failed(
+            job_id, f"gave up after {attempt - 1} tries (workers lost mid-job)", "WORKER_LOST"
+        )
+        return None
+    await records.running(job_id, ctx["worker_id"], attempt)
+
+    async def progress(fraction: float, message: str | None = None) -> None:
+        await records.progress(job_id, fraction, message)
+
+    try:
+        result = await work(progress)
+    except Exception as exc:
+        message, code = describe(exc)
+        if transient(exc) and attempt < settings.job_max_tries:
+            delay = backoff(attempt, settings.job_retry_base)
+            log.warning("job %s try %d: %s (%s); retrying in %.1f s", job_id, attempt, message, code, delay)
+            await records.retrying(job_id, message, code, delay)
+            raise Retry(defer=delay) from exc
+        if code == "INTERNAL":
+            log.exception("job %s failed", job_id)
+        else:
+            log.warning("job %s failed: %s (%s)", job_id, message, code)
+        if transient(exc):
+            message = f"{message} (gave up after {attempt} tries)"
+        await records.failed(job_id, message, code)
+        return None
+    await records.completed(job_id, result)
+    return result
+
+
+# ---- the analysis of one wallet ------------------------------------------------------------
+async def _cluster_profiles(ctx: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    stamp, cached = ctx.get("cluster_profiles", (0.0, {}))
+    if time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S:
+        cached = await analysis.cluster_profiles(ctx["store"])
+        ctx["cluster_profiles"] = (time.monotonic(), cached)
+    return cached
+
+
+async def _profile_image(ctx: dict[str, Any], address: str, props: dict[str, Any],
+                         current: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """Picture and metadata of the wallet, stored as blobs; the node properties naming them.
+    The same prompt (typology, cluster, anomaly band) keeps the pictures it already has."""
+    from ml import profile_image as pi
+
+    settings: Settings = ctx["settings"]
+    blobs = ctx["blobs"]
+    axes = api_reads.decode_json(props.get("typology_axes")) or []
+    cluster = props.get("cluster")
+    cluster_profile = props.get("cluster_profile")
+    if cluster_profile is None and cluster is not None:
+        cluster_profile = (await _cluster_profiles(ctx)).get(int(cluster), {})
+    profile = pi.Profile(
+        address=address,
+        typology=props.get("typology"),
+        axes=axes if isinstance(axes, list) else [],
+        cluster=int(cluster) if cluster is not None else None,
+        cluster_profile=api_reads.decode_json(cluster_profile) or {},
+        anomaly_score=props.get("anomaly_score"),
+        anomaly_flagged=props.get("anomaly_flagged"),
+    )
+    text = pi.prompt(profile)
+    source = "openai" if settings.openai_api_key else "avatar"
+    model = settings.openai_image_model if source == "openai" else "svg-1"
+    digest = hashlib.sha256(f"{source}|{model}|{settings.openai_image_size}|{text}".encode()).hexdigest()[:16]
+    if (
+        current.get("profile_hash") == digest
+        and current.get("profile_image")
+        and current.get("profile_metadata")
+    ):
+        return {}
+    data = None
+    if source == "openai":
+        try:
+            data, ext = await pi.openai_image(
+                text,
+                api_key=settings.openai_api_key,
+                model=settings.openai_image_model,
+                size=settings.openai_image_size,
+                base_url=settings.openai_base_url,
+            )
+        except pi.ImageRefused as exc:  # a refused prompt still gets a picture
+            log.warning("image API refused %s: %s; drawing the avatar", address, exc)
+            source = "avatar"
+    if data is None:
+        data, ext = pi.avatar_svg(profile), "svg"
+    image_key = f"profiles/{address}/{digest}.{ext}"
+    image_url = await blobs.put(image_key, data)
+    meta_key = f"profiles/{address}/{digest}.json"
+    await blobs.put(meta_key, pi.metadata_bytes(pi.metadata(profile, image_url, source)), "application/json")
+    return {
+        "profile_image": image_key,
+        "profile_metadata": meta_key,
+        "profile_source": source,
+        "profile_hash": digest,
+        "profile_prompt": text,
+    }
+
+
+async def analyze_one(ctx: dict[str, Any], address: str, job_id: str, version: str,
+                      progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+    """Fetch (when a node is configured), analyse, draw, and write one wallet."""
+    store = ctx["store"]
+    settings: Settings = ctx["settings"]
+
+    async def step(fraction: float, message: str) -> None:
+        if progress is not None:
+            await progress(fraction, message)
+
+    current = (await api_reads.wallets_by_address(store, [address])).get(address)
+    fetched = None
+    if settings.rpc_url:
+        await step(0.05, "reading the chain")
+        fetched = await analysis.catch_up(store, address, settings, missing=current is None)
+        if fetched:
+            current = (await api_reads.wallets_by_address(store, [address])).get(address)
+    if current is None:
+        from graph.errors import NotFound
+
+        raise NotFound(
+            f"no wallet {address} in the graph" + ("" if settings.rpc_url else " (no RPC node configured)")
+        )
+    await step(0.2, "analysing")
+    props = await analysis.analyze(store, address)
+    await step(0.7, "drawing the profile image")
+    props.update(await _profile_image(ctx, address, props, current.props))
+    props["analyzed_at"] = int(time.time())
+    props["analysis_version"] = version
+    await step(0.9, "writing")
+    written = await api_reads.write_analysis(store, address, job_id, props)
+    out = {
+        "address": address,
+        "written": written,
+        "typology": props.get("typology"),
+        "cluster": props.get("cluster"),
+        "anomaly_score": props.get("anomaly_score"),
+        "anomaly_flagged": props.get("anomaly_flagged"),
+        "profile_image": props.get("profile_image", current.props.get("profile_image")),
+    }
+    if fetched:
+        out["fetched"] = fetched
+    return out
+
+
+# ---- job functions ---------------------------------------------------------------------------
+async def analyze_wallet(ctx: dict[str, Any], *, address: str, version: str = "", force: bool = False) -> Any:
+    return await _run(ctx, lambda progress: analyze_one(ctx, address, ctx["job_id"], version, progress))
+
+
+async def analyze_batch(
+    ctx: dict[str, Any], *, addresses: list[str], version: str = "", force: bool = False
+) -> Any:
+    async def work(progress: Progress) -> dict[str, Any]:
+        done, missing = 0, []
+        for i, address in enumerate(addresses):
+            try:
+                await analyze_one(ctx, address, f"{ctx['job_id']}:{address}", version)
+                done += 1
+            except AidropError as exc:
+                if exc.code != "NOT_FOUND":
+                    raise
+                missing.append(address)
+            await progress((i + 1) / len(addresses), f"{i + 1}/{len(addresses)} wallets")
+        return {"analyzed": done, "missing": missing}
+
+    return await _run(ctx, work)
+
+
+class NoNode(AidropError):
+    code = "NO_RPC_NODE"
+
+    def __init__(self) -> None:
+        super().__init__("no RPC node configured (AIDROP_RPC_URL)")
+
+
+async def ingest_range(ctx: dict[str, Any], *, start: int, end: int) -> Any:
+    settings: Settings = ctx["settings"]
+
+    async def work(progress: Progress) -> dict[str, Any]:
+        if not settings.rpc_url:
+            raise NoNode()
+        from ingest.rpc.client import RpcClient
+        from ingest.rpc.follow import Options, ingest_rpc
+
+        await progress(0.01, f"blocks {start}-{end}")
+        async with RpcClient(settings.rpc_url) as client:
+            report = await ingest_rpc(ctx["store"], client, Options(start=start, end=end))
+        return report.to_dict() | {"kinds": None}
+
+    return await _run(ctx, work)
+
+
+async def rescore_all(ctx: dict[str, Any], *, version: str = "") -> Any:
+    """Everything scored again with the active models: ml/'s own batch path when it has one,
+    else each analysed wallet in turn."""
+
+    async def work(progress: Progress) -> dict[str, Any]:
+        target = analysis.analyzer()
+        if hasattr(target, "rescore_all"):
+            result = target.rescore_all(ctx["store"])
+            if asyncio.iscoroutine(result):
+                result = await result
+            return {"rescored": result}
+        total = await api_reads.wallet_count(ctx["store"], api_reads.WalletFilter())
+        after, n = "", 0
+        while True:
+            page, more = await api_reads.wallet_page(ctx["store"], api_reads.WalletFilter(), 500, after)
+            for address in page:
+                props = await analysis.analyze(ctx["store"], address)
+                props["analysis_version"] = version
+                await api_reads.write_analysis(ctx["store"], address, f"{ctx['job_id']}:{address}", props)
+                n += 1
+            await progress(n / max(total, 1), f"{n}/{total} wallets")
+            if not more:
+                return {"rescored": n}
+            after = page[-1]
+
+    return await _run(ctx, work)
+
+
+SNAPSHOT_FIELDS = ("typology", "cluster", "anomaly_score", "anomaly_rank", "anomaly_flagged", "anomaly_model",
+                   "profile_image", "profile_metadata", "analyzed_at")  # fmt: skip
+
+
+async def snapshot_campaign(ctx: dict[str, Any], *, name: str, where: dict[str, Any]) -> Any:
+    """The wallets matching `where` with their intelligence, as one JSON blob."""
+
+    async def work(progress: Progress) -> dict[str, Any]:
+        flt = api_reads.WalletFilter(**where)
+        store, blobs = ctx["store"], ctx["blobs"]
+        rows, after = [], ""
+        while True:
+            page, more = await api_reads.wallet_page(store, flt, 500, after)
+            wallets = await api_reads.wallets_by_address(store, page)
+            for address in page:
+                w = wallets.get(address)
+                if w is not None:
+                    rows.append({"address": address, **{k: w.props.get(k) for k in SNAPSHOT_FIELDS}})
+            await progress(0.5 if more else 0.9, f"{len(rows)} wallets")
+            if not more:
+                break
+            after = page[-1]
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        key = f"campaigns/{_slug(name)}/{stamp}.json"
+        body = {"campaign": name, "filter": where, "taken_at": stamp, "wallets": rows}
+        url = await blobs.put(key, json.dumps(body, default=str).encode(), "application/json")
+        return {"key": key, "url": url, "wallets": len(rows)}
+
+    return await _run(ctx, work)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text.lower())[:60] or "campaign"
+
+
+# ---- worker lifecycle ------------------------------------------------------------------------
+async def _beat(ctx: dict[str, Any]) -> None:
+    records: JobRecords = ctx["records"]
+    last_reap = 0.0
+    while True:
+        try:
+            await records.beat(ctx["worker_id"], BEAT_TTL_S)
+            if time.monotonic() - last_reap >= REAP_S:
+                last_reap = time.monotonic()
+                for job_id in await records.requeue_orphans(ctx["worker_id"]):
+                    log.warning("job %s: its worker is gone; queued again", job_id)
+        except Exception:  # Redis away for a moment: keep beating
+            log.exception("heartbeat")
+        await asyncio.sleep(BEAT_S)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    from graph import open_store
+    from graph.blobs import open_blobs
+
+    settings: Settings = ctx["settings"]
+    ctx["worker_id"] = f"{uuid.uuid4().hex[:12]}"
+    ctx["store"] = open_store(settings)
+    await ctx["store"].ensure_schema()
+    ctx["blobs"] = open_blobs(settings)
+    ctx["records"] = JobRecords.from_url(ctx["redis_url"], settings.job_ttl_days)
+    await ctx["records"].beat(ctx["worker_id"], BEAT_TTL_S)
+    ctx["beat"] = asyncio.create_task(_beat(ctx))
+    log.info("worker %s ready", ctx["worker_id"])
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if "beat" in ctx:
+        ctx["beat"].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ctx["beat"]
+    if "records" in ctx:
+        with contextlib.suppress(Exception):
+            await ctx["records"].redis.delete(f"aidrop:worker:{ctx['worker_id']}")
+        await ctx["records"].close()
+    if "store" in ctx:
+        await ctx["store"].close()
+
+
+FUNCTIONS = (analyze_wallet, analyze_batch, ingest_range, rescore_all, snapshot_campaign)
+
+
+def create_worker(settings: Settings, *, burst: bool = False, concurrency: int | None = None) -> Worker:
+    from jobs.queue import redis_url
+
+    url = redis_url(settings)
+    arq_tries = settings.job_max_tries * 2 + 5  # room for runs lost with their worker; _run decides
+    return Worker(
+        functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],  # type: ignore[arg-type]
+        redis_settings=RedisSettings.from_dsn(url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        ctx={"settings": settings, "redis_url": url},
+        max_jobs=concurrency or settings.worker_concurrency,
+        job_timeout=settings.job_timeout,
+        keep_result=60,
+        poll_delay=0.05,
+        burst=burst,
+        max_tries=arq_tries,
+        health_check_interval=30,
+    )
