@@ -111,7 +111,12 @@ SET w:Token, w.symbol = coalesce(r.symbol, w.symbol), w.name = coalesce(r.name, 
 """,
 )
 
-DELETE_ALL = stmt("delete_all", "MATCH (n) DETACH DELETE n")
+DELETE_ALL = stmt(
+    "delete_all",
+    "MATCH (n) DETACH DELETE n",
+    # Neo4j holds one transaction's deletes in memory: delete a large graph in batches.
+    neo4j="MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+)
 
 # ---- reads --------------------------------------------------------------------------------
 COUNT_NODES = stmt("count_nodes", "MATCH (n) RETURN count(n) AS n")
@@ -326,7 +331,6 @@ SET t.token_id = $token_id[i]
 """,
 )
 
-
 # ---- api ----------------------------------------------------------------------------------
 # Reads of the GraphQL API (graph/api_reads.py): each takes a list of addresses, so that a list
 # of wallets costs one statement per field whatever its length (DataLoaders batch the keys).
@@ -429,5 +433,489 @@ MATCH (w:Wallet {address: $address})
 WITH w WHERE coalesce(w.analysis_job, '') <> $job
 SET w += $props, w.analysis_job = $job, w.analysis_count = coalesce(w.analysis_count, 0) + 1
 RETURN w.analysis_count AS count
+""",
+)
+
+# ---- marketing ----------------------------------------------------------------------------
+# Segments, campaigns and their snapshots (graph/marketing.py, docs/marketing.md):
+# (:Segment {id})-[:INCLUDES]->(:Wallet), (:Campaign {id})-[:TARGETS {group}]->(:Wallet),
+# (:Campaign)-[:HAS_SNAPSHOT]->(:Snapshot {campaign_id, name})-[:MEASURED {tx, ...}]->(:Wallet).
+#
+# A segment filter is evaluated by one statement. Its text is one of a few fixed variants
+# (all registered here, so all linted): the wallets come from a scan or from an address list
+# (UNWIND over the index); transfers are read only when a filter needs them. Every value is a
+# parameter; a null parameter leaves its test out. Typology patterns are lists of axis letters,
+# '*' for any (`D-*-A-*` -> ['D', '*', 'A', '*']).
+_SEGMENT_SOURCES = {
+    "scan": "MATCH (w:Wallet)\n",
+    "list": "UNWIND $addresses AS a\nMATCH (w:Wallet {address: a})\n",
+}
+_SEGMENT_WHERE = """
+WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x0000000000000000000000000000000000000000'
+  AND ($typologies IS NULL OR any(p IN $typologies WHERE size(p) = size(split(w.typology, '-'))
+       AND all(i IN range(0, size(p) - 1) WHERE p[i] = '*' OR p[i] = split(w.typology, '-')[i])))
+  AND ($clusters IS NULL OR w.cluster IN $clusters)
+  AND ($min_anomaly IS NULL OR w.anomaly_score >= $min_anomaly)
+  AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
+  AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
+"""
+# Transfers either way since $since: activity, native volume, contract categories touched. Read
+# only for the wallets that passed the tests above; MATCH (not OPTIONAL: a wallet without a
+# transfer in the window is out anyway) is about twice as fast on FalkorDB 4.16.
+_SEGMENT_ACTIVITY = """
+MATCH (w)-[t:TRANSFER]-(o:Wallet)
+WHERE t.ts >= $since
+WITH w, sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS volume,
+  sum(CASE WHEN o.category IN $categories THEN 1 ELSE 0 END) AS touched
+WHERE ($min_volume IS NULL OR volume >= $min_volume) AND ($categories IS NULL OR touched > 0)
+"""
+_SEGMENT_TAILS = {
+    "rows": """
+RETURN w.address AS address, w.typology AS typology, w.cluster AS cluster,
+  w.anomaly_score AS anomaly_score, coalesce(w.anomaly_flagged, false) AS flagged, {volume} AS volume
+ORDER BY address
+""",
+    "counts": "RETURN w.typology AS typology, count(w) AS wallets ORDER BY wallets DESC, typology",
+}
+SEGMENT_QUERIES = {
+    (source, activity, tail): stmt(
+        f"segment_{tail}_{source}{'_activity' if activity else ''}",
+        _SEGMENT_SOURCES[source]
+        + _SEGMENT_WHERE
+        + (_SEGMENT_ACTIVITY if activity else "")
+        + _SEGMENT_TAILS[tail].replace("{volume}", "volume" if activity else "null"),
+    )
+    for source in _SEGMENT_SOURCES
+    for activity in (False, True)
+    for tail in _SEGMENT_TAILS
+}
+
+SAVE_SEGMENT = stmt(
+    "save_segment",
+    """
+MERGE (s:Segment {id: $id})
+SET s += $props
+""",
+)
+CLEAR_SEGMENT_MEMBERS = stmt(
+    "clear_segment_members",
+    "MATCH (:Segment {id: $id})-[r:INCLUDES]->(:Wallet) DELETE r",
+)
+ADD_SEGMENT_MEMBERS = stmt(
+    "add_segment_members",
+    """
+MATCH (s:Segment {id: $id})
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+CREATE (s)-[:INCLUDES]->(w)
+""",
+)
+SEGMENTS = stmt(
+    "segments",
+    "MATCH (s:Segment) RETURN properties(s) AS segment ORDER BY s.created_at DESC, s.id",
+)
+SEGMENT = stmt("segment", "MATCH (s:Segment {id: $id}) RETURN properties(s) AS segment")
+SEGMENT_MEMBERS = stmt(
+    "segment_members",
+    """
+MATCH (:Segment {id: $id})-[:INCLUDES]->(w:Wallet)
+RETURN w.address AS address, w.typology AS typology, w.cluster AS cluster,
+  w.anomaly_score AS anomaly_score, coalesce(w.anomaly_flagged, false) AS flagged, null AS volume
+ORDER BY address
+""",
+)
+DELETE_SEGMENT = stmt("delete_segment", "MATCH (s:Segment {id: $id}) DETACH DELETE s")
+
+# A campaign is created once: MERGE tells a new id from a taken one (nodes created).
+CREATE_CAMPAIGN = stmt(
+    "create_campaign",
+    """
+MERGE (c:Campaign {id: $id})
+ON CREATE SET c += $props
+""",
+)
+LINK_CAMPAIGN_SEGMENT = stmt(
+    "link_campaign_segment",
+    """
+MATCH (c:Campaign {id: $id})
+WITH c
+MATCH (s:Segment {id: $segment})
+MERGE (c)-[:FROM_SEGMENT]->(s)
+""",
+)
+ADD_CAMPAIGN_TARGETS = stmt(
+    "add_campaign_targets",
+    """
+MATCH (c:Campaign {id: $id})
+UNWIND range(0, size($addresses) - 1) AS i
+WITH c, $addresses[i] AS a, $groups[i] AS g
+MATCH (w:Wallet {address: a})
+MERGE (c)-[r:TARGETS]->(w)
+SET r.group = g
+""",
+)
+CAMPAIGNS = stmt(
+    "campaigns",
+    "MATCH (c:Campaign) RETURN properties(c) AS campaign ORDER BY c.created_at DESC, c.id",
+)
+CAMPAIGN = stmt("campaign", "MATCH (c:Campaign {id: $id}) RETURN properties(c) AS campaign")
+CAMPAIGN_TARGETS = stmt(
+    "campaign_targets",
+    """
+MATCH (:Campaign {id: $id})-[r:TARGETS]->(w:Wallet)
+RETURN w.address AS address, r.group AS group, w.typology AS typology
+ORDER BY address
+""",
+)
+DELETE_CAMPAIGN = stmt(
+    "delete_campaign",
+    """
+MATCH (c:Campaign {id: $id})
+OPTIONAL MATCH (c)-[:HAS_SNAPSHOT]->(s:Snapshot)
+DETACH DELETE s, c
+""",
+)
+
+# Snapshots: one per (campaign, name). The first caller creates it `pending` with its claim
+# token, measures, and marks it `done`; any other caller gets the existing node back.
+CLAIM_SNAPSHOT = stmt(
+    "claim_snapshot",
+    """
+MATCH (c:Campaign {id: $campaign})
+MERGE (c)-[:HAS_SNAPSHOT]->(s:Snapshot {campaign_id: $campaign, name: $name})
+ON CREATE SET s.at = $at, s.claim = $claim, s.claimed_at = $now, s.status = 'pending'
+""",
+)
+# A pending snapshot whose taker stopped (crash) is taken over after a while.
+RECLAIM_SNAPSHOT = stmt(
+    "reclaim_snapshot",
+    """
+MATCH (s:Snapshot {campaign_id: $campaign, name: $name})
+WHERE s.status = 'pending' AND s.claimed_at < $stale_before
+SET s.claim = $claim, s.claimed_at = $now
+""",
+)
+# Per target, from its transfers up to $at: transactions sent, native value sent and the
+# counterparties paid in the window ($since, $at]; goal interactions (successful calls of a goal
+# contract or a contract of a goal category) in ($start, $at].
+MEASURE_OUT = stmt(
+    "measure_out",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+OPTIONAL MATCH (w)-[t:TRANSFER]->(o:Wallet)
+WHERE t.ts > $lo AND t.ts <= $at
+WITH a, t, o, t.ts > $since AS window,
+  (t.status = 1 AND t.ts > $start AND (o.address IN $goal_contracts OR o.category IN $goal_categories)) AS goal
+RETURN a AS address,
+  count(DISTINCT CASE WHEN window THEN t.hash END) AS tx,
+  sum(CASE WHEN window AND t.token = $native THEN t.value ELSE 0.0 END) AS sent,
+  collect(DISTINCT CASE WHEN window THEN o.address END) AS paid,
+  sum(CASE WHEN goal THEN 1 ELSE 0 END) AS goal_tx,
+  min(CASE WHEN goal THEN t.ts END) AS first_goal
+""",
+)
+MEASURE_IN = stmt(
+    "measure_in",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+OPTIONAL MATCH (w)<-[t:TRANSFER]-(o:Wallet)
+WHERE t.ts > $since AND t.ts <= $at
+RETURN a AS address, sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS received,
+  collect(DISTINCT o.address) AS payers
+""",
+)
+WRITE_MEASURES = stmt(
+    "write_measures",
+    """
+MATCH (s:Snapshot {campaign_id: $campaign, name: $name})
+WHERE s.claim = $claim
+UNWIND range(0, size($address) - 1) AS i
+WITH s, i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+MERGE (s)-[m:MEASURED]->(w)
+SET m.tx = $tx[i], m.volume = $volume[i], m.counterparties = $counterparties[i],
+  m.goal_tx = $goal_tx[i], m.first_goal = $first_goal[i]
+""",
+)
+FINISH_SNAPSHOT = stmt(
+    "finish_snapshot",
+    """
+MATCH (s:Snapshot {campaign_id: $campaign, name: $name})
+WHERE s.claim = $claim
+SET s += $props, s.status = 'done'
+""",
+)
+SNAPSHOT_BY_NAME = stmt(
+    "snapshot_by_name",
+    "MATCH (s:Snapshot {campaign_id: $campaign, name: $name}) RETURN properties(s) AS snapshot",
+)
+SNAPSHOTS = stmt(
+    "snapshots",
+    """
+MATCH (:Campaign {id: $campaign})-[:HAS_SNAPSHOT]->(s:Snapshot)
+RETURN properties(s) AS snapshot
+ORDER BY s.at, s.name
+""",
+)
+SNAPSHOT_ROWS = stmt(
+    "snapshot_rows",
+    """
+MATCH (:Snapshot {campaign_id: $campaign, name: $name})-[m:MEASURED]->(w:Wallet)
+RETURN w.address AS address, m.tx AS tx, m.volume AS volume, m.counterparties AS counterparties,
+  m.goal_tx AS goal_tx, m.first_goal AS first_goal
+ORDER BY address
+""",
+)
+
+
+# ---- wallet intelligence ----
+# Read by graph/features.py, graph/ppr.py and graph/scores.py for ml/ (docs/ml.md).
+# Every wallet once, in keyset pages by address, with its out-transfers as columns (one list per
+# field: a list per wallet is about 4x cheaper for FalkorDB to return than a row per transfer)
+# and its fan-out aggregated in the database. `collect` skips the nulls of wallets with no
+# out-transfers, so those come with empty lists.
+ML_OUT_EDGES = stmt(
+    "ml_out_edges",
+    """
+MATCH (a:Wallet) WHERE a.address > $after
+WITH a ORDER BY a.address LIMIT $first
+OPTIONAL MATCH (a)-[t:TRANSFER]->(b:Wallet)
+WITH a, collect(b.address) AS dst, collect(t.ts) AS ts, collect(t.value) AS value,
+  collect(t.token) AS token, collect(t.block) AS block, collect(t.status) AS status,
+  collect(t.tx_count) AS tx_count, count(t) AS out_degree, sum(t.tx_count) AS out_tx,
+  count(DISTINCT b) AS out_counterparties,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS out_value,
+  min(t.ts) AS first_out, max(t.ts) AS last_out
+RETURN a.address AS address, dst, ts, value, token, block, status, tx_count, out_degree, out_tx,
+  out_counterparties, out_value, first_out, last_out
+ORDER BY address
+""",
+)
+# Fan-in of every wallet that received anything, in the same pages.
+ML_IN_AGGREGATES = stmt(
+    "ml_in_aggregates",
+    """
+MATCH (b:Wallet) WHERE b.address > $after
+WITH b ORDER BY b.address LIMIT $first
+MATCH (a:Wallet)-[t:TRANSFER]->(b)
+RETURN b.address AS address, count(t) AS in_degree, sum(t.tx_count) AS in_tx,
+  count(DISTINCT a) AS in_counterparties,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS in_value,
+  min(t.ts) AS first_in, max(t.ts) AS last_in
+""",
+)
+ML_CONTRACTS = stmt(
+    "ml_contracts",
+    """
+MATCH (w:Contract)
+RETURN w.address AS address, w.category AS category, w.name AS name, w.created_block AS created_block
+""",
+)
+ML_TOKENS = stmt(
+    "ml_tokens",
+    "MATCH (w:Token) RETURN w.address AS address, w.symbol AS symbol, w.decimals AS decimals",
+)
+
+# Personalised PageRank in Cypher (FalkorDB; Neo4j uses GDS below). Scratch properties ppr_*
+# on every wallet: out-weight (sum of tx_count), restart vector p0, estimate p, residual r,
+# the mass being pushed this round, and x/next for power iteration. Weighted by tx_count.
+PPR_PREPARE = stmt(
+    "ppr_prepare",
+    """
+MATCH (w:Wallet)
+OPTIONAL MATCH (w)-[o:TRANSFER]->(:Wallet)
+WITH w, sum(o.tx_count) AS outw
+OPTIONAL MATCH (w)<-[i:TRANSFER]-(:Wallet)
+WITH w, outw, count(i) AS indeg
+SET w.ppr_outw = toFloat(outw), w.ppr_p0 = CASE WHEN indeg = 0 THEN 1.0 ELSE 0.0 END
+RETURN count(w) AS wallets, sum(w.ppr_p0) AS sources
+""",
+)
+# Restart vector: uniform over the sources (or over every wallet when $all), as a distribution.
+PPR_SEED = stmt(
+    "ppr_seed",
+    """
+MATCH (w:Wallet)
+WITH w, CASE WHEN $all THEN 1.0 / $n ELSE w.ppr_p0 / $n END AS p0
+SET w.ppr_p0 = p0, w.ppr_r = p0, w.ppr_x = p0, w.ppr_p = 0.0, w.ppr_push = 0.0, w.ppr_next = 0.0
+""",
+)
+PPR_POWER_SPREAD = stmt(
+    "ppr_power_spread",
+    """
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WHERE a.ppr_x > 0.0
+WITH b, sum(a.ppr_x * t.tx_count / a.ppr_outw) AS m
+SET b.ppr_next = m
+""",
+)
+PPR_DANGLING = stmt(
+    "ppr_dangling",
+    "MATCH (w:Wallet) WHERE w.ppr_outw = 0.0 RETURN sum(w.ppr_x) AS mass",
+)
+PPR_POWER_UPDATE = stmt(
+    "ppr_power_update",
+    """
+MATCH (w:Wallet)
+WITH w, w.ppr_x AS old,
+  $alpha * w.ppr_p0 + (1.0 - $alpha) * (w.ppr_next + $dangling * w.ppr_p0) AS x
+SET w.ppr_x = x, w.ppr_next = 0.0
+RETURN sum(abs(x - old)) AS delta
+""",
+)
+# Push (residual) rounds: every wallet whose residual exceeds eps times its out-weight keeps
+# alpha of it and passes the rest along its transfers; dangling wallets return theirs to p0.
+PPR_PUSH_SELECT = stmt(
+    "ppr_push_select",
+    """
+MATCH (u:Wallet)
+WHERE u.ppr_r > $eps * CASE WHEN u.ppr_outw > 1.0 THEN u.ppr_outw ELSE 1.0 END
+WITH u, u.ppr_r AS r
+SET u.ppr_p = u.ppr_p + $alpha * r, u.ppr_r = 0.0, u.ppr_push = r
+RETURN count(u) AS pushed, sum(CASE WHEN u.ppr_outw = 0.0 THEN r ELSE 0.0 END) AS dangling
+""",
+)
+PPR_PUSH_SPREAD = stmt(
+    "ppr_push_spread",
+    """
+MATCH (u:Wallet)-[t:TRANSFER]->(v:Wallet)
+WHERE u.ppr_push > 0.0
+WITH v, sum(u.ppr_push * t.tx_count / u.ppr_outw) AS m
+SET v.ppr_r = v.ppr_r + (1.0 - $alpha) * m
+""",
+)
+PPR_PUSH_RESTART = stmt(
+    "ppr_push_restart",
+    """
+MATCH (w:Wallet)
+WHERE w.ppr_p0 > 0.0 OR w.ppr_push > 0.0
+SET w.ppr_r = w.ppr_r + (1.0 - $alpha) * $dangling * w.ppr_p0, w.ppr_push = 0.0
+""",
+)
+# The result stays in the database as `ppr` and is returned; the scratch properties go.
+PPR_FINISH = stmt(
+    "ppr_finish",
+    """
+MATCH (w:Wallet)
+WITH w, CASE WHEN $power THEN w.ppr_x ELSE w.ppr_p END AS score
+SET w.ppr = score, w.ppr_outw = null, w.ppr_p0 = null, w.ppr_p = null, w.ppr_r = null,
+  w.ppr_push = null, w.ppr_x = null, w.ppr_next = null
+RETURN w.address AS address, score
+""",
+)
+# Single-source PPR that touches only the wallet's neighbourhood (local push, driven from
+# graph/ppr.py): the weighted out- or in-neighbours of the wallets about to push.
+PPR_NEIGHBOURS_OUT = stmt(
+    "ppr_neighbours_out",
+    """
+UNWIND $addresses AS x
+MATCH (u:Wallet {address: x})-[t:TRANSFER]->(v:Wallet)
+RETURN x AS src, v.address AS dst, sum(t.tx_count) AS w
+""",
+)
+PPR_NEIGHBOURS_IN = stmt(
+    "ppr_neighbours_in",
+    """
+UNWIND $addresses AS x
+MATCH (u:Wallet {address: x})<-[t:TRANSFER]-(v:Wallet)
+RETURN x AS src, v.address AS dst, sum(t.tx_count) AS w
+""",
+)
+# Neo4j with GDS: a Cypher projection weighted by tx_count, pageRank with sourceNodes, dropped.
+_GDS_PROJECT = """
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: toFloat(t.tx_count)}}) AS g
+RETURN g.nodeCount AS nodes, g.relationshipCount AS relationships
+"""
+PPR_GDS_PROJECT = stmt("ppr_gds_project", _GDS_PROJECT, neo4j=_GDS_PROJECT)
+_GDS_STREAM = """
+MATCH (s:Wallet)
+WHERE $all OR NOT EXISTS { (s)<-[:TRANSFER]-(:Wallet) }
+WITH collect(s) AS sources
+CALL gds.pageRank.stream($graph, {sourceNodes: sources, dampingFactor: 1.0 - $alpha,
+  relationshipWeightProperty: 'w', maxIterations: $iterations, tolerance: $tolerance})
+YIELD nodeId, score
+RETURN gds.util.asNode(nodeId).address AS address, score
+"""
+PPR_GDS_STREAM = stmt("ppr_gds_stream", _GDS_STREAM, neo4j=_GDS_STREAM)
+_GDS_WALLET = """
+MATCH (s:Wallet {address: $address})
+CALL gds.pageRank.stream($graph, {sourceNodes: [s], dampingFactor: 1.0 - $alpha,
+  relationshipWeightProperty: 'w', maxIterations: $iterations, tolerance: $tolerance})
+YIELD nodeId, score
+WITH nodeId, score WHERE score > 0.0
+RETURN gds.util.asNode(nodeId).address AS address, score
+ORDER BY score DESC LIMIT $limit
+"""
+PPR_GDS_WALLET = stmt("ppr_gds_wallet", _GDS_WALLET, neo4j=_GDS_WALLET)
+_GDS_DROP = "CALL gds.graph.drop($graph, false) YIELD graphName RETURN graphName"
+PPR_GDS_DROP = stmt("ppr_gds_drop", _GDS_DROP, neo4j=_GDS_DROP)
+
+# Results written onto wallets, in batches with one list per column (like MERGE_TRANSFERS).
+# Property names are read by the API: keep docs/ml.md in step.
+SET_PPR = stmt(
+    "set_ppr",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+SET w.ppr = $ppr[i]
+""",
+)
+SET_ANOMALY = stmt(
+    "set_anomaly",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+SET w.anomaly_score = $score[i], w.anomaly_rank = $rank[i], w.anomaly_flagged = $flagged[i],
+  w.anomaly_explanation = $explanation[i], w.anomaly_model = $model, w.anomaly_version = $version
+""",
+)
+SET_TYPOLOGY = stmt(
+    "set_typology",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+SET w.typology = $code[i], w.typology_axes = $axes[i], w.typology_explanation = $explanation[i],
+  w.typology_version = $version
+""",
+)
+SET_CLUSTER = stmt(
+    "set_cluster",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+SET w.cluster = $cluster[i], w.cluster_version = $version
+""",
+)
+# Everything of one pipeline run in one pass over the wallets.
+SET_RESULTS = stmt(
+    "set_results",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+SET w.ppr = $ppr[i], w.anomaly_score = $score[i], w.anomaly_rank = $rank[i],
+  w.anomaly_flagged = $flagged[i], w.anomaly_explanation = $explanation[i],
+  w.anomaly_model = $model, w.anomaly_version = $version, w.typology = $code[i],
+  w.typology_axes = $axes[i], w.typology_explanation = $typology_explanation[i],
+  w.typology_version = $typology_version, w.cluster = $cluster[i], w.cluster_version = $cluster_version
+""",
+)
+WALLET_RESULTS = stmt(
+    "wallet_results",
+    """
+MATCH (w:Wallet {address: $address})
+RETURN w.address AS address, w.ppr AS ppr, w.anomaly_score AS anomaly_score,
+  w.anomaly_rank AS anomaly_rank, w.anomaly_flagged AS anomaly_flagged,
+  w.anomaly_model AS anomaly_model, w.anomaly_version AS anomaly_version,
+  w.anomaly_explanation AS anomaly_explanation, w.typology AS typology,
+  w.typology_axes AS typology_axes, w.typology_explanation AS typology_explanation,
+  w.typology_version AS typology_version, w.cluster AS cluster, w.cluster_version AS cluster_version
 """,
 )
