@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     s3_bucket: str = Field("", alias="S3_BUCKET")
     s3_prefix: str = Field("aidrop/", alias="S3_PREFIX")
     s3_public_url: str = Field("", alias="S3_PUBLIC_URL")  # base of public object URLs (a CDN)
+    s3_acl: str = Field("", alias="S3_ACL", pattern=r"^(|private|public-read)$")  # canned ACL of each object
     openai_api_key: str = Field("", alias="OPENAI_API_KEY", repr=False)
     openai_base_url: str = Field("", alias="OPENAI_BASE_URL")
     openai_image_model: str = Field("gpt-image-1", alias="AIDROP_IMAGE_MODEL", min_length=1)

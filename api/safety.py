@@ -76,6 +76,8 @@ def limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRule]:
                     if isinstance(sel, FieldNode):
                         if sel.alias is not None:
                             aliases += 1
+                        if sel.name.value.startswith("__"):
+                            continue  # introspection: bounded by the schema itself (GraphiQL nests ~15)
                         if sel.selection_set is not None:
                             deepest = max(deepest, walk(sel.selection_set, depth + 1, seen))
                     elif isinstance(sel, InlineFragmentNode):

@@ -664,16 +664,17 @@ class Subscription:
 def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000) -> strawberry.Schema:
     from strawberry.extensions import AddValidationRules
 
+    rule = limits_rule(max_depth, max_aliases)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            ErrorCodes(),
-            MaxTokensLimiter(max_token_count=max_tokens),
-            AddValidationRules([limits_rule(max_depth, max_aliases)]),
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+        extensions=[  # factories: a fresh extension per operation
+            ErrorCodes,
+            lambda: MaxTokensLimiter(max_token_count=max_tokens),
+            lambda: AddValidationRules([rule]),
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
         ],
     )
 

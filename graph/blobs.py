@@ -110,11 +110,12 @@ class S3BlobStore(BlobStore):
     kind = "s3"
 
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str = "", public_url: str = "",
-                 client: Any = None) -> None:  # fmt: skip
+                 acl: str = "", client: Any = None) -> None:  # fmt: skip
         import boto3
         from botocore.config import Config
 
         self.bucket = bucket
+        self.acl = acl
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.endpoint_url = endpoint_url.rstrip("/")
         self.client = client or boto3.client(
@@ -150,6 +151,7 @@ class S3BlobStore(BlobStore):
             raise BlobUnavailable(f"S3 error: {exc}") from exc
 
     async def put(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        extra = {"ACL": self.acl} if self.acl else {}
         await self._call(
             self.client.put_object,
             Bucket=self.bucket,
@@ -157,6 +159,7 @@ class S3BlobStore(BlobStore):
             Body=data,
             ContentType=content_type or guess_type(key),
             CacheControl="public, max-age=300",
+            **extra,
         )
         return self.url(key)
 
@@ -178,5 +181,5 @@ def open_blobs(settings: Settings | None = None) -> BlobStore:
 
     s = settings or get_settings()
     if s.s3_bucket:
-        return S3BlobStore(s.s3_bucket, s.s3_prefix, s.s3_endpoint_url, s.s3_public_url)
+        return S3BlobStore(s.s3_bucket, s.s3_prefix, s.s3_endpoint_url, s.s3_public_url, s.s3_acl)
     return LocalBlobStore(s.blob_root, s.public_base_url)

@@ -37,7 +37,18 @@ ARQ_QUEUE = "arq:queue"
 
 # Get-or-create a job for a reference and enqueue it for arq (job key + queue entry) atomically.
 # (One Redis server: the keys are built inside the script.)
-_CREATE = """
+_PUBLISH = """
+local function publish(key, id)
+  redis.call('HINCRBY', key, 'rev', 1)
+  local h = redis.call('HGETALL', key)
+  local m = {}
+  for i = 1, #h, 2 do m[h[i]] = h[i + 1] end
+  redis.call('PUBLISH', 'aidrop:job-updates:' .. id, cjson.encode(m))
+end
+"""
+_CREATE = (
+    _PUBLISH
+    + """
 local ref, now, force, reuse = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[4])
 local kind, args, payload, expire_ms, queue, prefix, ttl_ms =
   ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10], tonumber(ARGV[11])
@@ -60,14 +71,17 @@ redis.call('ZADD', 'aidrop:jobs:queued', score, id)
 redis.call('SET', refkey, id, 'PX', ttl_ms)
 redis.call('PSETEX', 'arq:job:' .. id, expire_ms, payload)
 redis.call('ZADD', queue, now, id)
-redis.call('PUBLISH', 'aidrop:job-updates:' .. id, 'queued')
+publish('aidrop:job:' .. id, id)
 return {id, 1}
 """
+)
 
 # Move a job to a status and set fields. ARGV: id, status, now, ttl_ms, guard_status, guard_worker,
 # then field/value pairs. With a guard, nothing happens unless the record has that status (and,
 # when guard_worker is set, that worker). Returns 1 when changed.
-_TRANSITION = """
+_TRANSITION = (
+    _PUBLISH
+    + """
 local id, status, now, ttl_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local gstatus, gworker = ARGV[5], ARGV[6]
 local key = 'aidrop:job:' .. id
@@ -83,13 +97,16 @@ if rec[1] ~= status then
   redis.call('ZADD', 'aidrop:jobs:' .. status, rec[2], id)
 end
 if ttl_ms > 0 then redis.call('PEXPIRE', key, ttl_ms) end
-redis.call('PUBLISH', 'aidrop:job-updates:' .. id, status)
+publish(key, id)
 return 1
 """
+)
 
 # A running job whose worker stopped beating: forget arq's in-progress claim so that another
 # worker picks the job up again, and show it queued. ARGV: id, now, this worker's id.
-_REQUEUE_ORPHAN = """
+_REQUEUE_ORPHAN = (
+    _PUBLISH
+    + """
 local id, now, me = ARGV[1], ARGV[2], ARGV[3]
 local key = 'aidrop:job:' .. id
 local rec = redis.call('HMGET', key, 'status', 'worker', 'score')
@@ -99,9 +116,10 @@ redis.call('DEL', 'arq:in-progress:' .. id)
 redis.call('HSET', key, 'status', 'queued', 'updated_at', now, 'message', 'worker lost; requeued')
 redis.call('ZREM', 'aidrop:jobs:running', id)
 redis.call('ZADD', 'aidrop:jobs:queued', rec[3], id)
-redis.call('PUBLISH', 'aidrop:job-updates:' .. id, 'queued')
+publish(key, id)
 return 1
 """
+)
 
 
 def now_ms() -> int:
@@ -133,6 +151,7 @@ class JobRecord:
     result: Any = None
     ref: str | None = None
     score: float = 0.0
+    rev: int = 0  # bumped on every change
 
     @classmethod
     def from_hash(cls, h: dict[str, str]) -> JobRecord:
@@ -159,6 +178,7 @@ class JobRecord:
             result=json.loads(h["result"]) if h.get("result") else None,
             ref=h.get("ref") or None,
             score=float(h.get("score") or 0.0),
+            rev=int(h.get("rev") or 0),
         )
 
     @property
@@ -254,8 +274,9 @@ class JobRecords:
             values = await pipe.execute()
         return dict(zip(STATUSES, values, strict=True))
 
-    async def updates(self, job_id: str) -> AsyncIterator[JobRecord]:
-        """The record now and after every change, until it is completed or failed."""
+    async def updates(self, job_id: str, idle: float = 5.0) -> AsyncIterator[JobRecord]:
+        """The record now and after every change (each published state, in order), until it is
+        completed or failed. Quiet for `idle` seconds: the record is read again."""
         pubsub = self.redis.pubsub()
         await pubsub.subscribe(CHANNEL + job_id)
         try:
@@ -263,15 +284,16 @@ class JobRecords:
             if record is None:
                 return
             yield record
-            last = (record.status, record.progress, record.updated_at, record.attempts)
             while not record.done:
-                await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-                fresh = await self.get(job_id)
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=idle)
+                if message is not None:
+                    fresh: JobRecord | None = JobRecord.from_hash(json.loads(message["data"]))
+                else:
+                    fresh = await self.get(job_id)
                 if fresh is None:
                     return
-                state = (fresh.status, fresh.progress, fresh.updated_at, fresh.attempts)
-                if state != last:
-                    record, last = fresh, state
+                if fresh.rev > record.rev:
+                    record = fresh
                     yield record
         finally:
             await pubsub.unsubscribe()
