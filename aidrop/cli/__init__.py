@@ -10,6 +10,7 @@ from aidrop.cli.common import AidropGroup
 from aidrop.cli.demo_cmd import demo
 from aidrop.cli.graph_cmd import graph_group
 from aidrop.cli.ingest_cmd import ingest_group
+from aidrop.cli.marketing_cmd import campaign_group, target
 from aidrop.cli.server_cmd import down, status, up
 from aidrop.cli.synth_cmd import synth
 
@@ -20,5 +21,6 @@ def main() -> None:
     """aidrop: wallet intelligence for EVM chains."""
 
 
-for command in (up, down, status, ingest_group, graph_group, synth, demo, serve, worker, analyze, api_group):
+for command in (up, down, status, ingest_group, graph_group, synth, demo, serve, worker, analyze, api_group,
+                target, campaign_group):  # fmt: skip
     main.add_command(command)

@@ -5,8 +5,8 @@
 // procedures come from the pinned language-support's own Neo4j 5 catalogue.
 import { testData } from '@neo4j-cypher/language-support';
 
-export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block'];
-export const RELATIONSHIP_TYPES = ['TRANSFER'];
+export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot'];
+export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED'];
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
@@ -20,6 +20,9 @@ export const PROPERTY_KEYS = [
   'analysis_job', 'analysis_count', 'analysis_version', 'analyzed_at', 'cluster_profile', 'profile_image',
   'profile_metadata', 'profile_source', 'profile_hash', 'profile_prompt', 'typology', 'cluster', 'anomaly_score',
   'anomaly_flagged', 'anomaly_model',
+  // marketing (docs/marketing.md): :Segment, :Campaign, :Snapshot, TARGETS, MEASURED
+  'id', 'created_at', 'group', 'campaign_id', 'at', 'claim', 'claimed_at', 'tx', 'volume',
+  'counterparties', 'goal_tx', 'first_goal',
 ];
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];

@@ -1,0 +1,1 @@
+"""Targeting and campaign measurement (docs/marketing.md): segments, campaigns, statistics, reports."""
