@@ -7,7 +7,8 @@ field (node properties, stats, counterparties, transfers), not N.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -62,50 +63,63 @@ def _grouped(keys: list[tuple]) -> dict[tuple, list[str]]:
 
 @dataclass
 class Context:
+    """One request's context; its DataLoaders are made on first use (most requests need two)."""
+
     services: Services
     request: Any
     response: Any
     api_key: str | None
     authenticated: bool
-    wallets: DataLoader[str, Wallet | None] = field(init=False)
-    stats: DataLoader[str, WalletStats | None] = field(init=False)
-    counterparties: DataLoader[tuple[str, int], list[Counterparty]] = field(init=False)
-    transfers: DataLoader[tuple, TransferPage] = field(init=False)
-    jobs: DataLoader[str, JobRecord | None] = field(init=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def wallets(self) -> DataLoader[str, Wallet | None]:
         store = self.services.store
 
-        async def wallets(keys: list[str]) -> list[Wallet | None]:
+        async def load(keys: list[str]) -> list[Wallet | None]:
             found = await api_reads.wallets_by_address(store, keys)
             return [found.get(k) for k in keys]
 
-        async def stats(keys: list[str]) -> list[WalletStats | None]:
+        return DataLoader(load)
+
+    @cached_property
+    def stats(self) -> DataLoader[str, WalletStats | None]:
+        store = self.services.store
+
+        async def load(keys: list[str]) -> list[WalletStats | None]:
             found = await api_reads.stats_by_address(store, keys)
             return [found.get(k) for k in keys]
 
-        async def counterparties(keys: list[tuple[str, int]]) -> list[list[Counterparty]]:
+        return DataLoader(load)
+
+    @cached_property
+    def counterparties(self) -> DataLoader[tuple[str, int], list[Counterparty]]:
+        store = self.services.store
+
+        async def load(keys: list[tuple[str, int]]) -> list[list[Counterparty]]:
             out: dict[tuple, list[Counterparty]] = {}
             for (first,), addresses in _grouped(keys).items():
                 found = await api_reads.counterparties_by_address(store, addresses, first)
                 out.update({(a, first): found.get(a, []) for a in addresses})
             return [out[k] for k in keys]
 
-        async def transfers(keys: list[tuple]) -> list[TransferPage]:
+        return DataLoader(load)
+
+    @cached_property
+    def transfers(self) -> DataLoader[tuple, TransferPage]:
+        store = self.services.store
+
+        async def load(keys: list[tuple]) -> list[TransferPage]:
             out: dict[tuple, TransferPage] = {}
             for args, addresses in _grouped(keys).items():
                 found = await api_reads.transfers_by_address(store, addresses, *args)
                 out.update({(a, *args): found.get(a, TransferPage([], None)) for a in addresses})
             return [out[k] for k in keys]
 
-        async def jobs(keys: list[str]) -> list[JobRecord | None]:
-            return await self.services.records.get_many(keys)
+        return DataLoader(load)
 
-        self.wallets = DataLoader(wallets)
-        self.stats = DataLoader(stats)
-        self.counterparties = DataLoader(counterparties)
-        self.transfers = DataLoader(transfers)
-        self.jobs = DataLoader(jobs)
+    @cached_property
+    def jobs(self) -> DataLoader[str, JobRecord | None]:
+        return DataLoader(self.services.records.get_many)
 
     @property
     def settings(self) -> Settings:

@@ -10,9 +10,12 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -21,6 +24,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
+    parse,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
@@ -144,6 +148,47 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and getattr(result, "errors", None):
             result.errors = [code_error(e) for e in result.errors]
+
+
+@lru_cache(maxsize=1024)
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+@lru_cache(maxsize=1024)
+def _validate(
+    schema: Any, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    from strawberry.schema.schema import validate_document
+
+    return validate_document(schema, document, rules)
+
+
+def guard(max_tokens: int, max_depth: int, max_aliases: int) -> type[SchemaExtension]:
+    """One schema extension for everything aidrop adds to an operation (fewer hooks than one
+    extension each): the token limit at parse time, parse and validation caches keyed by the
+    query text, depth and alias limits as a validation rule, error codes on the way out."""
+    rule = limits_rule(max_depth, max_aliases)
+
+    class Guard(ErrorCodes):
+        def on_operation(self) -> Iterator[None]:
+            ec = self.execution_context
+            ec.validation_rules = (*ec.validation_rules, rule)
+            yield from super().on_operation()
+
+        def on_parse(self) -> Iterator[None]:
+            ec = self.execution_context
+            ec.graphql_document = _parse(ec.query, max_tokens)
+            yield
+
+        def on_validate(self) -> Iterator[None]:
+            ec = self.execution_context
+            ec.pre_execution_errors = _validate(
+                ec.schema._schema, ec.graphql_document, tuple(ec.validation_rules)
+            )
+            yield
+
+    return Guard
 
 
 # ---- API keys -----------------------------------------------------------------------------------

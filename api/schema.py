@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
-from api.safety import ApiError, ErrorCodes, KeyRequired, ReadKey, limits_rule, page_size
+from api.safety import ApiError, KeyRequired, ReadKey, guard, page_size
 from graph import api_reads
 from graph.address import normalize_address
 from graph.errors import NotFound
@@ -661,21 +660,17 @@ class Subscription:
             yield Job.of(record)
 
 
-def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000) -> strawberry.Schema:
-    from strawberry.extensions import AddValidationRules
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
+        """Not logged here: api.safety.code_error logs the unexpected ones, once."""
 
-    rule = limits_rule(max_depth, max_aliases)
-    return strawberry.Schema(
+
+def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000) -> strawberry.Schema:
+    return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[  # factories: a fresh extension per operation
-            ErrorCodes,
-            lambda: MaxTokensLimiter(max_token_count=max_tokens),
-            lambda: AddValidationRules([rule]),
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-        ],
+        extensions=[guard(max_tokens, max_depth, max_aliases)],  # a class: a fresh one per operation
     )
 
 
