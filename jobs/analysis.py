@@ -112,3 +112,19 @@ async def catch_up(
             return None
         report = await ingest_rpc(store, client, Options(start=start, end=head))
     return {"blocks": report.blocks, "transfers_written": report.transfers_written, "head": head}
+
+
+async def prepare(store: GraphStore) -> str:
+    """Train the models and score every wallet (the analyzer's `train_and_score(store)`), as
+    `aidrop demo` does after loading; a one-line summary."""
+    try:
+        target = analyzer()
+    except AnalysisUnavailable as exc:
+        return f"skipped: {exc}"
+    fn = getattr(target, "train_and_score", None)
+    if fn is None:
+        return "skipped: the analyzer has no train_and_score(store)"
+    result = fn(store)
+    if inspect.isawaitable(result):
+        result = await result
+    return str(result)
