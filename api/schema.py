@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
+from api.marketing import MarketingMutation, MarketingQuery
 from api.safety import ApiError, KeyRequired, ReadKey, guard, page_size
 from graph import api_reads
 from graph.address import normalize_address
@@ -515,7 +516,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query:
+class Query(MarketingQuery):
     @strawberry.field(
         permission_classes=READ, description="A wallet by address (NOT_FOUND if the graph has none)."
     )
@@ -619,7 +620,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(MarketingMutation):
     @strawberry.mutation(
         permission_classes=WRITE, description="Queue the analysis of a wallet; the job at once."
     )

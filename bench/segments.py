@@ -80,18 +80,16 @@ async def set_labels(store: GraphStore, lab: pd.DataFrame, batch: int = 5000) ->
 
 async def export_frames(store: GraphStore) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The graph as two DataFrames: wallets (address, contract, token, category) and transfers."""
-    wallets: list[dict] = []
-    transfers: list[dict] = []
-    async for ws, ts in store.export_pages(page=20_000):
-        wallets.extend(ws)
-        transfers.extend(ts)
-    w = pd.DataFrame(wallets)
-    w["contract"] = w["labels"].apply(lambda x: "Contract" in x)
-    w["token"] = w["labels"].apply(lambda x: "Token" in x)
-    t = pd.DataFrame(
-        transfers, columns=["from_address", "to_address", "token", "value", "ts", "status", "hash"]
-    )
-    return w[["address", "contract", "token", "category"]], t
+    cols = ["from_address", "to_address", "token", "value", "ts", "status", "hash"]
+    wallets: list[pd.DataFrame] = []
+    transfers: list[pd.DataFrame] = []
+    async for ws, ts in store.export_pages(page=20_000):  # a frame per page: flat memory
+        w = pd.DataFrame(ws)
+        w["contract"] = w["labels"].apply(lambda x: "Contract" in x)
+        w["token"] = w["labels"].apply(lambda x: "Token" in x)
+        wallets.append(w[["address", "contract", "token", "category"]])
+        transfers.append(pd.DataFrame(ts, columns=cols))
+    return pd.concat(wallets, ignore_index=True), pd.concat(transfers, ignore_index=True)
 
 
 def _typology_mask(codes: pd.Series, patterns: tuple[str, ...]) -> pd.Series:

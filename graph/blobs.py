@@ -28,6 +28,7 @@ CONTENT_TYPES = {
     ".jpeg": "image/jpeg",
     ".webp": "image/webp",
     ".json": "application/json",
+    ".html": "text/html; charset=utf-8",  # campaign reports (ml/marketing/report.py)
 }
 LOCAL_PREFIX = "/blobs/"
 

@@ -460,9 +460,11 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
 """
 # Transfers either way since $since: activity, native volume, contract categories touched. Read
-# only for the wallets that passed the tests above; MATCH (not OPTIONAL: a wallet without a
-# transfer in the window is out anyway) is about twice as fast on FalkorDB 4.16.
+# only for the wallets that passed the tests above. On FalkorDB 4.16 the `WITH w` barrier halves
+# the time (100k wallets, 3.6M transfers: 6-9 s against 13-17 s), and MATCH (not OPTIONAL: a
+# wallet without a transfer in the window is out anyway) is about twice as fast.
 _SEGMENT_ACTIVITY = """
+WITH w
 MATCH (w)-[t:TRANSFER]-(o:Wallet)
 WHERE t.ts >= $since
 WITH w, sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS volume,
@@ -559,6 +561,11 @@ CAMPAIGNS = stmt(
     "MATCH (c:Campaign) RETURN properties(c) AS campaign ORDER BY c.created_at DESC, c.id",
 )
 CAMPAIGN = stmt("campaign", "MATCH (c:Campaign {id: $id}) RETURN properties(c) AS campaign")
+# Where the campaign's latest report is (a blob key) and when it was written.
+SET_CAMPAIGN_REPORT = stmt(
+    "set_campaign_report",
+    "MATCH (c:Campaign {id: $id}) SET c.report_key = $key, c.report_at = $at",
+)
 CAMPAIGN_TARGETS = stmt(
     "campaign_targets",
     """

@@ -315,6 +315,10 @@ async def campaign(store: GraphStore, campaign_id: str) -> dict[str, Any]:
     return dict(rows[0]["campaign"])
 
 
+async def set_campaign_report(store: GraphStore, campaign_id: str, key: str, at: int) -> None:
+    await store.execute(q.SET_CAMPAIGN_REPORT, {"id": campaign_id, "key": key, "at": int(at)})
+
+
 async def campaign_targets(store: GraphStore, campaign_id: str) -> list[dict[str, Any]]:
     """address, group, typology of every target, by address."""
     return await store.query(q.CAMPAIGN_TARGETS, {"id": campaign_id})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from graph.address import normalize_address
 from jobs.records import JobRecord, JobRecords
@@ -87,13 +87,17 @@ class JobQueue:
         record, _ = await self.records.create("rescore_all", f"rescore_all:{version}", {"version": version})
         return record
 
-    async def snapshot_campaign(self, name: str, where: dict[str, Any] | None = None) -> JobRecord:
-        """A dated snapshot of the wallets matching `where` (a WalletFilter as a dict) with their
-        typology, cluster, anomaly and profile, written as JSON to the blob store."""
-        if not name or len(name) > 100:
-            raise ValueError("a campaign needs a name of 1 to 100 characters")
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        record, _ = await self.records.create(
-            "snapshot_campaign", f"snapshot_campaign:{name}:{day}", {"name": name, "where": where or {}}
-        )
+    async def snapshot_campaign(
+        self, campaign: str, name: str | None = None, at: int | None = None
+    ) -> JobRecord:
+        """A snapshot of a campaign's targets (ml/marketing, docs/marketing.md) and its report.
+        Without a name the snapshot is named after the minute it measures up to; one job per
+        (campaign, name) while it is queued or running, and the snapshot itself is taken once."""
+        at = int(time.time()) if at is None else int(at)
+        name = name or time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(at))
+        if len(name) > 100 or len(campaign) > 64:
+            raise ValueError("campaign ids have at most 64 characters, snapshot names 100")
+        args = {"campaign": campaign, "name": name, "at": at}
+        ref = f"snapshot_campaign:{campaign}:{name}"
+        record, _ = await self.records.create("snapshot_campaign", ref, args)
         return record

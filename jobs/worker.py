@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import random
 import time
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from arq import Retry
 from arq.connections import RedisSettings
+from arq.cron import cron
 from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -305,39 +305,35 @@ async def rescore_all(ctx: dict[str, Any], *, version: str = "") -> Any:
     return await _run(ctx, work)
 
 
-SNAPSHOT_FIELDS = ("typology", "cluster", "anomaly_score", "anomaly_rank", "anomaly_flagged", "anomaly_model",
-                   "profile_image", "profile_metadata", "analyzed_at")  # fmt: skip
-
-
-async def snapshot_campaign(ctx: dict[str, Any], *, name: str, where: dict[str, Any]) -> Any:
-    """The wallets matching `where` with their intelligence, as one JSON blob."""
+async def snapshot_campaign(ctx: dict[str, Any], *, campaign: str, name: str, at: int | None = None) -> Any:
+    """A snapshot of the campaign's targets (taken once per name: a job run again finds it) and
+    the campaign's report rendered into the blob store (ml/marketing, docs/marketing.md)."""
+    from ml.marketing import campaigns, report
 
     async def work(progress: Progress) -> dict[str, Any]:
-        flt = api_reads.WalletFilter(**where)
-        store, blobs = ctx["store"], ctx["blobs"]
-        rows, after = [], ""
-        while True:
-            page, more = await api_reads.wallet_page(store, flt, 500, after)
-            wallets = await api_reads.wallets_by_address(store, page)
-            for address in page:
-                w = wallets.get(address)
-                if w is not None:
-                    rows.append({"address": address, **{k: w.props.get(k) for k in SNAPSHOT_FIELDS}})
-            await progress(0.5 if more else 0.9, f"{len(rows)} wallets")
-            if not more:
-                break
-            after = page[-1]
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        key = f"campaigns/{_slug(name)}/{stamp}.json"
-        body = {"campaign": name, "filter": where, "taken_at": stamp, "wallets": rows}
-        url = await blobs.put(key, json.dumps(body, default=str).encode(), "application/json")
-        return {"key": key, "url": url, "wallets": len(rows)}
+        snap, taken = await campaigns.snapshot(ctx["store"], campaign, name, at)
+        await progress(0.7, f"snapshot {snap['name']} of {snap.get('targets', 0)} targets")
+        url = await report.publish(ctx["store"], ctx["blobs"], campaign)
+        return {"campaign": campaign, "snapshot": snap["name"], "at": snap["at"], "taken": taken,
+                "report_url": url}  # fmt: skip
 
     return await _run(ctx, work)
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text.lower())[:60] or "campaign"
+MONITOR_INTERVAL_S = 86400  # one snapshot per running campaign per day (docs/marketing.md)
+
+
+async def monitor_campaigns(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cron (hourly): the day's snapshot of every running campaign, and its report. The
+    snapshot's name is the interval's, so runs within the day (or on other workers) take none."""
+    from ml.marketing import campaigns, report
+
+    done = await campaigns.monitor(ctx["store"], interval=MONITOR_INTERVAL_S)
+    for r in done:
+        if r["taken"]:
+            r["report_url"] = await report.publish(ctx["store"], ctx["blobs"], r["campaign"])
+            log.info("campaign %s: snapshot %s", r["campaign"], r["snapshot"])
+    return done
 
 
 # ---- worker lifecycle ------------------------------------------------------------------------
@@ -394,6 +390,7 @@ def create_worker(settings: Settings, *, burst: bool = False, concurrency: int |
     arq_tries = settings.job_max_tries * 2 + 5  # room for runs lost with their worker; _run decides
     return Worker(
         functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],  # type: ignore[arg-type]
+        cron_jobs=[cron(monitor_campaigns, minute=7, run_at_startup=False)],  # type: ignore[arg-type]
         redis_settings=RedisSettings.from_dsn(url),
         on_startup=startup,
         on_shutdown=shutdown,

@@ -269,3 +269,16 @@ def render_html(report: dict[str, Any]) -> str:
 
 def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=1, sort_keys=True, default=str)
+
+
+async def publish(store: GraphStore, blobs: Any, campaign_id: str) -> str:
+    """Render the report and put it in the blob store (`campaigns/<id>/report.html` and
+    `.json`); the campaign remembers the key. Returns the HTML's URL."""
+    from graph import marketing as gm
+
+    data = await build(store, campaign_id)
+    key = f"campaigns/{campaign_id}/report.html"
+    await blobs.put(key.replace(".html", ".json"), to_json(data).encode(), "application/json")
+    url = await blobs.put(key, render_html(data).encode(), "text/html; charset=utf-8")
+    await gm.set_campaign_report(store, campaign_id, key, data["generated_at"])
+    return url

@@ -22,7 +22,7 @@ export const PROPERTY_KEYS = [
   'anomaly_flagged', 'anomaly_model',
   // marketing (docs/marketing.md): :Segment, :Campaign, :Snapshot, TARGETS, MEASURED
   'id', 'created_at', 'group', 'campaign_id', 'at', 'claim', 'claimed_at', 'tx', 'volume',
-  'counterparties', 'goal_tx', 'first_goal',
+  'counterparties', 'goal_tx', 'first_goal', 'report_key', 'report_at',
 ];
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
