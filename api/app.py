@@ -76,12 +76,7 @@ class GraphQLApp(GraphQL):
         return key, any(hmac.compare_digest(key, k) for k in self.keys)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
-        key, ok = self._key(request.headers)
-        if isinstance(request, WebSocket) and not ok:
-            # browsers cannot set headers on a WebSocket: the key may come in connection_init
-            params = getattr(request, "connection_params", None) or {}
-            key = params.get(self.settings.api_key_header) if isinstance(params, dict) else None
-            ok = bool(key) and any(hmac.compare_digest(str(key), k) for k in self.keys)
+        key, ok = self._key(request.headers)  # (browsers' WebSockets send it in connection_init)
         return Context(self.services_ref["services"], request, response, key, ok)
 
     async def process_result(self, request: Any, result: Any) -> Any:

@@ -6,6 +6,7 @@ field (node properties, stats, counterparties, transfers), not N.
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -69,7 +70,17 @@ class Context:
     request: Any
     response: Any
     api_key: str | None
-    authenticated: bool
+    key_ok: bool
+    connection_params: Any = None  # a WebSocket's connection_init payload (strawberry sets it)
+
+    @property
+    def authenticated(self) -> bool:
+        """A valid key in the header or, on a WebSocket, in connection_init's payload."""
+        if self.key_ok:
+            return True
+        params = self.connection_params if isinstance(self.connection_params, dict) else {}
+        key = params.get(self.settings.api_key_header) or params.get("apiKey")
+        return bool(key) and any(hmac.compare_digest(str(key), k) for k in self.settings.api_key_set)
 
     @cached_property
     def wallets(self) -> DataLoader[str, Wallet | None]:

@@ -186,8 +186,30 @@ def test_rate_limit_per_key(falkor_server, tmp_path) -> None:
         assert requests.get(s.url + "/healthz", timeout=5).status_code == 200
 
 
+def _subscribe(s: Stack, job_id: str, payload: dict) -> dict:
+    """The first message of a jobUpdates subscription (graphql-transport-ws)."""
+    from websockets.sync.client import connect
+
+    with connect(s.url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(ws.recv(timeout=5))["type"] == "connection_ack"
+        query = "subscription($id: ID!) { jobUpdates(id: $id) { id status } }"
+        ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"id": job_id}}}
+            )
+        )
+        return json.loads(ws.recv(timeout=10))
+
+
 def test_reads_behind_keys(falkor_server, tmp_path) -> None:
     with stack(falkor_server, tmp_path, {"AIDROP_READ_AUTH": "true"}, workers=0) as s:
         assert code_of(s.gql(OK)) == "UNAUTHENTICATED"
         assert code_of(s.gql(OK, key="nope")) == "UNAUTHENTICATED"
         assert s.data(OK)["typologies"] == []
+        job = s.data("mutation { ingestBlocks(from: 1, to: 2) { id } }")["ingestBlocks"]["id"]
+        # browsers cannot set headers on a WebSocket: the key comes in connection_init
+        first = _subscribe(s, job, {"X-API-Key": KEY})
+        assert first["type"] == "next" and first["payload"]["data"]["jobUpdates"]["status"] == "QUEUED"
+        refused = _subscribe(s, job, {})
+        assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED", refused
