@@ -179,6 +179,15 @@ async def test_campaign_rules(store: GraphStore, tmp_path: Path) -> None:
         await mc.create(store, "other", "no-such-segment", goal_categories=["Social"])
     with pytest.raises(NotFound):
         await mc.metrics(store, "quest", before="nope")
+    # from a predefined segment: saved first, then split by the hash with the holdout asked for
+    broad = await mc.create(
+        store, "Broad", "all", goal_categories=["Social"], holdout=0.2, start=START, now=START
+    )
+    members = await gm.segment_members(store, "broad-segment")
+    assert broad["segment_id"] == "broad-segment" and broad["targets"] == len(members) > 250
+    assert broad["control"] == sum(mc.group_of(m.address, 0.2) == "control" for m in members)
+    groups = {t["group"] for t in await gm.campaign_targets(store, "broad")}
+    assert groups == {"treatment", "control"}
 
 
 def test_newcombe_interval_against_the_published_example() -> None:

@@ -78,7 +78,7 @@ async def create(
     if segment in seg.PREDEFINED:
         saved, members = await seg.save(
             store, f"{name}: {segment}", seg.base_filter(segment).merged(extra or gm.SegmentFilter()), now,
-            segment_id=f"{campaign_id}-segment",
+            segment_id=f"{campaign_id[:56]}-segment",
         )  # fmt: skip
         segment_id = saved.id
     else:
