@@ -102,7 +102,7 @@ async def catch_up(
         chain_id = await client.check_chain(None)
         head = await client.block_number()
         done = await chain.done_ranges(store, chain_id)
-        top = done.top()
+        top = done.top
         if top is not None and top >= head and not missing:
             return None
         start = max(0, head - settings.rpc_lookback + 1)
