@@ -6,6 +6,7 @@ FalkorDB, so that leftover jobs of one test module never reach another module's 
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from tests.conftest import ROOT, free_port
 
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 KEY = "test-key-1"
-_next_db = iter(range(2, 16))
+_next_db = itertools.cycle(range(2, 15))  # db 15: tests/test_jobs_records.py; a reused db is flushed first
 
 
 class Stack:
