@@ -16,6 +16,10 @@ export const PROPERTY_KEYS = [
   'chain_id', 'done', 'head', 'number', 'parent_hash', 'txs',
   // written by GDS (docs/neo4j-browser.md)
   'pagerank',
+  // wallet intelligence (docs/ml.md): results on wallets, and PPR scratch properties
+  'ppr', 'anomaly_score', 'anomaly_rank', 'anomaly_flagged', 'anomaly_model', 'anomaly_version',
+  'anomaly_explanation', 'typology', 'typology_axes', 'typology_explanation', 'typology_version',
+  'cluster', 'cluster_version', 'ppr_outw', 'ppr_p0', 'ppr_p', 'ppr_r', 'ppr_push', 'ppr_x', 'ppr_next',
   // written and read by the API and the jobs (docs/api.md)
   'analysis_job', 'analysis_count', 'analysis_version', 'analyzed_at', 'cluster_profile', 'profile_image',
   'profile_metadata', 'profile_source', 'profile_hash', 'profile_prompt', 'typology', 'cluster', 'anomaly_score',
