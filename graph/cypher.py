@@ -679,40 +679,59 @@ ORDER BY address
 
 # ---- wallet intelligence ----
 # Read by graph/features.py, graph/ppr.py and graph/scores.py for ml/ (docs/ml.md).
-# Every wallet once, in keyset pages by address, with its out-transfers as columns (one list per
-# field: a list per wallet is about 4x cheaper for FalkorDB to return than a row per transfer)
-# and its fan-out aggregated in the database. `collect` skips the nulls of wallets with no
-# out-transfers, so those come with empty lists.
+# Every wallet that sent anything, with its out-transfers as columns (one list per field: a
+# list per wallet is about 4x cheaper for FalkorDB to return than a row per transfer; coalesce
+# keeps the lists aligned, since collect drops nulls), and what
+# the database aggregates better than the transfers it would otherwise return: failed sends,
+# calls to contracts and to contracts younger than $young_blocks at the time. One statement:
+# keyset pages (ORDER BY address) cost more than they save up to millions of transfers.
+_OUT_EDGES = """
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WITH a, collect(b.address) AS dst, collect(coalesce(t.ts, 0)) AS ts,
+  collect(coalesce(t.value, 0.0)) AS value, collect(coalesce(t.token, $native)) AS token,
+  collect(coalesce(t.tx_count, 1)) AS tx_count,
+  sum(CASE WHEN t.status = 0 THEN t.tx_count ELSE 0 END) AS failed_out,
+  sum(CASE WHEN b.created_block IS NULL THEN 0 ELSE 1 END) AS contract_calls,
+  sum(CASE WHEN b.created_block IS NOT NULL AND t.block >= 0
+      AND t.block - b.created_block < $young_blocks THEN 1 ELSE 0 END) AS young_calls
+RETURN a.address AS address, {lists}, failed_out, contract_calls, young_calls
+"""
+# FalkorDB returns each list as one JSON string (toJSON): 3 s instead of 16 s for 1M transfers,
+# most of it saved in the client, which otherwise decodes every value on its own.
 ML_OUT_EDGES = stmt(
     "ml_out_edges",
+    _OUT_EDGES.replace("{lists}", "dst, ts, value, token, tx_count"),
+    falkordb=_OUT_EDGES.replace(
+        "{lists}",
+        "toJSON(dst) AS dst, toJSON(ts) AS ts, toJSON(value) AS value, toJSON(token) AS token,\n"
+        "  toJSON(tx_count) AS tx_count",
+    ),
+)
+# Fan-in / fan-out of every wallet in the database (bench/scoring.py measures it against the
+# same figures from the transfers ML_OUT_EDGES returns; ml/ uses whichever is cheaper).
+ML_OUT_AGGREGATES = stmt(
+    "ml_out_aggregates",
     """
-MATCH (a:Wallet) WHERE a.address > $after
-WITH a ORDER BY a.address LIMIT $first
-OPTIONAL MATCH (a)-[t:TRANSFER]->(b:Wallet)
-WITH a, collect(b.address) AS dst, collect(t.ts) AS ts, collect(t.value) AS value,
-  collect(t.token) AS token, collect(t.block) AS block, collect(t.status) AS status,
-  collect(t.tx_count) AS tx_count, count(t) AS out_degree, sum(t.tx_count) AS out_tx,
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+RETURN a.address AS address, count(t) AS out_degree, sum(t.tx_count) AS out_tx,
   count(DISTINCT b) AS out_counterparties,
   sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS out_value,
   min(t.ts) AS first_out, max(t.ts) AS last_out
-RETURN a.address AS address, dst, ts, value, token, block, status, tx_count, out_degree, out_tx,
-  out_counterparties, out_value, first_out, last_out
-ORDER BY address
 """,
 )
-# Fan-in of every wallet that received anything, in the same pages.
 ML_IN_AGGREGATES = stmt(
     "ml_in_aggregates",
     """
-MATCH (b:Wallet) WHERE b.address > $after
-WITH b ORDER BY b.address LIMIT $first
-MATCH (a:Wallet)-[t:TRANSFER]->(b)
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
 RETURN b.address AS address, count(t) AS in_degree, sum(t.tx_count) AS in_tx,
   count(DISTINCT a) AS in_counterparties,
   sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS in_value,
   min(t.ts) AS first_in, max(t.ts) AS last_in
 """,
 )
+# Wallets without any transfer (contracts and tokens known from metadata only).
+ML_WALLET_COUNT = stmt("ml_wallet_count", "MATCH (w:Wallet) RETURN count(w) AS n")
+ML_WALLETS = stmt("ml_wallets", "MATCH (w:Wallet) RETURN w.address AS address")
 ML_CONTRACTS = stmt(
     "ml_contracts",
     """
@@ -728,6 +747,7 @@ ML_TOKENS = stmt(
 # Personalised PageRank in Cypher (FalkorDB; Neo4j uses GDS below). Scratch properties ppr_*
 # on every wallet: out-weight (sum of tx_count), restart vector p0, estimate p, residual r,
 # the mass being pushed this round, and x/next for power iteration. Weighted by tx_count.
+# Writes and reads are separate statements: FalkorDB reads run read-only.
 PPR_PREPARE = stmt(
     "ppr_prepare",
     """
@@ -737,8 +757,11 @@ WITH w, sum(o.tx_count) AS outw
 OPTIONAL MATCH (w)<-[i:TRANSFER]-(:Wallet)
 WITH w, outw, count(i) AS indeg
 SET w.ppr_outw = toFloat(outw), w.ppr_p0 = CASE WHEN indeg = 0 THEN 1.0 ELSE 0.0 END
-RETURN count(w) AS wallets, sum(w.ppr_p0) AS sources
 """,
+)
+PPR_COUNTS = stmt(
+    "ppr_counts",
+    "MATCH (w:Wallet) RETURN count(w) AS wallets, sum(w.ppr_p0) AS sources",
 )
 # Restart vector: uniform over the sources (or over every wallet when $all), as a distribution.
 PPR_SEED = stmt(
@@ -766,22 +789,22 @@ PPR_POWER_UPDATE = stmt(
     "ppr_power_update",
     """
 MATCH (w:Wallet)
-WITH w, w.ppr_x AS old,
-  $alpha * w.ppr_p0 + (1.0 - $alpha) * (w.ppr_next + $dangling * w.ppr_p0) AS x
-SET w.ppr_x = x, w.ppr_next = 0.0
-RETURN sum(abs(x - old)) AS delta
+SET w.ppr_x = $alpha * w.ppr_p0 + (1.0 - $alpha) * (w.ppr_next + $dangling * w.ppr_p0), w.ppr_next = 0.0
 """,
 )
 # Push (residual) rounds: every wallet whose residual exceeds eps times its out-weight keeps
 # alpha of it and passes the rest along its transfers; dangling wallets return theirs to p0.
-PPR_PUSH_SELECT = stmt(
-    "ppr_push_select",
-    """
-MATCH (u:Wallet)
-WHERE u.ppr_r > $eps * CASE WHEN u.ppr_outw > 1.0 THEN u.ppr_outw ELSE 1.0 END
-WITH u, u.ppr_r AS r
-SET u.ppr_p = u.ppr_p + $alpha * r, u.ppr_r = 0.0, u.ppr_push = r
-RETURN count(u) AS pushed, sum(CASE WHEN u.ppr_outw = 0.0 THEN r ELSE 0.0 END) AS dangling
+_PUSHING = "MATCH (u:Wallet) WHERE u.ppr_r > $eps * CASE WHEN u.ppr_outw > 1.0 THEN u.ppr_outw ELSE 1.0 END"
+PPR_PUSH_COUNT = stmt(
+    "ppr_push_count",
+    _PUSHING + """
+RETURN count(u) AS pushed, sum(CASE WHEN u.ppr_outw = 0.0 THEN u.ppr_r ELSE 0.0 END) AS dangling
+""",
+)
+PPR_PUSH_TAKE = stmt(
+    "ppr_push_take",
+    _PUSHING + """
+SET u.ppr_p = u.ppr_p + $alpha * u.ppr_r, u.ppr_push = u.ppr_r, u.ppr_r = 0.0
 """,
 )
 PPR_PUSH_SPREAD = stmt(
@@ -801,17 +824,16 @@ WHERE w.ppr_p0 > 0.0 OR w.ppr_push > 0.0
 SET w.ppr_r = w.ppr_r + (1.0 - $alpha) * $dangling * w.ppr_p0, w.ppr_push = 0.0
 """,
 )
-# The result stays in the database as `ppr` and is returned; the scratch properties go.
+# The result stays in the database as `ppr`; the scratch properties go.
 PPR_FINISH = stmt(
     "ppr_finish",
     """
 MATCH (w:Wallet)
-WITH w, CASE WHEN $power THEN w.ppr_x ELSE w.ppr_p END AS score
-SET w.ppr = score, w.ppr_outw = null, w.ppr_p0 = null, w.ppr_p = null, w.ppr_r = null,
-  w.ppr_push = null, w.ppr_x = null, w.ppr_next = null
-RETURN w.address AS address, score
+SET w.ppr = CASE WHEN $power THEN w.ppr_x ELSE w.ppr_p END, w.ppr_outw = null, w.ppr_p0 = null,
+  w.ppr_p = null, w.ppr_r = null, w.ppr_push = null, w.ppr_x = null, w.ppr_next = null
 """,
 )
+PPR_READ = stmt("ppr_read", "MATCH (w:Wallet) RETURN w.address AS address, w.ppr AS score")
 # Single-source PPR that touches only the wallet's neighbourhood (local push, driven from
 # graph/ppr.py): the weighted out- or in-neighbours of the wallets about to push.
 PPR_NEIGHBOURS_OUT = stmt(

@@ -1,0 +1,166 @@
+"""aidrop's anomaly model: the full feature table plus graph context, trained with the labels
+that exist.
+
+- Supervised (labels of both classes): extremely randomised trees with balanced classes over
+  the features and the means of each wallet's senders' and receivers' features. The score is
+  the forest's probability calibrated on out-of-fold predictions (Platt scaling), so that
+  `flagged` (score >= 0.5) means "more likely positive than not" at the labels' class balance.
+- Label-free (no labels): the collector pattern, the part of laundering and scam typologies
+  that the graph shows without labels: many distinct senders (fan-in), few receivers
+  (concentration) and money from the graph's sources reaching the wallet (personalised
+  PageRank, as MPOCryptoML uses it). Each signal is ranked over all wallets and the ranks are
+  averaged; `flagged` marks the top `contamination` share. An isolation forest over the same
+  features scores about AUC 0.4 on the labelled phishing set and is left out (bench/RESULTS.md).
+
+Absolute calendar time (first/last seen) is left out unless `absolute_time=True`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from ml.anomaly import AnomalyResult
+from ml.dataset import Dataset
+from ml.explain import forest_contributions, to_json, top_factors
+from ml.features import feature_names
+
+MISSING = -1.0  # trees split undefined features apart
+LABEL_FREE = {  # signal -> (feature, transform)
+    "fan_in": "in_counterparties",
+    "concentration": "fan_in_share",
+    "ppr": "ppr",
+}
+
+
+def _rank01(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    v = np.where(np.isnan(v), np.nanmin(v) if np.isfinite(v).any() else 0.0, v)
+    return (rankdata(v, method="average") - 0.5) / len(v)
+
+
+class AidropAnomaly:
+    name = "aidrop"
+
+    def __init__(
+        self,
+        absolute_time: bool = False,
+        context: bool = True,
+        n_estimators: int = 400,
+        max_features: float = 0.3,
+        contamination: float = 0.01,
+        folds: int = 5,
+        seed: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.params = {
+            "absolute_time": absolute_time,
+            "context": context,
+            "n_estimators": n_estimators,
+            "max_features": max_features,
+            "contamination": contamination,
+            "folds": folds,
+            "seed": seed,
+        }
+        self.n_jobs = n_jobs
+        self.forest: ExtraTreesClassifier | None = None
+        self.calibration: LogisticRegression | None = None
+        self.columns: list[str] = []
+        self.oof: np.ndarray | None = None  # out-of-fold calibrated scores of the labelled wallets
+
+    @property
+    def supervised(self) -> bool:
+        return self.forest is not None
+
+    # ---- inputs ------------------------------------------------------------------------
+    def matrix(self, ds: Dataset) -> pd.DataFrame:
+        frame = ds.features[feature_names(bool(self.params["absolute_time"]))]
+        if self.params["context"]:
+            frame = pd.concat([frame, ds.context()], axis=1)
+        return frame
+
+    def _x(self, ds: Dataset) -> np.ndarray:
+        frame = self.matrix(ds)
+        if self.columns:
+            frame = frame.reindex(columns=self.columns)
+        return frame.fillna(MISSING).to_numpy(dtype=np.float32)
+
+    def _forest(self) -> ExtraTreesClassifier:
+        return ExtraTreesClassifier(
+            n_estimators=int(self.params["n_estimators"]),
+            max_features=float(self.params["max_features"]),
+            class_weight="balanced",
+            n_jobs=self.n_jobs,
+            random_state=int(self.params["seed"]),
+        )
+
+    # ---- training ----------------------------------------------------------------------
+    def fit(
+        self, ds: Dataset, positions: np.ndarray | None = None, y: np.ndarray | None = None
+    ) -> AidropAnomaly:
+        """Supervised when labels of both classes are given, label-free otherwise."""
+        self.forest, self.calibration, self.oof = None, None, None
+        if positions is None or y is None or len(set(np.asarray(y).tolist())) < 2:
+            return self
+        y = np.asarray(y, dtype=int)
+        self.columns = list(self.matrix(ds).columns)
+        x = self._x(ds)[positions]
+        folds = min(int(self.params["folds"]), int(np.bincount(y).min()))
+        raw = np.zeros(len(y))
+        if folds >= 2:
+            split = StratifiedKFold(folds, shuffle=True, random_state=int(self.params["seed"]))
+            for train, test in split.split(x, y):
+                raw[test] = self._forest().fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+        else:
+            raw = self._forest().fit(x, y).predict_proba(x)[:, 1]
+        self.calibration = LogisticRegression(C=1e4).fit(_logit(raw)[:, None], y)
+        self.oof = self._calibrated(raw)
+        self.forest = self._forest().fit(x, y)
+        return self
+
+    def _calibrated(self, raw: np.ndarray) -> np.ndarray:
+        assert self.calibration is not None
+        return self.calibration.predict_proba(_logit(raw)[:, None])[:, 1]
+
+    # ---- scoring -----------------------------------------------------------------------
+    def score(self, ds: Dataset, explain: bool = True) -> AnomalyResult:
+        if self.forest is None:
+            return self._label_free(ds)
+        x = self._x(ds)
+        raw = self.forest.predict_proba(x)[:, 1]
+        score = self._calibrated(raw)
+        explanation: list[str] = []
+        if explain:
+            contrib = forest_contributions(self.forest, x, 1)
+            values = self.matrix(ds).reindex(columns=self.columns).to_numpy(dtype=float)
+            explanation = to_json(top_factors(contrib, self.columns, values))
+        return AnomalyResult(score, score >= 0.5, explanation)
+
+    def _label_free(self, ds: Dataset) -> AnomalyResult:
+        f = ds.features
+        signals = {name: _rank01(f[col].to_numpy(dtype=float)) for name, col in LABEL_FREE.items()}
+        score = np.mean(list(signals.values()), axis=0)
+        # known contracts and tokens collect from many by design: not suspects of this pattern
+        known = ds.graph.wallets["contract"].to_numpy() | ds.graph.wallets["token"].to_numpy()
+        score = np.where(known, 0.0, score)
+        k = max(1, int(round(float(self.params["contamination"]) * len(score))))
+        flagged = np.zeros(len(score), dtype=bool)
+        flagged[np.argsort(-score, kind="stable")[:k]] = True
+        names = list(LABEL_FREE)
+        contrib = np.column_stack([np.where(known, 0.0, (signals[s] - 0.5) / len(names)) for s in names])
+        values = np.column_stack([f[LABEL_FREE[s]].to_numpy(dtype=float) for s in names])
+        explanation = to_json(top_factors(contrib, [LABEL_FREE[s] for s in names], values))
+        return AnomalyResult(score, flagged, explanation)
+
+    def importances(self) -> dict[str, float]:
+        if self.forest is None:
+            return {LABEL_FREE[s]: 1.0 / len(LABEL_FREE) for s in LABEL_FREE}
+        return dict(zip(self.columns, map(float, self.forest.feature_importances_), strict=True))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))

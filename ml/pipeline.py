@@ -1,0 +1,286 @@
+"""Training and scoring end to end: read the graph, compute features, fit or load models,
+score every wallet, write the results back onto the wallets. Each stage is timed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graph import scores as graph_scores
+from graph.store import GraphStore
+from ml.anomaly import AnomalyResult, make_model
+from ml.clusters import ClusterModel
+from ml.dataset import Dataset, label_positions, read_labels
+from ml.evaluate import anomaly_metrics
+from ml.explain import to_json
+from ml.registry import Artifact, Registry
+from ml.typology import AXES, TypologyModel, eligible_wallets
+
+
+@dataclass
+class Timer:
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - start
+
+
+async def dataset(store: GraphStore, timer: Timer | None = None) -> Dataset:
+    timer = timer or Timer()
+    from graph.features import load_wallet_graph
+    from ml.dataset import build_dataset
+
+    with timer.stage("read graph"):
+        graph = await load_wallet_graph(store)
+    with timer.stage("features + ppr"):
+        return build_dataset(graph)
+
+
+def _labels(
+    ds: Dataset, labels: pd.DataFrame | str | Path | None
+) -> tuple[np.ndarray | None, pd.DataFrame | None]:
+    if labels is None:
+        return None, None
+    frame = read_labels(labels) if isinstance(labels, (str, Path)) else labels
+    pos, found = label_positions(ds, frame)
+    if not len(pos):
+        raise ValueError("none of the labelled addresses is in the graph")
+    return pos, found
+
+
+def _fingerprint(ds: Dataset, labels: pd.DataFrame | None) -> dict[str, Any]:
+    fp: dict[str, Any] = dict(ds.fingerprint())
+    if labels is not None and "label" in labels:
+        digest = pd.util.hash_pandas_object(labels[["address", "label"]], index=False).sum()
+        fp["labels"] = {
+            "n": int(len(labels)),
+            "positives": int(labels["label"].sum()),
+            "digest": f"{int(digest) & 0xFFFFFFFFFFFF:012x}",
+        }
+    return fp
+
+
+# ---- training ----------------------------------------------------------------------------
+def fit_anomaly(
+    ds: Dataset, model: str = "aidrop", labels: pd.DataFrame | str | Path | None = None, **params: Any
+) -> tuple[Any, dict[str, Any]]:
+    """A fitted anomaly model and its metadata (parameters, fingerprint, training metrics)."""
+    pos, found = _labels(ds, labels)
+    m = make_model(model, **params)
+    y = found["label"].to_numpy(dtype=int) if found is not None and "label" in found else None
+    if model == "mpocryptoml" and (pos is None or y is None):
+        raise ValueError("mpocryptoml fits its logistic regression on labels: pass --labels")
+    started = time.perf_counter()
+    m.fit(ds, pos, y)  # type: ignore[attr-defined]
+    meta: dict[str, Any] = {
+        "params": m.params,
+        "data": _fingerprint(ds, found),  # type: ignore[attr-defined]
+        "supervised": bool(m.supervised),
+    }  # type: ignore[attr-defined]
+    if pos is not None and y is not None:
+        if model == "aidrop" and m.oof is not None:  # type: ignore[attr-defined]
+            oof = m.oof  # type: ignore[attr-defined]
+            meta["metrics"] = {"out_of_fold": _strip(anomaly_metrics(oof, oof >= 0.5, y))}
+        else:
+            result = m.score(ds)  # type: ignore[attr-defined]
+            meta["metrics"] = {"training": _strip(anomaly_metrics(result.score[pos], result.flagged[pos], y))}
+    meta["seconds"] = round(time.perf_counter() - started, 3)
+    if model == "aidrop":
+        imp = sorted(m.importances().items(), key=lambda kv: -kv[1])[:20]  # type: ignore[attr-defined]
+        meta["importance"] = {k: round(v, 5) for k, v in imp}
+    return m, meta
+
+
+def fit_typology(
+    ds: Dataset, labels: pd.DataFrame | str | Path | None = None, evaluate: bool = True, **params: Any
+) -> tuple[TypologyModel, dict[str, Any]]:
+    eligible = eligible_wallets(ds.graph.wallets, ds.features)
+    truth = None
+    frame = read_labels(labels) if isinstance(labels, (str, Path)) else labels
+    if frame is not None and all(a in frame for a in AXES):
+        pos, found = label_positions(ds, frame)
+        keep = np.isin(pos, eligible)
+        eligible, truth = pos[keep], found[keep][list(AXES)]
+    started = time.perf_counter()
+    model = TypologyModel(**params).fit(ds.features, eligible, truth, evaluate=evaluate)
+    meta = {
+        "params": model.params,
+        "data": _fingerprint(ds, None),
+        "source": model.source,
+        "trained_on": int(len(eligible)),
+        "metrics": model.evaluation,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return model, meta
+
+
+def fit_clusters(ds: Dataset, **params: Any) -> tuple[ClusterModel, dict[str, Any]]:
+    started = time.perf_counter()
+    rows = eligible_wallets(ds.graph.wallets, ds.features)
+    model = ClusterModel(**params).fit(ds.features, rows if len(rows) else None)
+    meta = {
+        "params": model.params,
+        "data": _fingerprint(ds, None),
+        "k": model.k,
+        "metrics": {"silhouette": model.silhouettes},
+        "profiles": model.profiles,
+        "map": model.map,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return model, meta
+
+
+async def train(
+    store: GraphStore,
+    registry: Registry,
+    what: str,
+    model: str = "aidrop",
+    labels: str | Path | None = None,
+    ds: Dataset | None = None,
+    **params: Any,
+) -> Artifact:
+    ds = ds or await dataset(store)
+    if what == "anomaly":
+        obj, meta = fit_anomaly(ds, model, labels, **params)
+        return registry.save(model, obj, meta)
+    if what == "typology":
+        obj, meta = fit_typology(ds, labels, **params)
+        return registry.save("typology", obj, meta)
+    if what == "clusters":
+        obj, meta = fit_clusters(ds, **params)
+        return registry.save("clusters", obj, meta)
+    raise ValueError(f"nothing to train called {what!r}: anomaly, typology or clusters")
+
+
+# ---- scoring -----------------------------------------------------------------------------
+@dataclass
+class ScoreRun:
+    frame: pd.DataFrame  # address, anomaly_score, rank, flagged (+ typology, cluster when scored)
+    model: str
+    version: str
+    timer: Timer
+    trained: list[str] = field(default_factory=list)  # models fitted on the spot (none was active)
+
+
+def _active_or_fit(registry: Registry, name: str, fit: Any) -> tuple[Artifact, bool]:
+    if registry.active(name):
+        return registry.load(name), False
+    obj, meta = fit()
+    art = registry.save(name, obj, meta)
+    return Artifact(art.model, art.version, art.path, art.metadata, obj), True
+
+
+async def score(
+    store: GraphStore,
+    registry: Registry,
+    model: str = "aidrop",
+    write: bool = True,
+    typology: bool = True,
+    clusters: bool = True,
+    ds: Dataset | None = None,
+    timer: Timer | None = None,
+) -> ScoreRun:
+    """Score every wallet with the active version of `model` (a label-free aidrop model is fitted
+    and registered when none is active; mpocryptoml must be trained with labels first), plus
+    typology and clusters (fitted from behaviour when not trained), and write them back."""
+    timer = timer or Timer()
+    ds = ds or await dataset(store, timer)
+    trained: list[str] = []
+    if model == "mpocryptoml" and not registry.active(model):
+        registry.metadata(model)  # raises NotFound: train it with labels first
+    with timer.stage("anomaly"):
+        art, fitted = _active_or_fit(registry, model, lambda: fit_anomaly(ds, model))
+        trained += [model] if fitted else []
+        result: AnomalyResult = art.obj.score(ds)
+    frame = pd.DataFrame(
+        {
+            "address": ds.addresses,
+            "anomaly_score": result.score,
+            "rank": result.rank,
+            "flagged": result.flagged,
+        }
+    )
+    columns: dict[str, Any] = {
+        "address": frame["address"].tolist(),
+        "score": [float(v) for v in result.score],
+        "rank": [int(v) for v in result.rank],
+        "flagged": [bool(v) for v in result.flagged],
+        "explanation": result.explanation,
+        "model": model,
+        "version": art.version,
+        "ppr": [float(v) for v in ds.features["ppr"]],
+    }
+    if typology:
+        with timer.stage("typology"):
+            typ, fitted = _active_or_fit(registry, "typology", lambda: fit_typology(ds, evaluate=False))
+            trained += ["typology"] if fitted else []
+            eligible = eligible_wallets(ds.graph.wallets, ds.features)
+            pred = typ.obj.predict(ds.features, eligible)
+            code = np.full(ds.n, None, dtype=object)
+            code[eligible] = pred["code"]
+            axes, expl = np.full(ds.n, None, dtype=object), np.full(ds.n, None, dtype=object)
+            axes[eligible] = to_json(pred["axes"])
+            expl[eligible] = to_json(pred["explanation"])
+            frame["typology"] = code
+            columns.update(
+                code=code.tolist(),
+                axes=axes.tolist(),
+                typology_explanation=expl.tolist(),
+                typology_version=typ.version,
+            )
+    if clusters:
+        with timer.stage("clusters"):
+            clu, fitted = _active_or_fit(registry, "clusters", lambda: fit_clusters(ds))
+            trained += ["clusters"] if fitted else []
+            labels = clu.obj.predict(ds.features)
+            frame["cluster"] = labels
+            columns.update(cluster=[int(c) for c in labels], cluster_version=clu.version)
+    if write:
+        with timer.stage("write-back"):
+            await _write(store, columns, typology, clusters)
+    return ScoreRun(frame, model, art.version, timer, trained)
+
+
+async def _write(store: GraphStore, columns: dict[str, Any], typology: bool, clusters: bool) -> None:
+    if typology and clusters:
+        await graph_scores.write_results(store, columns)
+        return
+    keys = ("address", "score", "rank", "flagged", "explanation", "model", "version")
+    await graph_scores.write_anomaly(store, {k: columns[k] for k in keys})
+    await graph_scores.write_ppr(store, {k: columns[k] for k in ("address", "ppr")})
+    if typology:
+        await graph_scores.write_typology(
+            store,
+            {
+                "address": columns["address"],
+                "code": columns["code"],
+                "axes": columns["axes"],
+                "explanation": columns["typology_explanation"],
+                "version": columns["typology_version"],
+            },
+        )
+    if clusters:
+        await graph_scores.write_clusters(
+            store,
+            {
+                "address": columns["address"],
+                "cluster": columns["cluster"],
+                "version": columns["cluster_version"],
+            },
+        )
+
+
+def _strip(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if k != "roc"}
