@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
@@ -41,7 +42,7 @@ from strawberry.asgi import GraphQL
 
 from api.context import Context, Services
 from api.metrics import Metrics
-from api.safety import BodyLimit, RateLimit, code_error
+from api.safety import BodyLimit, RateLimit, code_error, send_error
 from api.schema import build_schema
 
 if TYPE_CHECKING:
@@ -68,6 +69,18 @@ class GraphQLApp(GraphQL):
         self.metrics = metrics
         self.keys = settings.api_key_set
         self.page = GRAPHIQL_HTML.read_text().replace("__KEY_HEADER__", settings.api_key_header)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """With AIDROP_READ_AUTH, an HTTP operation without a valid key ends here (mutations
+        are checked field by field, subscriptions when they start: KeyRequired, ReadKey)."""
+        if self.settings.read_auth and scope["type"] == "http":
+            operation = scope["method"] == "POST" or b"query=" in scope.get("query_string", b"")
+            if operation and not self._key(Headers(scope=scope))[1]:
+                return await send_error(
+                    send, 401, f"this needs a valid API key in the {self.settings.api_key_header} header",
+                    "UNAUTHENTICATED",
+                )  # fmt: skip
+        await super().__call__(scope, receive, send)
 
     def _key(self, headers: Any) -> tuple[str | None, bool]:
         key = headers.get(self.settings.api_key_header)
@@ -163,6 +176,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         own = services is None
         ref["services"] = services or await open_services(settings)
         count_queries(ref["services"].store, metrics)
+        await ref["services"].profiles()
         # What is alive now lives as long as the server: keep it out of the collector's scans,
         # and collect young objects less often (a request allocates a few thousand).
         gc.collect()

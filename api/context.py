@@ -6,6 +6,7 @@ field (node properties, stats, counterparties, transfers), not N.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from dataclasses import dataclass
@@ -38,8 +39,10 @@ class Services:
     records: JobRecords
     queue: JobQueue
     cluster_profiles: tuple[float, dict[int, dict[str, Any]]] = (0.0, {})
+    _refresh: asyncio.Task | None = None
 
     async def profiles(self) -> dict[int, dict[str, Any]]:
+        """Cluster id -> profile from the analyzer, read again after CLUSTER_PROFILE_TTL_S."""
         stamp, cached = self.cluster_profiles
         if time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S:
             from jobs import analysis
@@ -50,6 +53,19 @@ class Services:
                 cached = {}
             self.cluster_profiles = (time.monotonic(), cached)
         return cached
+
+    def cached_profiles(self) -> dict[int, dict[str, Any]]:
+        """The profiles as last read, without waiting (a stale copy starts a refresh)."""
+        stamp, cached = self.cluster_profiles
+        if time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S and self._refresh is None:
+            self._refresh = asyncio.get_running_loop().create_task(self._refresh_profiles())
+        return cached
+
+    async def _refresh_profiles(self) -> None:
+        try:
+            await self.profiles()
+        finally:
+            self._refresh = None
 
 
 def _grouped(keys: list[tuple]) -> dict[tuple, list[str]]:
@@ -90,7 +106,7 @@ class Context:
             found = await api_reads.wallets_by_address(store, keys)
             return [found.get(k) for k in keys]
 
-        return DataLoader(load)
+        return DataLoader(load, loop=asyncio.get_running_loop())
 
     @cached_property
     def stats(self) -> DataLoader[str, WalletStats | None]:
@@ -100,7 +116,7 @@ class Context:
             found = await api_reads.stats_by_address(store, keys)
             return [found.get(k) for k in keys]
 
-        return DataLoader(load)
+        return DataLoader(load, loop=asyncio.get_running_loop())
 
     @cached_property
     def counterparties(self) -> DataLoader[tuple[str, int], list[Counterparty]]:
@@ -113,7 +129,7 @@ class Context:
                 out.update({(a, first): found.get(a, []) for a in addresses})
             return [out[k] for k in keys]
 
-        return DataLoader(load)
+        return DataLoader(load, loop=asyncio.get_running_loop())
 
     @cached_property
     def transfers(self) -> DataLoader[tuple, TransferPage]:
@@ -126,11 +142,11 @@ class Context:
                 out.update({(a, *args): found.get(a, TransferPage([], None)) for a in addresses})
             return [out[k] for k in keys]
 
-        return DataLoader(load)
+        return DataLoader(load, loop=asyncio.get_running_loop())
 
     @cached_property
     def jobs(self) -> DataLoader[str, JobRecord | None]:
-        return DataLoader(self.services.records.get_many)
+        return DataLoader(self.services.records.get_many, loop=asyncio.get_running_loop())
 
     @property
     def settings(self) -> Settings:

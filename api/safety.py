@@ -157,36 +157,35 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
 
 @lru_cache(maxsize=1024)
 def _validate(
-    schema: Any, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+    schema: Any, query: str, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
+    """Keyed by the query text: hashing a parsed document walks its whole tree."""
     from strawberry.schema.schema import validate_document
 
-    return validate_document(schema, document, rules)
+    return validate_document(schema, _parse(query, max_tokens), rules)
 
 
 def guard(max_tokens: int, max_depth: int, max_aliases: int) -> type[SchemaExtension]:
-    """One schema extension for everything aidrop adds to an operation (fewer hooks than one
-    extension each): the token limit at parse time, parse and validation caches keyed by the
-    query text, depth and alias limits as a validation rule, error codes on the way out."""
+    """One schema extension for everything aidrop adds to an operation, in one hook (each hook
+    costs a context manager per operation): the token limit, parse and validation caches keyed by
+    the query text, depth and alias limits as a validation rule, error codes on the way out."""
     rule = limits_rule(max_depth, max_aliases)
 
     class Guard(ErrorCodes):
         def on_operation(self) -> Iterator[None]:
             ec = self.execution_context
+            ec.parse_options["max_tokens"] = max_tokens
             ec.validation_rules = (*ec.validation_rules, rule)
+            if ec.query and ec.graphql_document is None:
+                try:
+                    ec.graphql_document = _parse(ec.query, max_tokens)
+                except GraphQLError:
+                    pass  # strawberry parses it again and reports the error as usual
+                else:  # a list, even empty: strawberry skips its own validation
+                    ec.pre_execution_errors = list(
+                        _validate(ec.schema._schema, ec.query, max_tokens, tuple(ec.validation_rules))
+                    )
             yield from super().on_operation()
-
-        def on_parse(self) -> Iterator[None]:
-            ec = self.execution_context
-            ec.graphql_document = _parse(ec.query, max_tokens)
-            yield
-
-        def on_validate(self) -> Iterator[None]:
-            ec = self.execution_context
-            ec.pre_execution_errors = _validate(
-                ec.schema._schema, ec.graphql_document, tuple(ec.validation_rules)
-            )
-            yield
 
     return Guard
 

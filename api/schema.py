@@ -269,13 +269,13 @@ class Wallet:
         )
 
     @strawberry.field
-    async def cluster(self, info: Ctx) -> Cluster | None:
+    def cluster(self, info: Ctx) -> Cluster | None:
         cid = self.node.props.get("cluster")
         if cid is None:
             return None
         profile = api_reads.decode_json(self.node.props.get("cluster_profile"))
         if profile is None:
-            profile = (await info.context.services.profiles()).get(int(cid))
+            profile = info.context.services.cached_profiles().get(int(cid))
         return Cluster(id=int(cid), version=self.node.props.get("cluster_version"), profile=profile)
 
     @strawberry.field
@@ -517,9 +517,7 @@ class JobConnection:
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
 class Query(MarketingQuery):
-    @strawberry.field(
-        permission_classes=READ, description="A wallet by address (NOT_FOUND if the graph has none)."
-    )
+    @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = _address(address)
         found = await load_wallet(info, address)
@@ -527,9 +525,7 @@ class Query(MarketingQuery):
             raise NotFound(f"no wallet {address} in the graph")
         return found
 
-    @strawberry.field(
-        permission_classes=READ, description="Wallets by address, filtered, as a Relay connection."
-    )
+    @strawberry.field(description="Wallets by address, filtered, as a Relay connection.")
     async def wallets(
         self, info: Ctx, filter: WalletFilter | None = None, first: int = 20, after: str | None = None
     ) -> WalletConnection:
@@ -550,14 +546,14 @@ class Query(MarketingQuery):
             filter=where,
         )
 
-    @strawberry.field(permission_classes=READ, description="The most anomalous wallets, highest score first.")
+    @strawberry.field(description="The most anomalous wallets, highest score first.")
     async def top_anomalies(self, info: Ctx, first: int = 20, model: str | None = None) -> list[Wallet]:
         first = page_size(first, _cap(info))
         addresses = await api_reads.top_anomalies(info.context.services.store, first, model)
         nodes = await info.context.wallets.load_many(addresses)
         return [Wallet(address=a, node=n) for a, n in zip(addresses, nodes, strict=True) if n is not None]
 
-    @strawberry.field(permission_classes=READ, description="Clusters with their size and profile.")
+    @strawberry.field(description="Clusters with their size and profile.")
     async def clusters(self, info: Ctx) -> list[ClusterSummary]:
         rows = await api_reads.cluster_counts(info.context.services.store)
         profiles = await info.context.services.profiles()
@@ -572,7 +568,7 @@ class Query(MarketingQuery):
             for r in rows
         ]
 
-    @strawberry.field(permission_classes=READ, description="How many wallets have each typology code.")
+    @strawberry.field(description="How many wallets have each typology code.")
     async def typologies(self, info: Ctx) -> list[TypologyCount]:
         rows = await api_reads.typology_counts(info.context.services.store)
         total = sum(int(r["wallets"]) for r in rows) or 1
@@ -590,16 +586,14 @@ class Query(MarketingQuery):
             raise NotFound(f"no job {id}")
         return Job.of(record)
 
-    @strawberry.field(
-        permission_classes=READ, description="Jobs by id, in the order asked (null if unknown)."
-    )
+    @strawberry.field(description="Jobs by id, in the order asked (null if unknown).")
     async def jobs_by_id(self, info: Ctx, ids: list[strawberry.ID]) -> list[Job | None]:
         if len(ids) > info.context.settings.max_batch:
             raise ApiError(f"at most {info.context.settings.max_batch} ids per call", "QUERY_TOO_COMPLEX")
         records = await info.context.jobs.load_many([str(i) for i in ids])
         return [Job.of(r) if r is not None else None for r in records]
 
-    @strawberry.field(permission_classes=READ, description="Jobs newest first.")
+    @strawberry.field(description="Jobs newest first.")
     async def jobs(
         self, info: Ctx, status: JobStatus | None = None, first: int = 20, after: str | None = None
     ) -> JobConnection:
