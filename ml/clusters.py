@@ -25,8 +25,8 @@ COLUMNS = [f.name for f in FEATURES if not f.absolute and f.group != "flow"] + [
     "in_value",
     "out_value",
 ]
-FIT_SAMPLE = 20_000  # wallets the clustering is fitted on
-SILHOUETTE_SAMPLE = 3_000
+FIT_SAMPLE = 4_000  # wallets the clustering is fitted on
+SILHOUETTE_SAMPLE = 2_000
 MAP_SAMPLE = 3_000
 DESCRIPTIONS = {f.name: f.description for f in FEATURES}
 
@@ -38,7 +38,7 @@ class ClusterModel:
         self,
         algorithm: str = "kmeans",
         k: int | None = None,
-        k_range: tuple[int, int] = (2, 8),
+        k_range: tuple[int, int] = (2, 7),
         seed: int = 0,
     ) -> None:
         if algorithm not in ALGORITHMS:
@@ -118,7 +118,7 @@ class ClusterModel:
 def _make(algorithm: str, k: int, seed: int) -> Any:
     if algorithm == "gmm":
         return GaussianMixture(k, covariance_type="diag", random_state=seed)
-    return KMeans(k, n_init=3, random_state=seed)
+    return KMeans(k, n_init=1, random_state=seed)
 
 
 def _eps(x: np.ndarray, seed: int) -> float:

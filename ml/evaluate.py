@@ -4,14 +4,17 @@ cross-validation so that every labelled wallet is scored by a model that did not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedKFold
 
+from graph.store import GraphStore
 from ml.anomaly import AnomalyResult, make_model
-from ml.dataset import Dataset
+from ml.dataset import Dataset, label_positions, read_labels
+from ml.registry import Registry
 
 DEFAULT_K = (20, 50, 100)
 
@@ -44,6 +47,30 @@ def anomaly_metrics(
     return out
 
 
+def out_of_fold(
+    ds: Dataset,
+    positions: np.ndarray,
+    y: np.ndarray,
+    model: str = "aidrop",
+    folds: int = 5,
+    seed: int = 0,
+    **params: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and flags of the labelled wallets, each from a model trained on the other folds."""
+    y = np.asarray(y, dtype=int)
+    score = np.zeros(len(y))
+    flagged = np.zeros(len(y), dtype=bool)
+    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for train, test in split.split(positions, y):
+        m = make_model(model, **params)
+        m.fit(ds, positions[train], y[train])  # type: ignore[attr-defined]
+        kwargs = {"explain": False} if model == "aidrop" else {}
+        result: AnomalyResult = m.score(ds, **kwargs)  # type: ignore[attr-defined]
+        score[test] = result.score[positions[test]]
+        flagged[test] = result.flagged[positions[test]]
+    return score, flagged
+
+
 def cross_validate_anomaly(
     ds: Dataset,
     positions: np.ndarray,
@@ -54,20 +81,10 @@ def cross_validate_anomaly(
     ks: Sequence[int] = DEFAULT_K,
     **params: Any,
 ) -> dict[str, Any]:
-    """Out-of-fold scores of the labelled wallets: each fold's model is trained on the other
-    folds' labels only; the metrics are over all labelled wallets."""
-    y = np.asarray(y, dtype=int)
-    score = np.zeros(len(y))
-    flagged = np.zeros(len(y), dtype=bool)
-    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for train, test in split.split(positions, y):
-        m = make_model(model, **params)
-        m.fit(ds, positions[train], y[train])  # type: ignore[attr-defined]
-        result: AnomalyResult = m.score(ds, **({"explain": False} if model == "aidrop" else {}))  # type: ignore[attr-defined]
-        score[test] = result.score[positions[test]]
-        flagged[test] = result.flagged[positions[test]]
+    """Metrics of the out-of-fold scores over all labelled wallets."""
+    score, flagged = out_of_fold(ds, positions, y, model, folds, seed, **params)
     metrics = anomaly_metrics(score, flagged, y, ks)
-    metrics.update(model=model, folds=folds, params={k: v for k, v in params.items()})
+    metrics.update(model=model, folds=folds, params=dict(params))
     return metrics
 
 
@@ -94,3 +111,83 @@ def recovery_at_k(score: np.ndarray, positive: np.ndarray, groups: np.ndarray) -
         members = positive & (groups == g)
         per[str(g)] = {"n": int(members.sum()), "recovered": float(top[members].mean())}
     return {"k": k, "recovered": float(top[positive].mean()) if k else None, "per_group": per}
+
+
+async def compare_anomaly(
+    store: GraphStore,
+    registry: Registry,
+    labels: str | Path,
+    ks: Sequence[int] = DEFAULT_K,
+    folds: int = 5,
+    absolute_time: bool = False,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Both models on the same labels, side by side: cross-validated (folds >= 2; plus aidrop with
+    no labels at all), or the active versions as they are (folds 0)."""
+    from ml.pipeline import dataset
+
+    ds = await dataset(store)
+    frame = read_labels(labels)
+    positions, found = label_positions(ds, frame)
+    if not len(positions) or "label" not in found:
+        raise ValueError(f"{labels}: none of the labelled wallets is in the graph")
+    y = found["label"].to_numpy(dtype=int)
+    kinds = found["kind"].to_numpy(dtype=object) if "kind" in found else None
+    runs: list[tuple[str, np.ndarray, np.ndarray]] = []
+    if folds >= 2:
+        params = {"absolute_time": absolute_time}
+        runs.append(("aidrop", *out_of_fold(ds, positions, y, "aidrop", folds, seed, **params)))
+        runs.append(("mpocryptoml", *out_of_fold(ds, positions, y, "mpocryptoml", folds, seed)))
+        free = make_model("aidrop", **params)
+        free.fit(ds)  # type: ignore[attr-defined]
+        result = free.score(ds, explain=False)  # type: ignore[attr-defined]
+        runs.append(("aidrop (label-free)", result.score[positions], result.flagged[positions]))
+    else:
+        for name in ("aidrop", "mpocryptoml"):
+            if registry.active(name):
+                art = registry.load(name)
+                result = art.obj.score(ds)
+                runs.append((f"{name} {art.version}", result.score[positions], result.flagged[positions]))
+    models = []
+    for name, score, flagged in runs:
+        metrics = anomaly_metrics(score, flagged, y, ks)
+        metrics["model"] = name
+        if kinds is not None and len(set(kinds[y == 1].tolist()) - {""}) > 1:
+            metrics["recovery"] = recovery_at_k(score, y == 1, kinds)
+        take = np.random.default_rng(seed).permutation(len(y))[:5000]
+        metrics["scores"] = {"score": np.round(score[take], 5).tolist(), "y": y[take].tolist()}
+        models.append(metrics)
+    return {
+        "labels": str(labels),
+        "labelled": int(len(y)),
+        "positives": int(y.sum()),
+        "folds": folds,
+        "absolute_time": absolute_time,
+        "k": list(ks),
+        "data": ds.fingerprint(),
+        "models": models,
+    }
+
+
+async def evaluate_typology(store: GraphStore, labels: str | Path, seed: int = 0) -> dict[str, Any]:
+    """Typology forests trained on known axes, judged on held-out wallets; and the rules alone."""
+    from ml.pipeline import dataset, fit_typology
+    from ml.typology import AXES, eligible_wallets, rule_labels
+
+    ds = await dataset(store)
+    frame = read_labels(labels)
+    if not all(a in frame for a in AXES):
+        raise ValueError(f"{labels}: needs columns {', '.join(AXES)}")
+    model, meta = fit_typology(ds, frame, seed=seed)
+    pos, found = label_positions(ds, frame)
+    keep = np.isin(pos, eligible_wallets(ds.graph.wallets, ds.features))
+    rules = rule_labels(ds.features.iloc[pos[keep]]).reset_index(drop=True)
+    truth = found[keep].reset_index(drop=True)
+    rule_accuracy = {a: float((rules[a].astype(str) == truth[a].astype(str)).mean()) for a in AXES}
+    return {
+        "labels": str(labels),
+        "n": int(keep.sum()),
+        "axes": meta["metrics"]["axes"],
+        "rules": rule_accuracy,
+        "data": ds.fingerprint(),
+    }

@@ -15,15 +15,14 @@ from typing import Any
 
 import numpy as np
 
-EXPLAIN_TREES = 32  # trees used to explain a forest
-TOP = 5
+EXPLAIN_TREES = 24  # trees used to explain a forest
+TOP = 3
 
 
-def _tree_tables(tree: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Per node: the contributions accumulated on the path to it (nodes x features x classes),
-    and the node values (class probabilities)."""
+def _tree_tables(tree: Any) -> np.ndarray:
+    """Per node: the contributions accumulated on the path to it (classes x nodes x features)."""
     t = tree.tree_
-    values = t.value[:, 0, :].astype(float)
+    values = t.value[:, 0, :].astype(np.float32)
     values = values / np.maximum(values.sum(1, keepdims=True), 1e-12)
     n_nodes = t.node_count
     parent = np.full(n_nodes, -1)
@@ -32,15 +31,17 @@ def _tree_tables(tree: Any) -> tuple[np.ndarray, np.ndarray]:
     parent[left[inner]] = inner
     parent[right[inner]] = inner
     depth = np.zeros(n_nodes, dtype=np.int64)
-    for node in range(1, n_nodes):  # nodes are numbered in preorder: parents come first
-        depth[node] = depth[parent[node]] + 1
-    contrib = np.zeros((n_nodes, t.n_features, values.shape[1]))
-    for level in range(1, int(depth.max()) + 1 if n_nodes > 1 else 1):
+    up = parent.copy()
+    while (up >= 0).any():
+        depth += up >= 0
+        up = np.where(up >= 0, parent[np.clip(up, 0, None)], -1)
+    contrib = np.zeros((values.shape[1], n_nodes, t.n_features), dtype=np.float32)
+    for level in range(1, int(depth.max()) + 1):
         nodes = np.flatnonzero(depth == level)
         par = parent[nodes]
-        contrib[nodes] = contrib[par]
-        contrib[nodes, t.feature[par], :] += values[nodes] - values[par]
-    return contrib, values
+        contrib[:, nodes] = contrib[:, par]
+        contrib[:, nodes, t.feature[par]] += (values[nodes] - values[par]).T
+    return contrib
 
 
 def forest_contributions(
@@ -53,36 +54,63 @@ def forest_contributions(
         estimators = [estimators[i] for i in np.linspace(0, len(estimators) - 1, trees).astype(int)]
     X = np.asarray(X, dtype=np.float32)
     target = np.broadcast_to(np.asarray(target), (len(X),))
-    out = np.zeros((len(X), X.shape[1]))
-    rows = np.arange(len(X))
+    classes = np.unique(target)
+    masks = {int(c): np.flatnonzero(target == c) for c in classes}
+    out = np.zeros((len(X), X.shape[1]), dtype=np.float32)
     for est in estimators:
-        contrib, _ = _tree_tables(est)
+        table = _tree_tables(est)
         leaves = est.apply(X)
-        out += contrib[leaves, :, target[rows]] if contrib.shape[2] > 1 else contrib[leaves, :, 0]
+        for c, rows in masks.items():
+            if len(rows) == len(X):
+                out += table[c][leaves]
+            else:
+                out[rows] += table[c][leaves[rows]]
     return out / len(estimators)
+
+
+def _top(contributions: np.ndarray, top: int) -> np.ndarray:
+    """Column indices of the `top` largest |contributions| per row, largest first."""
+    k = min(top, contributions.shape[1])
+    mag = np.abs(contributions)
+    idx = (
+        np.argpartition(-mag, k - 1, axis=1)[:, :k]
+        if k < mag.shape[1]
+        else np.tile(np.arange(k), (len(mag), 1))
+    )
+    order = np.argsort(-np.take_along_axis(mag, idx, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1)
+
+
+def _num(v: float) -> str:
+    return "null" if not np.isfinite(v) else f"{v:.6g}"
 
 
 def top_factors(
     contributions: np.ndarray, names: Sequence[str], values: np.ndarray | None = None, top: int = TOP
-) -> list[list[dict[str, Any]]]:
-    """Per row: the `top` features by absolute contribution, largest first."""
-    k = min(top, contributions.shape[1])
-    order = np.argsort(-np.abs(contributions), axis=1)[:, :k]
-    result = []
-    for i, idx in enumerate(order):
-        row = []
-        for j in idx:
-            c = float(contributions[i, j])
+) -> list[str]:
+    """Per row, as JSON: the `top` features by absolute contribution, largest first, each
+    {"feature", "contribution"[, "value"]}; zero contributions left out."""
+    if not len(contributions):
+        return []
+    idx = _top(contributions, top)
+    rows = np.arange(len(contributions))[:, None]
+    contrib = contributions[rows, idx]
+    vals = values[rows, idx] if values is not None else None
+    quoted = [json.dumps(n) for n in names]
+    out = []
+    for i in range(len(idx)):
+        items = []
+        for j in range(idx.shape[1]):
+            c = float(contrib[i, j])
             if c == 0.0:
                 continue
-            item = {"feature": names[j], "contribution": round(c, 4)}
-            if values is not None:
-                v = float(values[i, j])
-                item["value"] = None if np.isnan(v) else round(v, 6)
-            row.append(item)
-        result.append(row)
-    return result
+            text = f'{{"feature":{quoted[idx[i, j]]},"contribution":{c:.4g}'
+            if vals is not None:
+                text += f',"value":{_num(float(vals[i, j]))}'
+            items.append(text + "}")
+        out.append("[" + ",".join(items) + "]")
+    return out
 
 
-def to_json(factors: list[Any]) -> list[str]:
-    return [json.dumps(f, separators=(",", ":")) for f in factors]
+def to_json(items: list[Any]) -> list[str]:
+    return [json.dumps(x, separators=(",", ":")) for x in items]

@@ -232,7 +232,7 @@ async def score(
             code[eligible] = pred["code"]
             axes, expl = np.full(ds.n, None, dtype=object), np.full(ds.n, None, dtype=object)
             axes[eligible] = to_json(pred["axes"])
-            expl[eligible] = to_json(pred["explanation"])
+            expl[eligible] = pred["explanation"]
             frame["typology"] = code
             columns.update(
                 code=code.tolist(),

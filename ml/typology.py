@@ -27,7 +27,7 @@ AXES: dict[str, tuple[str, ...]] = {
 }
 FOCUS_CATEGORIES = {"D": "cat_defi", "N": "cat_nft", "G": "cat_gaming", "S": "cat_social"}
 MISSING = -1.0
-MAX_TRAIN = 30_000  # wallets a forest is fitted on (a stratified sample beyond that)
+MAX_TRAIN = 12_000  # wallets a forest is fitted on (a stratified sample beyond that)
 
 
 def rule_labels(features: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +142,7 @@ class TypologyModel:
             probs[axis] = p
             if explain:
                 contrib = forest_contributions(forest, x, best)
-                factors[axis] = top_factors(contrib, self.columns, None, top=2)
+                factors[axis] = top_factors(contrib, self.columns, None, top=1)
         codes = ["-".join(str(letters[a][i]) for a in AXES) for i in range(len(eligible))]
         axes = [
             {
@@ -154,7 +154,11 @@ class TypologyModel:
             }
             for i in range(len(eligible))
         ]
-        explanations = [{a: factors[a][i] for a in factors} for i in range(len(eligible))] if explain else []
+        explanations = (
+            ["{" + ",".join(f'"{a}":{factors[a][i]}' for a in factors) + "}" for i in range(len(eligible))]
+            if explain
+            else []
+        )
         return {"code": codes, "axes": axes, "explanation": explanations, "letters": letters}
 
 

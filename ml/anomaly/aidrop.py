@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from ml.anomaly import AnomalyResult
 from ml.dataset import Dataset
-from ml.explain import forest_contributions, to_json, top_factors
+from ml.explain import forest_contributions, top_factors
 from ml.features import feature_names
 
 MISSING = -1.0  # trees split undefined features apart
@@ -136,7 +136,7 @@ class AidropAnomaly:
         if explain:
             contrib = forest_contributions(self.forest, x, 1)
             values = self.matrix(ds).reindex(columns=self.columns).to_numpy(dtype=float)
-            explanation = to_json(top_factors(contrib, self.columns, values))
+            explanation = top_factors(contrib, self.columns, values)
         return AnomalyResult(score, score >= 0.5, explanation)
 
     def _label_free(self, ds: Dataset) -> AnomalyResult:
@@ -152,7 +152,7 @@ class AidropAnomaly:
         names = list(LABEL_FREE)
         contrib = np.column_stack([np.where(known, 0.0, (signals[s] - 0.5) / len(names)) for s in names])
         values = np.column_stack([f[LABEL_FREE[s]].to_numpy(dtype=float) for s in names])
-        explanation = to_json(top_factors(contrib, [LABEL_FREE[s] for s in names], values))
+        explanation = top_factors(contrib, [LABEL_FREE[s] for s in names], values)
         return AnomalyResult(score, flagged, explanation)
 
     def importances(self) -> dict[str, float]:
