@@ -369,5 +369,6 @@ def _minmax(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, n
 
 def _group_max(keys: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, -np.inf)
-    np.maximum.at(out, keys, values)
+    ok = ~np.isnan(values)
+    np.maximum.at(out, keys[ok], values[ok])
     return np.where(np.isinf(out), np.nan, out)

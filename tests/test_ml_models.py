@@ -1,0 +1,154 @@
+"""Models on a labelled synthetic chain: typology per axis on held-out wallets, laundering found
+by the anomaly models, clusters with profiles, explanations, the registry round trip."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graph.embedded import EmbeddedServer
+from graph.falkor import FalkorStore
+from ingest.load import ingest_etl
+from ingest.synth import LaunderingParams, generate
+from ml.dataset import Dataset, label_positions, read_labels
+from ml.evaluate import anomaly_metrics, out_of_fold, recovery_at_k
+from ml.pipeline import dataset, fit_anomaly, fit_clusters, fit_typology, score
+from ml.registry import Registry
+from ml.typology import AXES, eligible_wallets, rule_labels
+
+
+@pytest.fixture(scope="module")
+async def synthetic(falkor_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory
+                    ) -> AsyncIterator[tuple[FalkorStore, Dataset, Path]]:  # fmt: skip
+    folder = tmp_path_factory.mktemp("synth-ml")
+    generate(folder, 2500, 60, seed=4, laundering_share=0.06, laundering=LaunderingParams(max_size=8))
+    store = FalkorStore(falkor_server.graph_url, "test_ml_models")
+    await store.clear()
+    await store.ensure_schema()
+    await ingest_etl(store, [folder])
+    yield store, await dataset(store), folder / "labels.csv"
+    await store.clear()
+    await store.close()
+
+
+async def test_typology_axes_on_held_out_wallets(synthetic) -> None:  # type: ignore[no-untyped-def]
+    store, ds, labels = synthetic
+    model, meta = fit_typology(ds, labels)
+    assert meta["source"] == "labels"
+    accuracy = {a: r["accuracy"] for a, r in meta["metrics"]["axes"].items()}
+    # held-out wallets of a small chain; bench/RESULTS.md has the figures on a large one
+    assert accuracy["risk"] >= 0.8 and accuracy["community"] >= 0.8, accuracy
+    assert accuracy["pattern"] >= 0.75 and accuracy["focus"] >= 0.65, accuracy
+    for axis, rep in meta["metrics"]["axes"].items():
+        assert np.asarray(rep["confusion"]).sum() == rep["n_test"]
+        assert set(rep["labels"]) <= set(AXES[axis])
+    pos, truth = label_positions(ds, read_labels(labels))
+    pred = model.predict(ds.features, pos[:50])
+    assert all(len(c.split("-")) == 4 for c in pred["code"])
+    for axes, code in zip(pred["axes"], pred["code"], strict=True):
+        for axis, letter in zip(AXES, code.split("-"), strict=True):
+            assert max(axes[axis], key=axes[axis].get) == letter
+            assert sum(axes[axis].values()) == pytest.approx(1.0, abs=0.01)
+    explanation = json.loads(pred["explanation"][0])
+    assert set(explanation) == set(AXES) and all(item["feature"] for a in AXES for item in explanation[a])
+
+
+def test_rules_agree_with_known_axes_more_than_chance(synthetic) -> None:  # type: ignore[no-untyped-def]
+    _, ds, labels = synthetic
+    pos, truth = label_positions(ds, read_labels(labels))
+    rules = rule_labels(ds.features.iloc[pos]).reset_index(drop=True)
+    for axis in AXES:
+        majority = truth[axis].value_counts(normalize=True).max()
+        assert (rules[axis] == truth[axis]).mean() > majority, axis
+
+
+def test_supervised_anomaly_finds_launderers(synthetic) -> None:  # type: ignore[no-untyped-def]
+    _, ds, labels = synthetic
+    pos, found = label_positions(ds, read_labels(labels))
+    y = found["label"].to_numpy()
+    assert 50 < y.sum() < len(y) / 4
+    scores, flagged = out_of_fold(ds, pos, y, "aidrop", folds=3, n_estimators=150)
+    metrics = anomaly_metrics(scores, flagged, y)
+    assert metrics["auc"] >= 0.85, metrics
+    rec = recovery_at_k(scores, y == 1, found["kind"].to_numpy(dtype=object))
+    assert rec["recovered"] >= 0.4, rec
+    assert set(rec["per_group"]) == set(found.loc[y == 1, "kind"])
+
+
+def test_mpocryptoml_needs_labels_and_ranks_by_sigma(synthetic) -> None:  # type: ignore[no-untyped-def]
+    _, ds, labels = synthetic
+    with pytest.raises(ValueError, match="labels"):
+        fit_anomaly(ds, "mpocryptoml")
+    model, meta = fit_anomaly(ds, "mpocryptoml", labels)
+    result = model.score(ds)
+    assert result.rank[np.argmax(result.score)] == 1
+    assert result.score.max() == pytest.approx(1.0)
+    assert meta["metrics"]["training"]["n"] > 1000
+
+
+def test_label_free_anomaly_flags_its_contamination_and_explains(synthetic) -> None:  # type: ignore[no-untyped-def]
+    _, ds, _ = synthetic
+    model, meta = fit_anomaly(ds, "aidrop", contamination=0.02)
+    assert meta["supervised"] is False
+    result = model.score(ds)
+    assert result.flagged.sum() == round(0.02 * ds.n)
+    contracts = ds.graph.wallets["contract"].to_numpy()
+    assert not result.flagged[contracts].any()  # known contracts collect from many by design
+    top = int(np.argmin(result.rank))
+    factors = json.loads(result.explanation[top])
+    assert factors and {f["feature"] for f in factors} <= {"in_counterparties", "fan_in_share", "ppr"}
+    assert sum(f["contribution"] for f in factors) > 0  # above the typical wallet overall
+
+
+def test_clusters_have_profiles_and_a_map(synthetic) -> None:  # type: ignore[no-untyped-def]
+    _, ds, _ = synthetic
+    for algorithm in ("kmeans", "gmm", "dbscan"):
+        model, meta = fit_clusters(ds, algorithm=algorithm)
+        labels = model.predict(ds.features)
+        assert len(labels) == ds.n
+        clustered = len(eligible_wallets(ds.graph.wallets, ds.features))
+        assert sum(p["size"] for p in meta["profiles"]) == pytest.approx(clustered, rel=0.01)
+        for p in meta["profiles"]:
+            assert p["traits"] and all(
+                " than " not in t and ("higher" in t or "lower" in t) for t in p["traits"]
+            )
+        assert len(meta["map"]["x"]) == len(meta["map"]["cluster"]) > 100
+    kmeans, meta = fit_clusters(ds)
+    silhouette = meta["metrics"]["silhouette"]
+    assert 2 <= meta["k"] <= 7 and silhouette[meta["k"]] == max(silhouette.values())
+
+
+async def test_registry_round_trip_and_score_write_back(synthetic, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store, ds, labels = synthetic
+    registry = Registry(tmp_path)
+    model, meta = fit_anomaly(ds, "aidrop", labels, n_estimators=100)
+    art = registry.save("aidrop", model, meta)
+    assert registry.active("aidrop") == art.version and registry.versions("aidrop") == [art.version]
+    loaded = registry.load("aidrop")
+    assert loaded.metadata["data"]["wallets"] == ds.n and loaded.metadata["data"]["labels"]["positives"] > 0
+    a, b = model.score(ds, explain=False), loaded.obj.score(ds, explain=False)
+    assert np.array_equal(a.score, b.score)
+    second = registry.save("aidrop", model, meta, activate=False)
+    assert registry.active("aidrop") == art.version and len(registry.versions("aidrop")) == 2
+    registry.activate("aidrop", second.version)
+    assert registry.active("aidrop") == second.version
+
+    run = await score(store, registry, ds=ds)
+    assert run.version == second.version and set(run.trained) == {"typology", "clusters"}
+    top = run.frame.sort_values("rank").iloc[0]
+    wallet = await store.wallet(top["address"])
+    assert wallet.props["anomaly_version"] == second.version and wallet.props["anomaly_rank"] == 1
+    assert json.loads(wallet.props["anomaly_explanation"])
+    frame = run.frame.set_index("address")
+    human = frame.dropna(subset=["typology"]).index[0]
+    props = (await store.wallet(human)).props
+    assert props["typology"] == frame.loc[human, "typology"] and set(
+        json.loads(props["typology_axes"])
+    ) == set(AXES)
+    assert props["cluster"] == frame.loc[human, "cluster"] and isinstance(props["ppr"], float)
+    assert pd.Series(run.frame["rank"]).min() == 1
