@@ -108,19 +108,27 @@ def start(cmd: list[str], env: dict[str, str], url: str, log: Path) -> subproces
 
 
 # ---- load -------------------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def hammer(kind: str, base: str, addresses: list[str], clients: int, seconds: float,
-                 warmup: float) -> dict[str, float]:  # fmt: skip
+                 warmup: float, pid: int | None = None) -> dict[str, float]:  # fmt: skip
     import aiohttp
 
     latencies: list[float] = []
     errors = 0
+    sent = 0
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     stop_at = time.monotonic() + warmup + seconds
     measure_from = time.monotonic() + warmup
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def client(seed: int) -> None:
-            nonlocal errors
+            nonlocal errors, sent
             rng = random.Random(seed)
             while (now := time.monotonic()) < stop_at:
                 a = rng.choice(addresses)
@@ -137,16 +145,18 @@ async def hammer(kind: str, base: str, addresses: list[str], clients: int, secon
                 except aiohttp.ClientError:
                     ok = False
                 elapsed = time.perf_counter() - t0
+                sent += 1
                 if not ok:
                     errors += 1
                 if now >= measure_from:
                     latencies.append(elapsed)
 
         await asyncio.gather(*(client(i) for i in range(clients)))
+    cpu_ms = (cpu_seconds(pid) - cpu0) * 1000 / max(sent, 1) if pid else 0.0
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
     return {"rps": len(latencies) / seconds, "p50": q[49] * 1000, "p99": q[98] * 1000, "n": len(latencies),
-            "errors": errors}  # fmt: skip
+            "errors": errors, "cpu_ms": cpu_ms}  # fmt: skip
 
 
 def main() -> None:
@@ -192,17 +202,20 @@ def main() -> None:
                 servers[kind] = (base, start(cmd, env, ready, Path(tmp) / f"{kind}.log"))
             for clients in (int(c) for c in args.clients.split(",")):
                 for _ in range(args.repeat):
-                    for kind, (base, _proc) in servers.items():
-                        r = asyncio.run(hammer(kind, base, addresses, clients, args.seconds, args.warmup))
+                    for kind, (base, proc) in servers.items():
+                        r = asyncio.run(
+                            hammer(kind, base, addresses, clients, args.seconds, args.warmup, proc.pid)
+                        )
                         runs.setdefault((kind, clients), []).append(r)
                         print(f"{kind:8} {clients:4} clients: {r['rps']:8.1f} req/s  p50 {r['p50']:6.2f} ms  "
-                              f"p99 {r['p99']:6.2f} ms  errors {r['errors']}", file=sys.stderr)  # fmt: skip
+                              f"p99 {r['p99']:6.2f} ms  cpu {r['cpu_ms']:.3f} ms/req  errors {r['errors']}",
+                              file=sys.stderr)  # fmt: skip
         finally:
             for _base, proc in servers.values():
                 proc.terminate()
                 proc.wait(timeout=15)
     med = {
-        k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p99", "errors")}
+        k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p99", "errors", "cpu_ms")}
         for k, v in runs.items()
     }
     rows = []
@@ -212,10 +225,13 @@ def main() -> None:
             g["rps"] / b["rps"] for g, b in zip(runs[(kind, clients)], runs[("bare", clients)], strict=True)
         ]
         ratio = f"{statistics.median(ratios):.0%}" if kind == "graphql" else "100%"
+        cpu_ratio = med[("bare", clients)]["cpu_ms"] / r["cpu_ms"] if r["cpu_ms"] else 0.0
         rows.append((kind, clients, f"{r['rps']:,.0f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}", ratio,
-                     int(r["errors"])))  # fmt: skip
+                     f"{r['cpu_ms']:.3f}", f"{cpu_ratio:.0%}", int(r["errors"])))  # fmt: skip
         assert bare > 0
-    print(table(rows, ("server", "clients", "req/s", "p50 ms", "p99 ms", "of bare (paired)", "errors")))
+    headers = ("server", "clients", "req/s", "p50 ms", "p99 ms", "of bare (paired)", "server CPU ms/req",
+               "of bare (CPU)", "errors")  # fmt: skip
+    print(table(rows, headers))
     print(
         f"medians of {args.repeat} alternating runs of {args.seconds:g} s; load average: "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -154,6 +154,16 @@ def test_mutations_need_a_key(api: Stack) -> None:
 
 def test_not_json_and_not_graphql(api: Stack) -> None:
     assert api.post("{not json").status_code == 400
+    assert api.post({"variables": {}}).status_code == 400  # no query
+    assert api.post({"query": OK, "variables": [1]}).status_code == 400
+    assert api.post([{"query": OK}]).status_code == 400  # batches are not enabled
+    sub = api.post({"query": 'subscription { jobUpdates(id: "x") { id } }'})
+    assert sub.status_code == 400 and "subscriptions" in sub.text
+    # GET works for queries (strawberry's view), not for mutations
+    got = requests.get(api.url + "/graphql", params={"query": OK}, timeout=5)
+    assert got.status_code == 200 and got.json() == {"data": {"typologies": []}}
+    mutation = f'mutation {{ analyzeWallet(address: "{addr(1)}") {{ id }} }}'
+    assert requests.get(api.url + "/graphql", params={"query": mutation}, timeout=5).status_code == 400
     assert code_of(api.gql("{ typologies { code ")) == "GRAPHQL_PARSE_FAILED"
     assert code_of(api.gql("{ nope }")) == "GRAPHQL_VALIDATION_FAILED"
     still_serving(api)
