@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from jobs.records import JobRecord, JobRecords
 
 CLUSTER_PROFILE_TTL_S = 30.0
+CLUSTER_PROFILE_MISS_S = 2.0
 
 
 @dataclass
@@ -41,10 +42,14 @@ class Services:
     cluster_profiles: tuple[float, dict[int, dict[str, Any]]] = (0.0, {})
     _refresh: asyncio.Task | None = None
 
-    async def profiles(self) -> dict[int, dict[str, Any]]:
+    def may_refresh_profiles(self) -> bool:
+        """A cluster missing from the cache may be new: read again, at most every few seconds."""
+        return time.monotonic() - self.cluster_profiles[0] > CLUSTER_PROFILE_MISS_S
+
+    async def profiles(self, force: bool = False) -> dict[int, dict[str, Any]]:
         """Cluster id -> profile from the analyzer, read again after CLUSTER_PROFILE_TTL_S."""
         stamp, cached = self.cluster_profiles
-        if time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S:
+        if force or time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S:
             from jobs import analysis
 
             try:

@@ -254,7 +254,7 @@ class Wallet:
         code = self.node.props.get("typology")
         if not code:
             return None
-        axes = api_reads.decode_json(self.node.props.get("typology_axes")) or []
+        axes = api_reads.typology_axes(str(code), self.node.props.get("typology_axes"))
         return Typology(
             code=str(code),
             axes=[
@@ -264,19 +264,22 @@ class Wallet:
                     probability=_float(a.get("probability")),
                 )
                 for a in axes
-                if isinstance(a, dict)
             ],
         )
 
     @strawberry.field
-    def cluster(self, info: Ctx) -> Cluster | None:
+    def cluster(self, info: Ctx) -> Cluster | None:  # a Cluster, or an awaitable of one after a refresh
         cid = self.node.props.get("cluster")
         if cid is None:
             return None
+        version = self.node.props.get("cluster_version")
         profile = api_reads.decode_json(self.node.props.get("cluster_profile"))
         if profile is None:
-            profile = info.context.services.cached_profiles().get(int(cid))
-        return Cluster(id=int(cid), version=self.node.props.get("cluster_version"), profile=profile)
+            services = info.context.services
+            profile = services.cached_profiles().get(int(cid))
+            if profile is None and services.may_refresh_profiles():  # a cluster newer than the cache
+                return _cluster_after_refresh(services, int(cid), version)  # awaited by the executor
+        return Cluster(id=int(cid), version=version, profile=profile)
 
     @strawberry.field
     def anomaly(self) -> Anomaly | None:
@@ -284,9 +287,7 @@ class Wallet:
         score = _float(p.get("anomaly_score"))
         if score is None:
             return None
-        factors = api_reads.decode_json(p.get("anomaly_explanation")) or []
-        if isinstance(factors, dict):  # {factor: contribution}
-            factors = [{"factor": k, "contribution": v} for k, v in factors.items()]
+        factors = api_reads.explanation(p.get("anomaly_explanation"))
         return Anomaly(
             score=score,
             rank=p.get("anomaly_rank"),
@@ -294,9 +295,8 @@ class Wallet:
             model=p.get("anomaly_model"),
             version=p.get("anomaly_version"),
             explanation=[
-                AnomalyFactor(factor=str(f.get("factor")), contribution=_float(f.get("contribution")) or 0.0)
+                AnomalyFactor(factor=f["factor"], contribution=_float(f["contribution"]) or 0.0)
                 for f in factors
-                if isinstance(f, dict)
             ],
         )
 
@@ -365,6 +365,10 @@ class Wallet:
             ],
             truncated=n.truncated,
         )
+
+
+async def _cluster_after_refresh(services: Any, cid: int, version: str | None) -> Cluster:
+    return Cluster(id=cid, version=version, profile=(await services.profiles(force=True)).get(cid))
 
 
 async def load_wallet(info: Ctx, address: str) -> Wallet | None:

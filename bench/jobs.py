@@ -6,9 +6,10 @@ drawn locally (no external image API):
 2. latency: 200 jobs arriving one by one at a steady rate below capacity, end to end (queued ->
    completed, as a client polling the job sees it).
 
-The analysis itself is AIDROP_ANALYZER (default: ml.pipeline when it imports, else the test stub,
-which reads the wallet's stats and writes fixed-shape properties): the figures are the job
-machinery's plus that analysis.
+The graph is a synthetic chain (ingest/synth). The analysis is what `aidrop worker` uses by
+default (jobs/analysis.py: ml/'s batch scoring, models fitted on the first job of the warm-up,
+then each wallet's scores read and written once); `--analyzer tests.stub_analyzer` measures the
+job machinery alone.
 
 .venv/bin/python bench/jobs.py [--jobs 1000] [--wallets 5000] [--rate 20]
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import os
 import statistics
 import subprocess
@@ -31,22 +31,28 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/ (
 from bench.common import embedded, table  # noqa: E402
 
 
-async def load(graph_url: str, name: str, wallets: int) -> None:
+async def load(graph_url: str, name: str, wallets: int, folder: Path) -> list[str]:
+    """A synthetic chain (ingest/synth) of `wallets` personas over 10 days; their addresses."""
+    import csv
+
     from graph.falkor import FalkorStore
-    from tests.factories import random_transfers
+    from ingest.load import ingest_etl
+    from ingest.synth import generate
 
+    generate(folder, wallets, 10, seed=1)
     store = FalkorStore(graph_url, name)
-    sink = await store.open_sink()
-    await sink.write(random_transfers(wallets * 10, wallets, seed=1))
-    await sink.close()
+    await ingest_etl(store, [folder])
     await store.close()
+    with (folder / "labels.csv").open() as fh:
+        return [row["address"] for row in csv.DictReader(fh)]
 
 
-async def run(redis_url: str, wallets: int, jobs: int, rate: float, latency_jobs: int) -> dict[str, float]:
+async def run(
+    redis_url: str, wallets: list[str], jobs: int, rate: float, latency_jobs: int
+) -> dict[str, float]:
     from aidrop.settings import Settings
     from jobs.queue import JobQueue
     from jobs.records import JobRecords
-    from tests.factories import addr
 
     records = JobRecords.from_url(redis_url)
     queue = JobQueue(records, Settings(REDIS_URL=redis_url))
@@ -61,11 +67,13 @@ async def run(redis_url: str, wallets: int, jobs: int, rate: float, latency_jobs
         raise SystemExit(f"jobs not done after {timeout}s")
 
     # warm-up: imports, connections, the analyzer's caches
-    warm = [await queue.analyze_wallet(addr(i), version="warmup") for i in range(1, 21)]
+    warm = [await queue.analyze_wallet(a, version="warmup") for a in wallets[:20]]
     await wait([r.id for r in warm])
 
     started = time.time()
-    queued = [await queue.analyze_wallet(addr(1 + i % wallets), version="throughput") for i in range(jobs)]
+    queued = [
+        await queue.analyze_wallet(wallets[i % len(wallets)], version="throughput") for i in range(jobs)
+    ]
     done = await wait([r.id for r in queued])
     failed = sum(r.status != "completed" for r in done)
     span = max(r.finished_at for r in done) / 1000 - started
@@ -73,7 +81,7 @@ async def run(redis_url: str, wallets: int, jobs: int, rate: float, latency_jobs
 
     paced = []
     for i in range(latency_jobs):
-        paced.append(await queue.analyze_wallet(addr(1 + (i * 7) % wallets), version="latency"))
+        paced.append(await queue.analyze_wallet(wallets[(i * 7) % len(wallets)], version="latency"))
         await asyncio.sleep(1 / rate)
     lat = await wait([r.id for r in paced])
     e2e = sorted((r.finished_at - r.created_at) for r in lat)
@@ -101,14 +109,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="arrivals per second in the latency run")
     parser.add_argument("--latency-jobs", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20, help="jobs at once in the worker")
+    parser.add_argument(
+        "--analyzer", default="", help="AIDROP_ANALYZER for the worker (default: ml/, as served)"
+    )
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
-    analyzer = os.environ.get("AIDROP_ANALYZER") or (
-        "ml.pipeline" if importlib.util.find_spec("ml.pipeline") else "tests.stub_analyzer"
-    )
+    parser_analyzer = args.analyzer
+    analyzer = parser_analyzer or os.environ.get("AIDROP_ANALYZER", "")  # empty: jobs/analysis.py picks
     with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-bench-jobs-") as tmp:
         name = "bench_jobs"
-        asyncio.run(load(server.graph_url, name, args.wallets))
+        addresses = asyncio.run(load(server.graph_url, name, args.wallets, Path(tmp) / "chain"))
         env = {**os.environ, "AIDROP_GRAPH_URL": server.graph_url, "AIDROP_GRAPH_NAME": name,
                "REDIS_URL": server.redis_url, "AIDROP_DATA_DIR": tmp, "AIDROP_ANALYZER": analyzer,
                "AIDROP_WORKER_CONCURRENCY": str(args.concurrency), "PYTHONPATH": str(root)}  # fmt: skip
@@ -119,10 +129,14 @@ def main() -> None:
         worker = subprocess.Popen([str(Path(sys.executable).with_name("aidrop")), "worker"], env=env,
                                   stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
         try:
-            r = asyncio.run(run(server.redis_url, args.wallets, args.jobs, args.rate, args.latency_jobs))
+            r = asyncio.run(run(server.redis_url, addresses, args.jobs, args.rate, args.latency_jobs))
         finally:
             worker.terminate()
-            worker.wait(timeout=30)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
     rows = [
         (f"{args.jobs:,} jobs queued at once", f"{r['jobs_per_s']:.1f} jobs/s ({r['seconds']:.1f} s)",
          f"run p50 {r['run_p50_ms']:.0f} ms, p99 {r['run_p99_ms']:.0f} ms"),
@@ -131,8 +145,8 @@ def main() -> None:
     ]  # fmt: skip
     print(table(rows, ("run", "figure", "more")))
     print(
-        f"analyzer {analyzer}; worker concurrency {args.concurrency}; failed {r['failed']}; load average: "
-        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        f"analyzer {analyzer or 'auto (jobs/analysis.py)'}; worker concurrency {args.concurrency}; "
+        f"failed {r['failed']}; load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
 
 

@@ -180,3 +180,41 @@ async def write_analysis(store: GraphStore, address: str, job_id: str, props: di
         clean[key] = value
     done = await store.execute(q.WRITE_ANALYSIS, {"address": address, "job": job_id, "props": clean})
     return done.properties_set > 0
+
+
+AXIS_ORDER = ("focus", "pattern", "risk", "community")
+
+
+def typology_axes(code: str | None, raw: Any) -> list[dict[str, Any]]:
+    """A wallet's typology axes as [{axis, value, probability}] in axis order, from either form
+    the analysis writes: that list, or ml/'s {axis: {letter: probability}} (JSON text or not);
+    the value is the code's letter (else the likeliest)."""
+    data = decode_json(raw)
+    if isinstance(data, list):
+        return [dict(a) for a in data if isinstance(a, dict)]
+    if not isinstance(data, dict):
+        return []
+    letters = dict(zip(AXIS_ORDER, (code or "").split("-"), strict=False))
+    out = []
+    for axis in sorted(data, key=lambda a: (AXIS_ORDER.index(a) if a in AXIS_ORDER else 99, a)):
+        probs = data[axis]
+        if not isinstance(probs, dict) or not probs:
+            continue
+        value = letters.get(axis) if letters.get(axis) in probs else max(probs, key=lambda k: probs[k])
+        out.append({"axis": axis, "value": value, "probability": probs.get(value)})
+    return out
+
+
+def explanation(raw: Any) -> list[dict[str, Any]]:
+    """Anomaly factors as [{factor, contribution}], from [{feature|factor, contribution}] or
+    {factor: contribution} (JSON text or not)."""
+    data = decode_json(raw)
+    if isinstance(data, dict):
+        return [{"factor": k, "contribution": v} for k, v in data.items()]
+    if not isinstance(data, list):
+        return []
+    return [
+        {"factor": str(f.get("factor", f.get("feature"))), "contribution": f.get("contribution")}
+        for f in data
+        if isinstance(f, dict)
+    ]

@@ -4,9 +4,11 @@
 - `analyze(store, address)`: the wallet's intelligence as node properties (docs/ml.md);
 - `cluster_profiles(store)`: cluster id -> profile (what the cluster's wallets look like).
 
-The analyzer is `AIDROP_ANALYZER` (`module:object`, default `ml.pipeline`), an object with
-`analyze_wallet(store, address) -> dict` (async), `model_version() -> str` and optionally
-`cluster_profiles(store) -> dict` (async). Everything about models lives in ml/.
+The analyzer is `AIDROP_ANALYZER` (`module:object`), else `ml.pipeline` when it has
+`analyze_wallet`, else `jobs.batch_analyzer` (ml.pipeline's batch score, read per wallet): an
+object with `analyze_wallet(store, address) -> dict` (async), `model_version() -> str` and
+optionally `cluster_profiles(store) -> dict`, `rescore_all(store)`, `train_and_score(store)`.
+Everything about models lives in ml/.
 
 `catch_up(store, address, settings)`: before the analysis, when an RPC node is configured and the
 wallet is missing or the chain's checkpoint is behind the node, the newest blocks (at most
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from graph.store import GraphStore
 
 DEFAULT_ANALYZER = "ml.pipeline"
+BATCH_ANALYZER = "jobs.batch_analyzer"
 VERSION_CACHE_S = 5.0
 
 
@@ -50,7 +53,15 @@ def _load(spec: str) -> Any:
 
 
 def analyzer() -> Any:
-    return _load(os.environ.get("AIDROP_ANALYZER", DEFAULT_ANALYZER))
+    """AIDROP_ANALYZER when set; else ml.pipeline when it analyses single wallets; else the batch
+    adapter over ml.pipeline.score (jobs/batch_analyzer.py)."""
+    spec = os.environ.get("AIDROP_ANALYZER")
+    if spec:
+        return _load(spec)
+    try:
+        return _load(DEFAULT_ANALYZER)
+    except AnalysisUnavailable:
+        return _load(BATCH_ANALYZER)
 
 
 _version: tuple[float, str] = (0.0, "")

@@ -117,10 +117,13 @@ async def _run(ctx: dict[str, Any], work: Callable[[Progress], Awaitable[Any]]) 
 
 # ---- the analysis of one wallet ------------------------------------------------------------
 async def _cluster_profiles(ctx: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Read again every CLUSTER_PROFILE_TTL_S, by one job at a time (the others keep the last)."""
     stamp, cached = ctx.get("cluster_profiles", (0.0, {}))
-    if time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S:
-        cached = await analysis.cluster_profiles(ctx["store"])
-        ctx["cluster_profiles"] = (time.monotonic(), cached)
+    lock = ctx.setdefault("cluster_profiles_lock", asyncio.Lock())
+    if time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S and not lock.locked():
+        async with lock:
+            cached = await analysis.cluster_profiles(ctx["store"])
+            ctx["cluster_profiles"] = (time.monotonic(), cached)
     return cached
 
 
@@ -132,7 +135,7 @@ async def _profile_image(ctx: dict[str, Any], address: str, props: dict[str, Any
 
     settings: Settings = ctx["settings"]
     blobs = ctx["blobs"]
-    axes = api_reads.decode_json(props.get("typology_axes")) or []
+    axes = api_reads.typology_axes(props.get("typology"), props.get("typology_axes"))
     cluster = props.get("cluster")
     cluster_profile = props.get("cluster_profile")
     if cluster_profile is None and cluster is not None:
@@ -140,7 +143,7 @@ async def _profile_image(ctx: dict[str, Any], address: str, props: dict[str, Any
     profile = pi.Profile(
         address=address,
         typology=props.get("typology"),
-        axes=axes if isinstance(axes, list) else [],
+        axes=axes,
         cluster=int(cluster) if cluster is not None else None,
         cluster_profile=api_reads.decode_json(cluster_profile) or {},
         anomaly_score=props.get("anomaly_score"),
@@ -214,7 +217,9 @@ async def analyze_one(ctx: dict[str, Any], address: str, job_id: str, version: s
     props["analyzed_at"] = int(time.time())
     props["analysis_version"] = version
     await step(0.9, "writing")
-    written = await api_reads.write_analysis(store, address, job_id, props)
+    # what the node already holds (a batch score wrote it) is not sent again
+    changed = {k: v for k, v in props.items() if current.props.get(k) != v}
+    written = await api_reads.write_analysis(store, address, job_id, changed)
     out = {
         "address": address,
         "written": written,

@@ -107,6 +107,8 @@ def prompt(profile: Profile) -> str:
     ]
     cp = profile.cluster_profile or {}
     summary = cp.get("summary") or cp.get("label") or cp.get("name")
+    if not summary and cp.get("traits"):  # ml/clusters.py: "feature: higher (x vs y overall)"
+        summary = "; ".join(str(t).split(" (")[0] for t in cp["traits"][:2])
     if summary:
         parts.append(f"It belongs to a group of wallets described as: {summary}.")
     elif profile.cluster is not None:
