@@ -8,14 +8,10 @@ import pandas as pd
 from scipy import sparse
 
 from graph.features import WalletGraph
+from ml.features import feature_names
 
-# features whose neighbourhood means the anomaly model sees (prefixed snd_ and rcv_)
-CONTEXT = (
-    "in_counterparties", "out_counterparties", "in_value", "out_value", "span_days", "tx_per_day",
-    "gap_median_hours", "in_gap_median_hours", "out_amount_median", "in_amount_median", "fan_in_share",
-    "pass_through", "quick_forward_share", "reciprocity", "oneoff_in_share", "ppr", "peer_in_max",
-    "peer_out_max", "peer_in_burst", "peer_out_burst", "contract_share", "token_share",
-)  # fmt: skip
+# the neighbourhood means cover every feature but absolute time (prefixed snd_ and rcv_)
+CONTEXT = tuple(feature_names(False))
 
 
 def log_scale(frame: pd.DataFrame) -> pd.DataFrame:

@@ -50,9 +50,12 @@ class AidropAnomaly:
         absolute_time: bool = False,
         context: bool = True,
         n_estimators: int = 400,
-        max_features: float = 0.3,
+        max_features: float = 0.7,
         contamination: float = 0.01,
         folds: int = 5,
+        max_train: int = 8_000,
+        unlabelled: int = 0,
+        unlabelled_weight: float = 0.1,
         seed: int = 0,
         n_jobs: int = 2,
     ) -> None:
@@ -63,6 +66,9 @@ class AidropAnomaly:
             "max_features": max_features,
             "contamination": contamination,
             "folds": folds,
+            "max_train": max_train,
+            "unlabelled": unlabelled,
+            "unlabelled_weight": unlabelled_weight,
             "seed": seed,
         }
         self.n_jobs = n_jobs
@@ -92,7 +98,6 @@ class AidropAnomaly:
         return ExtraTreesClassifier(
             n_estimators=int(self.params["n_estimators"]),
             max_features=float(self.params["max_features"]),
-            class_weight="balanced",
             n_jobs=self.n_jobs,
             random_state=int(self.params["seed"]),
         )
@@ -106,20 +111,55 @@ class AidropAnomaly:
         if positions is None or y is None or len(set(np.asarray(y).tolist())) < 2:
             return self
         y = np.asarray(y, dtype=int)
+        positions, y = self._sample(np.asarray(positions), y)
         self.columns = list(self.matrix(ds).columns)
-        x = self._x(ds)[positions]
+        full = self._x(ds)
+        x = full[positions]
+        # unlabelled wallets as a lightly weighted normal class (positive-unlabelled learning):
+        # they tell the forest what the many wallets unlike any labelled one look like
+        xu = self._unlabelled(full, positions)
         folds = min(int(self.params["folds"]), int(np.bincount(y).min()))
         raw = np.zeros(len(y))
         if folds >= 2:
             split = StratifiedKFold(folds, shuffle=True, random_state=int(self.params["seed"]))
             for train, test in split.split(x, y):
-                raw[test] = self._forest().fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+                raw[test] = self._fit_forest(x[train], y[train], xu).predict_proba(x[test])[:, 1]
         else:
-            raw = self._forest().fit(x, y).predict_proba(x)[:, 1]
+            raw = self._fit_forest(x, y, xu).predict_proba(x)[:, 1]
         self.calibration = LogisticRegression(C=1e4).fit(_logit(raw)[:, None], y)
         self.oof = self._calibrated(raw)
-        self.forest = self._forest().fit(x, y)
+        self.forest = self._fit_forest(x, y, xu)
         return self
+
+    def _sample(self, positions: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every positive and at most `max_train` labelled wallets (negatives drawn at random):
+        classes are balanced by weight anyway, and fitting time grows with the rows."""
+        limit = int(self.params["max_train"])
+        if len(y) <= limit:
+            return positions, y
+        rng = np.random.default_rng(int(self.params["seed"]))
+        pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+        keep = np.sort(
+            np.r_[pos, rng.choice(neg, max(limit - len(pos), min(len(neg), len(pos))), replace=False)]
+        )
+        return positions[keep], y[keep]
+
+    def _unlabelled(self, full: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        count = int(self.params.get("unlabelled", 0))
+        rest = np.setdiff1d(np.arange(len(full)), positions)
+        if count <= 0 or not len(rest):
+            return full[:0]
+        rng = np.random.default_rng(int(self.params["seed"]))
+        return full[rng.choice(rest, min(count, len(rest)), replace=False)]
+
+    def _fit_forest(self, x: np.ndarray, y: np.ndarray, xu: np.ndarray) -> ExtraTreesClassifier:
+        """Balanced classes; unlabelled rows count as normal at `unlabelled_weight` of a labelled one."""
+        weight = np.where(y == 1, len(y) / (2.0 * max(y.sum(), 1)), len(y) / (2.0 * max((y == 0).sum(), 1)))
+        if len(xu):
+            x = np.vstack([x, xu])
+            weight = np.r_[weight, np.full(len(xu), float(self.params.get("unlabelled_weight", 0.1)))]
+            y = np.r_[y, np.zeros(len(xu), dtype=int)]
+        return self._forest().fit(x, y, sample_weight=weight)
 
     def _calibrated(self, raw: np.ndarray) -> np.ndarray:
         assert self.calibration is not None
