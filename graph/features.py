@@ -17,7 +17,7 @@ from graph.model import NATIVE_TOKEN
 from graph.store import GraphStore
 
 BLOCKS_PER_DAY = 7200  # 12 s blocks
-YOUNG_DAYS = 30  # a contract is young for this long after its creation block
+YOUNG_DAYS = 180  # a contract is young for this long after its creation block
 FAN_COLUMNS = (
     "in_degree",
     "out_degree",

@@ -78,8 +78,15 @@ FEATURES: list[Feature] = [
         Feature(f"cat_{v}", "contracts", f"share of transfers with {k} contracts or their tokens")
         for k, v in CATEGORIES.items()
     ),
+    *(
+        Feature(f"mix_{v}", "contracts", f"{k} share of the wallet's DeFi, NFT, Gaming and Social transfers")
+        for k, v in list(CATEGORIES.items())[:4]
+    ),
+    Feature(
+        "category_transfers", "contracts", "transfers with DeFi, NFT, Gaming or Social contracts or tokens"
+    ),
     Feature("contract_share", "contracts", "share of sends that call contracts"),
-    Feature("young_share", "contracts", "share of contract calls to contracts under 30 days old"),
+    Feature("young_share", "contracts", "share of contract calls to contracts under 180 days old"),
     Feature("governance_calls", "contracts", "calls to governance contracts (governors, DAO treasuries)"),
     Feature("pass_through", "layering", "min(in, out) / max(in, out) of native value"),
     Feature("forward_hours", "layering", "median time from a receipt to the next send of the same asset"),
@@ -272,6 +279,11 @@ def compute_features(graph: WalletGraph, alpha: float = ALPHA) -> pd.DataFrame:
     inter = np.where(inter >= 0, inter, np.concatenate([tok_cat, tok_cat]))
     for i, k in enumerate(names):
         f[f"cat_{CATEGORIES[k]}"] = _ratio(_bincount(both, n, (inter == i).astype(float)), deg)
+    counts = {k: _bincount(both, n, (inter == i).astype(float)) for i, k in enumerate(names[:4])}
+    total = sum(counts.values())
+    for k, c in counts.items():
+        f[f"mix_{CATEGORIES[k]}"] = _ratio(c, total)
+    f["category_transfers"] = total
     f["contract_share"] = _ratio(w["contract_calls"].to_numpy(dtype=float), f["out_degree"])
     f["young_share"] = _ratio(
         w["young_calls"].to_numpy(dtype=float), w["contract_calls"].to_numpy(dtype=float)
