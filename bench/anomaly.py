@@ -5,7 +5,7 @@
 - a synthetic chain (known personas): typology accuracy per axis on held-out wallets, and the
   laundering accounts in the top K (K = their number) per typology, out of fold.
 
-.venv/bin/python bench/anomaly.py [--only tedge|synth] [--wallets 6000 --days 120] [--json FILE]
+.venv/bin/python bench/anomaly.py [--only tedge|synth] [--wallets 3000 --days 365] [--json FILE]
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ async def main_async(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["tedge", "synth"])
-    parser.add_argument("--wallets", type=int, default=6000)
-    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--wallets", type=int, default=3000)
+    parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path)
