@@ -43,6 +43,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from api.context import Context, Services
+from api.execution import execute_direct
 from api.metrics import Metrics
 from api.safety import BodyLimit, RateLimit, code_error, send_error
 from api.schema import build_schema
@@ -117,14 +118,17 @@ class GraphQLApp(GraphQL):
             reason = "The GraphQL operation's `variables` must be an object or null, if provided."
             return await PlainTextResponse(reason, 400)(scope, receive, send)
         context = await self.get_context(request, None)
+        name = data.get("operationName")
         try:
-            result = await self.schema.execute(
-                query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=data.get("operationName"),
-                allowed_operation_types=POST_OPERATIONS,
-            )
+            result = await execute_direct(self.schema, query, variables, context, name, POST_OPERATIONS)
+            if result is None:
+                result = await self.schema.execute(
+                    query,
+                    variable_values=variables,
+                    context_value=context,
+                    operation_name=name,
+                    allowed_operation_types=POST_OPERATIONS,
+                )
         except InvalidOperationTypeError as exc:
             return await PlainTextResponse(exc.as_http_error_reason("POST"), 400)(scope, receive, send)
         except CannotGetOperationTypeError as exc:

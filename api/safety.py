@@ -25,6 +25,7 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
     parse,
+    specified_rules,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
@@ -170,8 +171,14 @@ def guard(max_tokens: int, max_depth: int, max_aliases: int) -> type[SchemaExten
     costs a context manager per operation): the token limit, parse and validation caches keyed by
     the query text, depth and alias limits as a validation rule, error codes on the way out."""
     rule = limits_rule(max_depth, max_aliases)
+    rules = (*specified_rules, rule)
 
     class Guard(ErrorCodes):
+        @staticmethod
+        def prepare(schema: Any, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
+            """The document and its validation errors, both cached (a parse error raises)."""
+            return _parse(query, max_tokens), _validate(schema, query, max_tokens, rules)
+
         def on_operation(self) -> Iterator[None]:
             ec = self.execution_context
             ec.parse_options["max_tokens"] = max_tokens

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.marketing import MarketingMutation, MarketingQuery
+from api.resolvers import lean_resolvers
 from api.safety import ApiError, KeyRequired, ReadKey, guard, page_size
 from graph import api_reads
 from graph.address import normalize_address
@@ -665,12 +666,14 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000) -> strawberry.Schema:
-    return _Schema(
+    schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[guard(max_tokens, max_depth, max_aliases)],  # a class: a fresh one per operation
     )
+    lean_resolvers(schema)
+    return schema
 
 
 def schema_sdl() -> str:
