@@ -6,6 +6,10 @@ clean (what a frontend sends, again and again) none of that does anything aidrop
 document goes straight to graphql-core with strawberry's executor class. Everything else (parse
 or validation errors, a missing or unknown operation, subscriptions) returns None and takes
 strawberry's path, which reports it as before.
+
+Which fields an object's selection asks for (graphql-core's field collection, once per object
+per request) depends only on the document when it has no directives (@skip, @include, @defer
+need the variables): for such documents it is collected once and shared by every request.
 """
 
 from __future__ import annotations
@@ -13,11 +17,56 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, execute
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    execute,
+)
+from graphql.execution.collect_fields import CollectedFields, FieldDetailsList
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.graphql import OperationType
 
 OPERATION_TYPES = {"query": OperationType.QUERY, "mutation": OperationType.MUTATION}
+SHARED_DOCUMENTS = 1024
+
+# id(document) -> (document, collected fields by (type, field node ids)); the document is kept
+# alive with its entry, so the ids in the keys stay its nodes'.
+_shared: dict[int, tuple[DocumentNode, dict[tuple, CollectedFields]]] = {}
+
+
+def shared_fields(document: DocumentNode, query: str) -> dict[tuple, CollectedFields] | None:
+    """The document's collected fields shared across requests; None if it has directives."""
+    if "@" in query:  # a directive, or an @ in a string: collect per request
+        return None
+    entry = _shared.get(id(document))
+    if entry is None or entry[0] is not document:
+        if len(_shared) >= SHARED_DOCUMENTS:
+            _shared.clear()
+        entry = _shared[id(document)] = (document, {})
+    return entry[1]
+
+
+class SharedFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
+    """strawberry's executor, collecting sub-fields from a cache shared across requests."""
+
+    def __init__(self, *args: Any, shared: dict[tuple, CollectedFields] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.shared = shared
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        if self.shared is None:
+            return super().collect_subfields(return_type, field_details_list)
+        key = (return_type, *[id(d.node) for d in field_details_list])
+        found = self.shared.get(key)
+        if found is None:
+            found = self.shared[key] = super().collect_subfields(return_type, field_details_list)
+        return found
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -52,6 +101,9 @@ async def execute_direct(
     operation = _operation(document, operation_name) if not errors else None
     if operation is None or OPERATION_TYPES.get(operation.operation.value) not in allowed:
         return None
+    extra: dict[str, Any] = {"executor_class": schema.execution_context_class}
+    if schema.execution_context_class is StrawberryGraphQLCoreExecutionContext:
+        extra = {"executor_class": SharedFieldsExecutor, "shared": shared_fields(document, query)}
     try:
         result = execute(
             schema._schema,
@@ -59,9 +111,9 @@ async def execute_direct(
             context_value=context,
             variable_values=variables,
             operation_name=operation_name,
-            executor_class=schema.execution_context_class,
             is_awaitable=optimized_is_awaitable,
             operation_extensions=None,
+            **extra,
         )
         if not isinstance(result, ExecutionResult):
             result = await result
