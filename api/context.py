@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from graph.store import GraphStore
     from jobs.queue import JobQueue
     from jobs.records import JobRecord, JobRecords
+
+T = TypeVar("T")
 
 CLUSTER_PROFILE_TTL_S = 30.0
 CLUSTER_PROFILE_MISS_S = 2.0
@@ -73,6 +75,20 @@ class Services:
             self._refresh = None
 
 
+class lazy(Generic[T]):  # noqa: N801 - used like functools.cached_property
+    """functools.cached_property without the lock Python 3.11 takes on every first read."""
+
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 def _grouped(keys: list[tuple]) -> dict[tuple, list[str]]:
     """Keys (address, *args) grouped by args: one statement per distinct argument set."""
     groups: dict[tuple, list[str]] = {}
@@ -103,7 +119,7 @@ class Context:
         key = params.get(self.settings.api_key_header) or params.get("apiKey")
         return bool(key) and any(hmac.compare_digest(str(key), k) for k in self.settings.api_key_set)
 
-    @cached_property
+    @lazy
     def wallets(self) -> DataLoader[str, Wallet | None]:
         store = self.services.store
 
@@ -113,7 +129,7 @@ class Context:
 
         return DataLoader(load, loop=asyncio.get_running_loop())
 
-    @cached_property
+    @lazy
     def stats(self) -> DataLoader[str, WalletStats | None]:
         store = self.services.store
 
@@ -123,7 +139,7 @@ class Context:
 
         return DataLoader(load, loop=asyncio.get_running_loop())
 
-    @cached_property
+    @lazy
     def counterparties(self) -> DataLoader[tuple[str, int], list[Counterparty]]:
         store = self.services.store
 
@@ -136,7 +152,7 @@ class Context:
 
         return DataLoader(load, loop=asyncio.get_running_loop())
 
-    @cached_property
+    @lazy
     def transfers(self) -> DataLoader[tuple, TransferPage]:
         store = self.services.store
 
@@ -149,7 +165,7 @@ class Context:
 
         return DataLoader(load, loop=asyncio.get_running_loop())
 
-    @cached_property
+    @lazy
     def jobs(self) -> DataLoader[str, JobRecord | None]:
         return DataLoader(self.services.records.get_many, loop=asyncio.get_running_loop())
 

@@ -6,7 +6,8 @@ callable, and for async resolvers one more coroutine around the resolver's. For 
 extensions or permissions whose arguments are plain scalars (str, int, float, bool), that comes
 to calling the method with the source, the arguments under their Python names and the Info it
 asks for. `lean_resolvers` gives such fields a resolver that does just that (graphql-core awaits
-what an async resolver returns); the others keep strawberry's.
+what an async resolver returns), and fields without a resolver one reading the attribute; the
+others keep strawberry's.
 """
 
 from __future__ import annotations
@@ -55,8 +56,20 @@ def lean_resolver(schema: Any, field: StrawberryField) -> Callable[..., Any] | N
     return resolve
 
 
+def attribute_resolver(field: StrawberryField) -> Callable[..., Any] | None:
+    """The attribute itself for a field without resolver (strawberry's default_resolver)."""
+    if field.base_resolver is not None or field.extensions or field.default_resolver is not getattr:
+        return None
+    name = field.python_name
+
+    def resolve(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+        return getattr(source, name)
+
+    return resolve
+
+
 def lean_resolvers(schema: Any) -> int:
-    """Installs lean resolvers on the query and mutation types' simple fields; how many."""
+    """Installs lean resolvers on the simple fields of every type but subscriptions; how many."""
     skip = schema._schema.subscription_type
     count = 0
     for type_ in schema._schema.type_map.values():
@@ -64,7 +77,9 @@ def lean_resolvers(schema: Any) -> int:
             continue
         for gql_field in type_.fields.values():
             field = (gql_field.extensions or {}).get(BACKREF)
-            if isinstance(field, StrawberryField) and (resolve := lean_resolver(schema, field)):
+            if not isinstance(field, StrawberryField):
+                continue
+            if resolve := lean_resolver(schema, field) or attribute_resolver(field):
                 gql_field.resolve = resolve
                 count += 1
     return count
