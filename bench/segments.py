@@ -5,9 +5,10 @@ exported graph in the same run (issue 5).
 
 Steps: `aidrop synth` data (with a campaign of `--targets` wallets) loaded by the bulk path;
 typology, anomaly flag, cluster and anomaly score set on every wallet from the labels (as ml/
-writes them); then, each timed `--repeat` times (median): segments evaluated in the database, a
-snapshot of every campaign target; the export of the graph to pandas; the same segments and the
-same snapshot in pandas. Both sides must give the same wallets and the same measures.
+writes them); the wallets' activity summary written (timed once); then, each timed `--repeat`
+times (median): segments evaluated in the database, a snapshot of every campaign target; the
+export of the graph to pandas; the same segments and the same snapshot in pandas. Both sides
+must give the same wallets and the same measures.
 
 The pandas functions here are also the tests' reference (tests/test_marketing_*.py).
 """
@@ -31,6 +32,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/
 
 from bench.common import embedded, peak_rss_mb, table  # noqa: E402
 from graph import marketing as gm  # noqa: E402
+from graph.activity import refresh_activity  # noqa: E402
 from graph.cypher import Statement  # noqa: E402
 from graph.falkor import FalkorStore  # noqa: E402
 from graph.marketing import SegmentFilter  # noqa: E402
@@ -109,7 +111,8 @@ def pandas_segment(
     wallets: pd.DataFrame, labels: pd.DataFrame, transfers: pd.DataFrame, f: SegmentFilter
 ) -> set[str]:
     """The reference: the wallets a SegmentFilter holds, computed in pandas from the exported
-    wallets and transfers and the labels written onto the wallets."""
+    wallets and transfers and the labels written onto the wallets. Recency and categories count
+    the transfers at or after `active_since`, volume those of whole UTC days from its day."""
     df = wallets.merge(labels[["address", "typology", "anomaly_flagged", "cluster", "anomaly_score"]],
                        on="address", how="left")  # fmt: skip
     m = ~df["contract"] & ~df["token"] & (df["address"] != ZERO)
@@ -128,23 +131,26 @@ def pandas_segment(
     chosen = set(df.loc[m, "address"])
     if not f.reads_transfers:
         return chosen
-    t = transfers if f.active_since is None else transfers[transfers["ts"] >= f.active_since]
+    since = -(2**62) if f.active_since is None else f.active_since
+    t = transfers[transfers["ts"] >= since // 86400 * 86400]  # volume: whole UTC days
     cat = wallets.set_index("address")["category"]
+    other = t["from_address"] != t["to_address"]  # a self-transfer counts once
     both = pd.concat(
         [
-            pd.DataFrame(
-                {"w": t["from_address"], "o": t["to_address"], "token": t["token"], "value": t["value"]}
-            ),
-            pd.DataFrame(
-                {"w": t["to_address"], "o": t["from_address"], "token": t["token"], "value": t["value"]}
-            ),
+            pd.DataFrame({"w": t["from_address"], "o": t["to_address"], "token": t["token"],
+                          "value": t["value"], "ts": t["ts"]}),
+            pd.DataFrame({"w": t.loc[other, "to_address"], "o": t.loc[other, "from_address"],
+                          "token": t.loc[other, "token"], "value": t.loc[other, "value"],
+                          "ts": t.loc[other, "ts"]}),
         ]
-    )
+    )  # fmt: skip
     both = both[both["w"].isin(chosen)]
     both["eth"] = np.where(both["token"] == "ETH", both["value"].astype(float), 0.0)
-    both["touch"] = both["o"].map(cat).isin(f.categories) if f.categories else False
-    g = both.groupby("w").agg(volume=("eth", "sum"), touched=("touch", "sum"))
-    keep = pd.Series(True, index=g.index)
+    window = both["ts"] >= since
+    both["active"] = window
+    both["touch"] = (both["o"].map(cat).isin(f.categories) & window) if f.categories else False
+    g = both.groupby("w").agg(volume=("eth", "sum"), active=("active", "sum"), touched=("touch", "sum"))
+    keep = g["active"] > 0
     if f.min_volume is not None:
         keep &= g["volume"] >= f.min_volume
     if f.categories:
@@ -212,6 +218,9 @@ async def run(wallets: int, days: int, targets: int, repeat: int) -> None:
         t_load = time.perf_counter() - t0
         lab = label_frame(folder)
         await set_labels(store, lab)
+        t0 = time.perf_counter()
+        await refresh_activity(store)  # what `aidrop score` or `aidrop graph activity` writes
+        t_activity = time.perf_counter() - t0
         start = 1704067200 + days * 86400 // 2
         end = 1704067200 + days * 86400
         filters = {
@@ -278,7 +287,8 @@ async def run(wallets: int, days: int, targets: int, repeat: int) -> None:
 
         load = os.getloadavg()
         print(f"\n{wallets:,} wallets, {days} days: {summary.transfers:,} transfers")
-        print(f"synth {t_synth:.1f} s, bulk load {t_load:.1f} s; export to pandas {t_export:.1f} s")
+        print(f"synth {t_synth:.1f} s, bulk load {t_load:.1f} s, activity summary {t_activity:.1f} s; "
+              f"export to pandas {t_export:.1f} s")  # fmt: skip
         seg_rows = [(n, f"{k:,}", f"{a:.3f}", f"{p:.3f}", f"{r}x") for n, k, a, p, r in rows]
         print(table(seg_rows, ("segment", "wallets", "aidrop s", "pandas s", "pandas/aidrop")))
         snap_row = (

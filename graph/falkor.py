@@ -155,10 +155,14 @@ class BulkSink(TransferSink):
     def __init__(self, store: FalkorStore) -> None:
         super().__init__(store)
         self.writer = BulkWriter(store.redis, store.name)
+        self.written = 0
 
     async def write(self, frame: pd.DataFrame) -> WriteResult:
-        return await self.writer.write(frame)
+        result = await self.writer.write(frame)
+        self.written += result.transfers_written
+        return result
 
     async def close(self) -> None:
         await self.writer.flush()
         await self.store.ensure_schema()
+        await self.store.note_written(self.written)

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from graph import cypher as q
+from graph.activity import DAY, activity_status, refresh_activity
 from graph.address import normalize_address
 from graph.errors import AidropError, NotFound
 from graph.model import NATIVE_TOKEN
@@ -79,10 +80,11 @@ class SegmentFilter:
     """Which wallets a segment holds. Empty fields test nothing; the tests combine with AND.
 
     `typologies` are patterns (any may match), `active_since` opens the activity window (at
-    least one transfer either way at or after it); `min_volume` (native value sent and
-    received) and `categories` (a contract of one of them dealt with) count transfers in that
-    window, or all of them without it. Contracts and tokens are never members; wallets flagged
-    by the anomaly model only with `include_flagged`."""
+    least one transfer either way at or after it); `categories` (a contract of one of them
+    dealt with) count transfers in that window, `min_volume` (native value sent and received)
+    the whole UTC days from the day of `active_since`; all of them without a window. Activity
+    comes from the wallets' activity summary (graph/activity.py). Contracts and tokens are
+    never members; wallets flagged by the anomaly model only with `include_flagged`."""
 
     typologies: tuple[str, ...] = ()
     clusters: tuple[int, ...] = ()
@@ -118,10 +120,11 @@ class SegmentFilter:
             "min_anomaly": None if self.min_anomaly is None else float(self.min_anomaly),
             "max_anomaly": None if self.max_anomaly is None else float(self.max_anomaly),
             "include_flagged": bool(self.include_flagged),
+            "active": int(self.active_since) if self.active_since is not None else None,
             "since": int(self.active_since) if self.active_since is not None else -(2**62),
+            "since_day": int(self.active_since) // DAY if self.active_since is not None else -(2**62),
             "min_volume": None if self.min_volume is None else float(self.min_volume),
             "categories": list(self.categories) or None,
-            "native": NATIVE_TOKEN,
         }
 
     def statement(self, tail: str) -> q.Statement:
@@ -208,21 +211,31 @@ def _member(row: dict[str, Any]) -> Member:
         address=row["address"],
         typology=row["typology"],
         cluster=row["cluster"],
-        anomaly_score=row["anomaly_score"],
+        anomaly_score=None if row["anomaly_score"] is None else float(row["anomaly_score"]),
         flagged=bool(row["flagged"]),
-        volume=row["volume"],
+        volume=None if row["volume"] is None else float(row["volume"]),
     )
 
 
 # ---- segments -------------------------------------------------------------------------------
+async def _summary_ready(store: GraphStore, where: SegmentFilter) -> None:
+    """Activity filters need the activity summary: written now if the graph never had one."""
+    if where.reads_transfers and (await activity_status(store)).refreshed_at is None:
+        await refresh_activity(store)
+
+
 async def evaluate(store: GraphStore, where: SegmentFilter) -> list[Member]:
     """The wallets of a filter, by address."""
+    await _summary_ready(store, where)
     rows = await store.query(where.statement("rows"), where.params())
+    if rows and "rows" in rows[0]:  # FalkorDB: one JSON list (graph/cypher.py)
+        rows = [dict(zip(q.SEGMENT_ROW, r, strict=True)) for r in json.loads(rows[0]["rows"])]
     return [_member(r) for r in rows]
 
 
 async def typology_counts(store: GraphStore, where: SegmentFilter) -> dict[str, int]:
     """How many wallets of the filter per typology code (None: no typology), largest first."""
+    await _summary_ready(store, where)
     rows = await store.query(where.statement("counts"), where.params())
     return {r["typology"]: int(r["wallets"]) for r in rows}
 

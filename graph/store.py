@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -145,7 +146,14 @@ class GraphStore(ABC):
                 return WriteResult(created.relationships_created, created.nodes_created)
 
         results = await asyncio.gather(*(one(c) for c in chunks))
-        return sum(results, WriteResult())
+        written = sum(results, WriteResult())
+        await self.note_written(written.transfers_written)
+        return written
+
+    async def note_written(self, transfers: int) -> None:
+        """Remember when transfers were last added (summaries older than that are stale)."""
+        if transfers:
+            await self.execute(q.NOTE_WRITTEN, {"at": int(time.time()), "n": int(transfers)})
 
     async def open_sink(self, bulk: bool = True) -> TransferSink:
         """Where an ingestion run writes its batches; backends with a bulk path override this."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from graph import scores as graph_scores
+from graph.activity import save_activity
 from graph.store import GraphStore
 from ml.anomaly import AnomalyResult, make_model
 from ml.clusters import ClusterModel
@@ -196,6 +197,7 @@ async def score(
     and registered when none is active; mpocryptoml must be trained with labels first), plus
     typology and clusters (fitted from behaviour when not trained), and write them back."""
     timer = timer or Timer()
+    started = int(time.time())
     ds = ds or await dataset(store, timer)
     trained: list[str] = []
     if model == "mpocryptoml" and not registry.active(model):
@@ -250,6 +252,8 @@ async def score(
     if write:
         with timer.stage("write-back"):
             await _write(store, columns, typology, clusters)
+        with timer.stage("activity"):  # marketing's activity filters read it (graph/activity.py)
+            await save_activity(store, ds.graph, now=started)
     return ScoreRun(frame, model, art.version, timer, trained)
 
 

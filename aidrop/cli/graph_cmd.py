@@ -45,6 +45,28 @@ def wallet(address: str, n_transfers: int) -> None:
     echo_json(run(with_store, fetch))
 
 
+@graph_group.command("activity")
+@click.option("--status", "status_only", is_flag=True, help="Only say when the summary was written.")
+@click.option("--json", "as_json", is_flag=True)
+def activity(status_only: bool, as_json: bool) -> None:
+    """Write every wallet's activity summary (marketing's activity filters read it).
+
+    `aidrop score` writes it too; run this after loading new transfers when no scoring follows."""
+    from graph.activity import activity_status, refresh_activity
+
+    if status_only:
+        result = run(with_store, activity_status)
+    else:
+        click.echo("reading every transfer and writing the summary ...", err=True)
+        result = run(with_store, refresh_activity)
+    data = {**asdict(result), "stale": result.stale}
+    if as_json:
+        echo_json(data)
+        return
+    for key, value in data.items():
+        click.echo(f"{key:>13}  {value}")
+
+
 @graph_group.command("reset")
 @click.confirmation_option(prompt="Delete the whole wallet graph?")
 def reset() -> None:

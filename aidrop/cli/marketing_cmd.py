@@ -84,6 +84,14 @@ def target(segment: str, typology, cluster, min_anomaly, max_anomaly, active_sin
                          addresses, include_flagged, as_of)  # fmt: skip
 
     async def go(store):  # type: ignore[no-untyped-def]
+        from graph.activity import activity_status
+
+        if extra.reads_transfers and (status := await activity_status(store)).stale and status.refreshed_at:
+            click.echo(
+                "note: transfers were added after the activity summary was written; "
+                "`aidrop graph activity` (or `aidrop score`) brings it up to date",
+                err=True,
+            )
         saved = None
         if save_as:
             if segment not in ms.PREDEFINED:

@@ -5,7 +5,7 @@
 // procedures come from the pinned language-support's own Neo4j 5 catalogue.
 import { testData } from '@neo4j-cypher/language-support';
 
-export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot'];
+export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot', 'Meta'];
 export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED'];
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
@@ -27,6 +27,8 @@ export const PROPERTY_KEYS = [
   // marketing (docs/marketing.md): :Segment, :Campaign, :Snapshot, TARGETS, MEASURED
   'id', 'created_at', 'group', 'campaign_id', 'at', 'claim', 'claimed_at', 'tx', 'volume',
   'counterparties', 'goal_tx', 'first_goal', 'report_key', 'report_at',
+  // the activity summary on wallets (graph/activity.py) and :Meta {name} status nodes
+  'first_ts', 'last_ts', 'activity_days', 'activity_value', 'category_ts', 'written_at', 'transfers',
 ];
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
