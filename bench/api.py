@@ -2,10 +2,17 @@
 that does the same graph reads (the wallet's node and its fan-in/fan-out) in the same run.
 
 Both servers are one uvicorn process (uvloop, httptools) on the same graph, run one after the
-other; this process is the load generator (aiohttp, closed loop: each client sends its next
-request when the last one answered), random analysed wallets, a warm-up, then a timed window.
+other; this process is the load generator (aiohttp), random analysed wallets, a warm-up, then a
+timed window, in two modes:
 
-.venv/bin/python bench/api.py [--wallets 20000] [--transfers 200000] [--seconds 10]
+- closed loop (--clients): each client sends its next request when the last one answered, so the
+  latency is whatever the clients' own pressure makes it (mean = clients / throughput);
+- open loop (--rate, --open-clients): requests arrive at a fixed total rate (Poisson, the same
+  for both servers) over that many connections, whether or not earlier ones answered; latency
+  runs from a request's arrival. This is the latency at a load the server can sustain.
+
+.venv/bin/python bench/api.py [--wallets 20000] [--transfers 200000] [--seconds 8] [--repeat 3]
+    [--clients 50,200] [--rate 300] [--open-clients 50]
 """
 
 from __future__ import annotations
@@ -21,10 +28,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/ (api.py shadows api/)
 
-from bench.common import embedded, free_port, table  # noqa: E402
+from bench.common import embedded, free_port, load_average, table  # noqa: E402
 
 QUERY = """query($a: String!) { wallet(address: $a) {
   address typology { code } cluster { id } anomaly { score rank flagged }
@@ -114,18 +122,51 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def hammer(kind: str, base: str, addresses: list[str], clients: int, seconds: float,
-                 warmup: float, pid: int | None = None) -> dict[str, float]:  # fmt: skip
+def bodies(addresses: list[str]) -> dict[str, bytes]:
+    """The GraphQL request body of each address, encoded once (the load generator's JSON work
+    is not the server's; the bare route's requests are an f-string)."""
+    return {a: json.dumps({"query": QUERY, "variables": {"a": a}}).encode() for a in addresses}
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+async def ask(session: Any, kind: str, base: str, address: str, body: bytes) -> bool:
+    """One wallet request; True when it answered the wallet."""
+    import aiohttp
+
+    try:
+        if kind == "graphql":
+            r = await session.post(base + "/graphql", data=body, headers=JSON_HEADERS)
+        else:
+            r = await session.get(f"{base}/wallet/{address}")
+        answer = await r.read()
+        return r.status == 200 and b'"errors"' not in answer and b'"wallet"' in answer
+    except aiohttp.ClientError:
+        return False
+
+
+def summary(latencies: list[float], seconds: float, errors: int, sent: int, cpu: float,
+            answered: int | None = None) -> dict[str, float]:  # fmt: skip
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100)
+    rps = (len(latencies) if answered is None else answered) / seconds
+    return {"rps": rps, "p50": q[49] * 1000, "p99": q[98] * 1000, "n": len(latencies),
+            "errors": errors, "cpu_ms": cpu * 1000 / max(sent, 1)}  # fmt: skip
+
+
+async def closed_loop(kind: str, base: str, addresses: list[str], clients: int, seconds: float,
+                      warmup: float, pid: int) -> dict[str, float]:  # fmt: skip
+    """`clients` connections, each sending its next request as soon as the last one answered."""
     import aiohttp
 
     latencies: list[float] = []
-    errors = 0
-    sent = 0
-    cpu0 = cpu_seconds(pid) if pid else 0.0
+    errors = sent = 0
+    encoded = bodies(addresses)
+    cpu0 = cpu_seconds(pid)
     stop_at = time.monotonic() + warmup + seconds
     measure_from = time.monotonic() + warmup
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
 
         async def client(seed: int) -> None:
             nonlocal errors, sent
@@ -133,30 +174,60 @@ async def hammer(kind: str, base: str, addresses: list[str], clients: int, secon
             while (now := time.monotonic()) < stop_at:
                 a = rng.choice(addresses)
                 t0 = time.perf_counter()
-                try:
-                    if kind == "graphql":
-                        r = await session.post(
-                            base + "/graphql", json={"query": QUERY, "variables": {"a": a}}
-                        )
-                    else:
-                        r = await session.get(f"{base}/wallet/{a}")
-                    body = await r.read()
-                    ok = r.status == 200 and b'"errors"' not in body and b'"wallet"' in body
-                except aiohttp.ClientError:
-                    ok = False
+                ok = await ask(session, kind, base, a, encoded[a])
                 elapsed = time.perf_counter() - t0
                 sent += 1
-                if not ok:
-                    errors += 1
+                errors += not ok
                 if now >= measure_from:
                     latencies.append(elapsed)
 
         await asyncio.gather(*(client(i) for i in range(clients)))
-    cpu_ms = (cpu_seconds(pid) - cpu0) * 1000 / max(sent, 1) if pid else 0.0
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / seconds, "p50": q[49] * 1000, "p99": q[98] * 1000, "n": len(latencies),
-            "errors": errors, "cpu_ms": cpu_ms}  # fmt: skip
+    return summary(latencies, seconds, errors, sent, cpu_seconds(pid) - cpu0)
+
+
+async def open_loop(kind: str, base: str, addresses: list[str], clients: int, rate: float,
+                    seconds: float, warmup: float, pid: int) -> dict[str, float]:  # fmt: skip
+    """Requests arrive at `rate` per second in total (Poisson: exponential gaps, the same seeded
+    sequence for both servers) whether or not earlier ones have answered, and are sent over
+    `clients` connections; a request waiting for a free connection waits on the clock, so a
+    latency runs from the request's arrival, not from when it could be sent."""
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = sent = answered = 0
+    encoded = bodies(addresses)
+    arrivals: asyncio.Queue[tuple[float, str] | None] = asyncio.Queue()
+    cpu0 = cpu_seconds(pid)
+    began = time.perf_counter()
+    measure_from = began + warmup
+
+    async def arrive() -> None:
+        rng = random.Random(7)
+        at = began
+        while at < began + warmup + seconds:
+            if (wait := at - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            arrivals.put_nowait((at, rng.choice(addresses)))
+            at += rng.expovariate(rate)
+        for _ in range(clients):
+            arrivals.put_nowait(None)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
+
+        async def client() -> None:
+            nonlocal errors, sent, answered
+            while (item := await arrivals.get()) is not None:
+                at, a = item
+                ok = await ask(session, kind, base, a, encoded[a])
+                now = time.perf_counter()
+                sent += 1
+                errors += not ok
+                if at >= measure_from:
+                    latencies.append(now - at)
+                answered += measure_from <= now < measure_from + seconds
+
+        await asyncio.gather(arrive(), *(client() for _ in range(clients)))
+    return summary(latencies, seconds, errors, sent, cpu_seconds(pid) - cpu0, answered)
 
 
 def main() -> None:
@@ -169,11 +240,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each server; medians")
-    parser.add_argument("--clients", default="50,200")
+    parser.add_argument("--clients", default="50,200", help="closed-loop client counts")
+    parser.add_argument("--rate", type=float, default=300.0, help="open loop: requests/s in total (0: none)")
+    parser.add_argument("--open-clients", type=int, default=50, help="open loop: connections")
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     exe = Path(sys.executable)
-    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+    loads = [f"{c} closed" for c in args.clients.split(",") if c]
+    if args.rate > 0:
+        loads.append(f"{args.open_clients} open {args.rate:g}/s")
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    load_before = load_average()
     with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-bench-api-") as tmp:
         name = "bench_api"
         addresses = asyncio.run(load(server.graph_url, name, args.wallets, args.transfers, args.analysed))
@@ -200,14 +277,20 @@ def main() -> None:
                            "--log-level", "warning", "--no-access-log", "--app-dir", str(root)]  # fmt: skip
                     ready = f"{base}/wallet/{addresses[0]}"
                 servers[kind] = (base, start(cmd, env, ready, Path(tmp) / f"{kind}.log"))
-            for clients in (int(c) for c in args.clients.split(",")):
+            for label in loads:
+                clients, mode = int(label.split()[0]), label.split()[1]
                 for _ in range(args.repeat):
                     for kind, (base, proc) in servers.items():
-                        r = asyncio.run(
-                            hammer(kind, base, addresses, clients, args.seconds, args.warmup, proc.pid)
-                        )
-                        runs.setdefault((kind, clients), []).append(r)
-                        print(f"{kind:8} {clients:4} clients: {r['rps']:8.1f} req/s  p50 {r['p50']:6.2f} ms  "
+                        if mode == "closed":
+                            job = closed_loop(
+                                kind, base, addresses, clients, args.seconds, args.warmup, proc.pid
+                            )
+                        else:
+                            job = open_loop(kind, base, addresses, clients, args.rate, args.seconds,
+                                            args.warmup, proc.pid)  # fmt: skip
+                        r = asyncio.run(job)
+                        runs.setdefault((kind, label), []).append(r)
+                        print(f"{kind:8} {label:>16}: {r['rps']:8.1f} req/s  p50 {r['p50']:6.2f} ms  "
                               f"p99 {r['p99']:6.2f} ms  cpu {r['cpu_ms']:.3f} ms/req  errors {r['errors']}",
                               file=sys.stderr)  # fmt: skip
         finally:
@@ -219,23 +302,19 @@ def main() -> None:
         for k, v in runs.items()
     }
     rows = []
-    for (kind, clients), r in sorted(med.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        bare = med[("bare", clients)]["rps"]
-        ratios = [
-            g["rps"] / b["rps"] for g, b in zip(runs[(kind, clients)], runs[("bare", clients)], strict=True)
-        ]
-        ratio = f"{statistics.median(ratios):.0%}" if kind == "graphql" else "100%"
-        cpu_ratio = med[("bare", clients)]["cpu_ms"] / r["cpu_ms"] if r["cpu_ms"] else 0.0
-        rows.append((kind, clients, f"{r['rps']:,.0f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}", ratio,
-                     f"{r['cpu_ms']:.3f}", f"{cpu_ratio:.0%}", int(r["errors"])))  # fmt: skip
-        assert bare > 0
+    for label in loads:
+        for kind in ("bare", "graphql"):
+            r = med[(kind, label)]
+            pairs = zip(runs[(kind, label)], runs[("bare", label)], strict=True)
+            paired = f"{statistics.median(g['rps'] / b['rps'] for g, b in pairs):.0%}"
+            cpu_ratio = med[("bare", label)]["cpu_ms"] / r["cpu_ms"] if r["cpu_ms"] else 0.0
+            rows.append((kind, label, f"{r['rps']:,.0f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}", paired,
+                         f"{r['cpu_ms']:.3f}", f"{cpu_ratio:.0%}", int(r["errors"])))  # fmt: skip
     headers = ("server", "clients", "req/s", "p50 ms", "p99 ms", "of bare (paired)", "server CPU ms/req",
                "of bare (CPU)", "errors")  # fmt: skip
     print(table(rows, headers))
-    print(
-        f"medians of {args.repeat} alternating runs of {args.seconds:g} s; load average: "
-        + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    )
+    print(f"medians of {args.repeat} alternating runs of {args.seconds:g} s (after {args.warmup:g} s "
+          f"warm-up); load average before: {load_before}, after: {load_average()}")  # fmt: skip
     print(json.dumps({f"{k}@{c}": v for (k, c), v in runs.items()}))
 
 
