@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from strawberry.dataloader import DataLoader
-
+from api.loader import Loader
 from graph import api_reads
 from graph.model import Counterparty, Wallet, WalletStats
 from graph.store import TransferPage
@@ -120,27 +119,27 @@ class Context:
         return bool(key) and any(hmac.compare_digest(str(key), k) for k in self.settings.api_key_set)
 
     @lazy
-    def wallets(self) -> DataLoader[str, Wallet | None]:
+    def wallets(self) -> Loader[str, Wallet | None]:
         store = self.services.store
 
         async def load(keys: list[str]) -> list[Wallet | None]:
             found = await api_reads.wallets_by_address(store, keys)
             return [found.get(k) for k in keys]
 
-        return DataLoader(load, loop=asyncio.get_running_loop())
+        return Loader(load)
 
     @lazy
-    def stats(self) -> DataLoader[str, WalletStats | None]:
+    def stats(self) -> Loader[str, WalletStats | None]:
         store = self.services.store
 
         async def load(keys: list[str]) -> list[WalletStats | None]:
             found = await api_reads.stats_by_address(store, keys)
             return [found.get(k) for k in keys]
 
-        return DataLoader(load, loop=asyncio.get_running_loop())
+        return Loader(load)
 
     @lazy
-    def counterparties(self) -> DataLoader[tuple[str, int], list[Counterparty]]:
+    def counterparties(self) -> Loader[tuple[str, int], list[Counterparty]]:
         store = self.services.store
 
         async def load(keys: list[tuple[str, int]]) -> list[list[Counterparty]]:
@@ -150,10 +149,10 @@ class Context:
                 out.update({(a, first): found.get(a, []) for a in addresses})
             return [out[k] for k in keys]
 
-        return DataLoader(load, loop=asyncio.get_running_loop())
+        return Loader(load)
 
     @lazy
-    def transfers(self) -> DataLoader[tuple, TransferPage]:
+    def transfers(self) -> Loader[tuple, TransferPage]:
         store = self.services.store
 
         async def load(keys: list[tuple]) -> list[TransferPage]:
@@ -163,11 +162,11 @@ class Context:
                 out.update({(a, *args): found.get(a, TransferPage([], None)) for a in addresses})
             return [out[k] for k in keys]
 
-        return DataLoader(load, loop=asyncio.get_running_loop())
+        return Loader(load)
 
     @lazy
-    def jobs(self) -> DataLoader[str, JobRecord | None]:
-        return DataLoader(self.services.records.get_many, loop=asyncio.get_running_loop())
+    def jobs(self) -> Loader[str, JobRecord | None]:
+        return Loader(self.services.records.get_many)
 
     @property
     def settings(self) -> Settings:
