@@ -13,6 +13,7 @@ import pandas as pd
 
 from graph.features import WalletGraph
 from graph.model import NATIVE_TOKEN
+from ml.motifs import MOTIF_FEATURES, motif_features
 from ml.ppr import ALPHA, personalized_pagerank, source_restart
 
 DAY = 86_400.0
@@ -104,6 +105,7 @@ FEATURES: list[Feature] = [
     Feature(
         "receiver_burst", "graph", "most large receipts within 5 days of any non-contract receiver from it"
     ),
+    *(Feature(name, "motifs", text) for name, text in MOTIF_FEATURES.items()),
     Feature("ppr", "graph", "personalised PageRank from the source wallets (alpha 0.5)"),
     Feature("pagerank", "graph", "PageRank (uniform restart, alpha 0.15)"),
     Feature("reciprocity", "graph", "share of counterparties that both sent and received"),
@@ -327,6 +329,9 @@ def compute_features(graph: WalletGraph, alpha: float = ALPHA) -> pd.DataFrame:
     f["peer_in_burst"] = np.nan_to_num(_group_max(ld, in_burst, n))
     f["sender_burst"] = np.nan_to_num(_group_max(ld, out_burst, n))
     f["receiver_burst"] = np.nan_to_num(_group_max(ls, in_burst, n))
+
+    # motifs: unusual peer transfers linked by amount and time (ml/motifs.py)
+    f.update(motif_features(graph))
 
     # graph: PageRank, reciprocity and the wallet's neighbours
     f["ppr"] = personalized_pagerank(src, dst, weight, n, source_restart(src, dst, n), alpha)
