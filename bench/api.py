@@ -12,7 +12,7 @@ timed window, in two modes:
   runs from a request's arrival. This is the latency at a load the server can sustain.
 
 .venv/bin/python bench/api.py [--wallets 20000] [--transfers 200000] [--seconds 8] [--repeat 3]
-    [--clients 50,200] [--rate 300] [--open-clients 50]
+    [--clients 50,200] [--rate 150,300] [--open-clients 50]
 """
 
 from __future__ import annotations
@@ -241,14 +241,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each server; medians")
     parser.add_argument("--clients", default="50,200", help="closed-loop client counts")
-    parser.add_argument("--rate", type=float, default=300.0, help="open loop: requests/s in total (0: none)")
+    parser.add_argument(
+        "--rate", default="300", help="open loop: total requests/s, comma-separated (0: none)"
+    )
     parser.add_argument("--open-clients", type=int, default=50, help="open loop: connections")
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     exe = Path(sys.executable)
     loads = [f"{c} closed" for c in args.clients.split(",") if c]
-    if args.rate > 0:
-        loads.append(f"{args.open_clients} open {args.rate:g}/s")
+    loads += [f"{args.open_clients} open {float(r):g}/s" for r in args.rate.split(",") if r and float(r) > 0]
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     load_before = load_average()
     with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-bench-api-") as tmp:
@@ -286,8 +287,9 @@ def main() -> None:
                                 kind, base, addresses, clients, args.seconds, args.warmup, proc.pid
                             )
                         else:
-                            job = open_loop(kind, base, addresses, clients, args.rate, args.seconds,
-                                            args.warmup, proc.pid)  # fmt: skip
+                            rate = float(label.split()[2].removesuffix("/s"))
+                            job = open_loop(kind, base, addresses, clients, rate, args.seconds, args.warmup,
+                                            proc.pid)  # fmt: skip
                         r = asyncio.run(job)
                         runs.setdefault((kind, label), []).append(r)
                         print(f"{kind:8} {label:>16}: {r['rps']:8.1f} req/s  p50 {r['p50']:6.2f} ms  "
