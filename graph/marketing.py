@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from graph import cypher as q
 from graph.activity import DAY, activity_status, refresh_activity
@@ -175,8 +175,7 @@ class SegmentFilter:
         )
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):  # a tuple: segments of 100k members are built in a blink
     address: str
     typology: str | None = None
     cluster: int | None = None
@@ -206,14 +205,16 @@ class Segment:
         )
 
 
-def _member(row: dict[str, Any]) -> Member:
+def _member(row: Sequence[Any]) -> Member:
+    """A member from a row in SEGMENT_ROW order."""
+    address, typology, cluster, score, flagged, volume = row
     return Member(
-        address=row["address"],
-        typology=row["typology"],
-        cluster=row["cluster"],
-        anomaly_score=None if row["anomaly_score"] is None else float(row["anomaly_score"]),
-        flagged=bool(row["flagged"]),
-        volume=None if row["volume"] is None else float(row["volume"]),
+        address,
+        typology,
+        cluster,
+        None if score is None else float(score),
+        bool(flagged),
+        None if volume is None else float(volume),
     )
 
 
@@ -229,8 +230,8 @@ async def evaluate(store: GraphStore, where: SegmentFilter) -> list[Member]:
     await _summary_ready(store, where)
     rows = await store.query(where.statement("rows"), where.params())
     if rows and "rows" in rows[0]:  # FalkorDB: one JSON list (graph/cypher.py)
-        rows = [dict(zip(q.SEGMENT_ROW, r, strict=True)) for r in json.loads(rows[0]["rows"])]
-    return [_member(r) for r in rows]
+        return [_member(r) for r in json.loads(rows[0]["rows"])]
+    return [_member([r[k] for k in q.SEGMENT_ROW]) for r in rows]
 
 
 async def typology_counts(store: GraphStore, where: SegmentFilter) -> dict[str, int]:
@@ -280,7 +281,8 @@ async def segment(store: GraphStore, segment_id: str) -> Segment:
 
 async def segment_members(store: GraphStore, segment_id: str) -> list[Member]:
     await segment(store, segment_id)
-    return [_member(r) for r in await store.query(q.SEGMENT_MEMBERS, {"id": segment_id})]
+    rows = await store.query(q.SEGMENT_MEMBERS, {"id": segment_id})
+    return [_member([r[k] for k in q.SEGMENT_ROW]) for r in rows]
 
 
 async def delete_segment(store: GraphStore, segment_id: str) -> None:

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -132,5 +132,5 @@ def to_csv(members: list[Member]) -> str:
 
 def to_json(members: list[Member], meta: dict[str, Any] | None = None) -> str:
     return json.dumps(
-        {**(meta or {}), "size": len(members), "wallets": [asdict(m) for m in members]}, indent=1
+        {**(meta or {}), "size": len(members), "wallets": [m._asdict() for m in members]}, indent=1
     )
