@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from graph import cypher as q
 from graph.features import WalletGraph, load_wallet_graph
@@ -45,10 +44,17 @@ class ActivityStatus:
         return self.refreshed_at is None or (self.written_at or 0) > self.refreshed_at
 
 
-def summarize(graph: WalletGraph) -> pd.DataFrame:
-    """One row per wallet with a transfer: address, first_ts, last_ts, activity_days,
-    activity_value, category_ts (the last three as lists)."""
+COLUMNS = ("first_ts", "last_ts", "activity_days", "activity_value", "category_ts")
+
+
+def summarize(graph: WalletGraph) -> dict[str, list[Any]]:
+    """The summary of every wallet of `graph`, in its order, one list per property (COLUMNS):
+    None for a wallet without transfers."""
     e = graph.edges
+    n = graph.n
+    empty: list[Any] = [None] * n
+    if len(e) == 0:
+        return {c: list(empty) for c in COLUMNS}
     src, dst = e["src"].to_numpy(), e["dst"].to_numpy()
     ts = e["ts"].to_numpy(np.int64)
     native_code = graph.tokens.index(NATIVE_TOKEN) if NATIVE_TOKEN in graph.tokens else -1
@@ -58,22 +64,19 @@ def summarize(graph: WalletGraph) -> pd.DataFrame:
     party = np.concatenate([dst, src[other]])  # its counterparty
     when = np.concatenate([ts, ts[other]])
     value = np.concatenate([native, native[other]])
-    n = graph.n
-    if len(end) == 0:
-        return pd.DataFrame(columns=["address", "first_ts", "last_ts", "activity_days", "activity_value",
-                                     "category_ts"])  # fmt: skip
 
     first = np.full(n, np.iinfo(np.int64).max)
     last = np.full(n, np.iinfo(np.int64).min)
     np.minimum.at(first, end, when)
     np.maximum.at(last, end, when)
 
-    # native value per (wallet, day), as lists per wallet in ascending day order
+    # native value per (wallet, day); keys sorted by wallet, then day
     day = when // DAY
-    key, inverse = np.unique(end * (int(day.max()) + 1) + day, return_inverse=True)
+    span = int(day.max()) + 1
+    key, inverse = np.unique(end * span + day, return_inverse=True)
     day_value = np.bincount(inverse, weights=value, minlength=len(key))
-    key_wallet, key_day = key // (int(day.max()) + 1), key % (int(day.max()) + 1)
-    bounds = np.searchsorted(key_wallet, np.arange(n + 1))
+    bounds = np.searchsorted(key // span, np.arange(n + 1)).tolist()
+    days_list, value_list = (key % span).tolist(), day_value.tolist()
 
     # last contact per contract category
     codes = {c: k for k, c in enumerate(CATEGORIES)}
@@ -82,55 +85,51 @@ def summarize(graph: WalletGraph) -> pd.DataFrame:
     cat_ts = np.zeros((n, len(CATEGORIES)), dtype=np.int64)
     np.maximum.at(cat_ts, (end[touched], category[party[touched]]), when[touched])
 
-    active = np.flatnonzero(last > np.iinfo(np.int64).min)
-    days_list = key_day.tolist()
-    value_list = day_value.tolist()
-    lo, hi = bounds[active].tolist(), bounds[active + 1].tolist()
-    return pd.DataFrame(
-        {
-            "address": graph.wallets["address"].to_numpy(dtype=object)[active],
-            "first_ts": first[active],
-            "last_ts": last[active],
-            "activity_days": [days_list[a:b] for a, b in zip(lo, hi, strict=True)],
-            "activity_value": [value_list[a:b] for a, b in zip(lo, hi, strict=True)],
-            "category_ts": cat_ts[active].tolist(),
-        }
+    active = last > np.iinfo(np.int64).min
+    out: dict[str, list[Any]] = {c: list(empty) for c in COLUMNS}
+    cats = cat_ts.tolist()
+    firsts, lasts = first.tolist(), last.tolist()
+    for i in np.flatnonzero(active).tolist():
+        lo, hi = bounds[i], bounds[i + 1]
+        out["first_ts"][i], out["last_ts"][i] = firsts[i], lasts[i]
+        out["activity_days"][i], out["activity_value"][i] = days_list[lo:hi], value_list[lo:hi]
+        out["category_ts"][i] = cats[i]
+    return out
+
+
+def status_of(graph: WalletGraph, now: int) -> ActivityStatus:
+    """What a summary of `graph` written at `now` holds."""
+    return ActivityStatus(
+        refreshed_at=int(now),
+        last_ts=int(graph.edges["ts"].max()) if len(graph.edges) else None,
+        wallets=_active_wallets(graph),
+        transfers=len(graph.edges),
     )
 
 
-async def write_activity(store: GraphStore, summary: pd.DataFrame, batch: int = BATCH) -> int:
-    """Set the summary on its wallets; the day lists go flat with offsets (fast parameters)."""
-    for start in range(0, len(summary), batch):
-        part = summary.iloc[start : start + batch]
-        sizes = part["activity_days"].map(len).to_numpy()
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-        await store.execute(
-            q.SET_ACTIVITY,
-            {
-                "address": part["address"].tolist(),
-                "first_ts": [int(x) for x in part["first_ts"]],
-                "last_ts": [int(x) for x in part["last_ts"]],
-                "offsets": offsets,
-                "days": [int(d) for ds in part["activity_days"] for d in ds],
-                "values": [float(v) for vs in part["activity_value"] for v in vs],
-                "category_ts": [int(t) for ts in part["category_ts"] for t in ts],
-                "width": len(CATEGORIES),
-            },
-        )
-    return len(summary)
+def _active_wallets(graph: WalletGraph) -> int:
+    e = graph.edges
+    return int(np.unique(np.concatenate([e["src"].to_numpy(), e["dst"].to_numpy()])).size)
+
+
+async def write_activity(store: GraphStore, graph: WalletGraph, summary: dict[str, list[Any]],
+                         batch: int = BATCH) -> None:  # fmt: skip
+    """Set the summary on the wallets of `graph` (SET_RESULTS does the same with the scores)."""
+    addresses = graph.wallets["address"].tolist()
+    for start in range(0, len(addresses), batch):
+        part = {c: summary[c][start : start + batch] for c in COLUMNS}
+        await store.execute(q.SET_ACTIVITY, {"address": addresses[start : start + batch], **part})
+
+
+async def note_activity(store: GraphStore, status: ActivityStatus) -> None:
+    await store.execute(q.SET_ACTIVITY_STATUS, {"props": _props(status)})
 
 
 async def save_activity(store: GraphStore, graph: WalletGraph, now: int | None = None) -> ActivityStatus:
-    """Summarise the graph already read (e.g. by the scoring pipeline) and write it."""
-    summary = summarize(graph)
-    await write_activity(store, summary)
-    status = ActivityStatus(
-        refreshed_at=int(now if now is not None else time.time()),
-        last_ts=int(graph.edges["ts"].max()) if len(graph.edges) else None,
-        wallets=len(summary),
-        transfers=len(graph.edges),
-    )
-    await store.execute(q.SET_ACTIVITY_STATUS, {"props": _props(status)})
+    """Summarise the graph already read and write it, with its status."""
+    status = status_of(graph, int(now if now is not None else time.time()))
+    await write_activity(store, graph, summarize(graph))
+    await note_activity(store, status)
     return status
 
 

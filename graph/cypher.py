@@ -941,7 +941,20 @@ MATCH (w:Wallet {address: a})
 SET w.cluster = $cluster[i], w.cluster_version = $version
 """,
 )
-# Everything of one pipeline run in one pass over the wallets.
+# The activity summary (graph/activity.py); SET_RESULTS writes the same with the scores.
+_SET_ACTIVITY = """w.first_ts = $first_ts[i], w.last_ts = $last_ts[i],
+  w.activity_days = $activity_days[i], w.activity_value = $activity_value[i],
+  w.category_ts = $category_ts[i]"""
+SET_ACTIVITY = stmt(
+    "set_activity",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+SET """
+    + _SET_ACTIVITY,
+)
+# Everything of one pipeline run in one pass over the wallets, the activity summary included.
 SET_RESULTS = stmt(
     "set_results",
     """
@@ -952,22 +965,9 @@ SET w.ppr = $ppr[i], w.anomaly_score = $score[i], w.anomaly_rank = $rank[i],
   w.anomaly_flagged = $flagged[i], w.anomaly_explanation = $explanation[i],
   w.anomaly_model = $model, w.anomaly_version = $version, w.typology = $code[i],
   w.typology_axes = $axes[i], w.typology_explanation = $typology_explanation[i],
-  w.typology_version = $typology_version, w.cluster = $cluster[i], w.cluster_version = $cluster_version
-""",
-)
-# The activity summary (graph/activity.py): day lists flat with offsets, category times flat
-# with $width per wallet. The status lives on one :Meta node.
-SET_ACTIVITY = stmt(
-    "set_activity",
-    """
-UNWIND range(0, size($address) - 1) AS i
-WITH i, $address[i] AS a
-MATCH (w:Wallet {address: a})
-SET w.first_ts = $first_ts[i], w.last_ts = $last_ts[i],
-  w.activity_days = $days[$offsets[i]..$offsets[i + 1]],
-  w.activity_value = $values[$offsets[i]..$offsets[i + 1]],
-  w.category_ts = $category_ts[i * $width..(i + 1) * $width]
-""",
+  w.typology_version = $typology_version, w.cluster = $cluster[i], w.cluster_version = $cluster_version,
+  """
+    + _SET_ACTIVITY,
 )
 NOTE_WRITTEN = stmt(
     "note_written",

@@ -36,6 +36,8 @@ def _list_text(values: list[Any]) -> str:
         return "[" + ",".join(map(str, values)) + "]"
     if kind is float and all(type(v) is float for v in values):
         return "[" + ",".join(map(repr, values)) + "]"
+    if all(type(v) is list or v is None for v in values):  # a list per wallet (or none)
+        return "[" + ",".join("null" if v is None else _list_text(v) for v in values) + "]"
     return stringify_param_value(values)
 
 

@@ -49,7 +49,8 @@ async def write_ppr(store: GraphStore, columns: dict[str, Any], batch: int = BAT
 
 async def write_results(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:
     """Everything of a pipeline run in one pass: the columns of the four writers above (typology
-    explanation as typology_explanation) plus model, version, typology_version, cluster_version."""
+    explanation as typology_explanation) plus model, version, typology_version, cluster_version,
+    and the activity summary's columns (graph/activity.py)."""
     return await _write(store, q.SET_RESULTS, columns, batch)
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from graph import scores as graph_scores
-from graph.activity import save_activity
+from graph.activity import COLUMNS as ACTIVITY_COLUMNS
+from graph.activity import note_activity, status_of, summarize, write_activity
 from graph.store import GraphStore
 from ml.anomaly import AnomalyResult, make_model
 from ml.clusters import ClusterModel
@@ -250,17 +251,20 @@ async def score(
             frame["cluster"] = labels
             columns.update(cluster=[int(c) for c in labels], cluster_version=clu.version)
     if write:
-        with timer.stage("write-back"):
-            await _write(store, columns, typology, clusters)
-        with timer.stage("activity"):  # marketing's activity filters read it (graph/activity.py)
-            await save_activity(store, ds.graph, now=started)
+        with timer.stage("write-back"):  # with the activity summary marketing's filters read
+            columns.update(summarize(ds.graph))
+            await _write(store, columns, typology, clusters, ds)
+            await note_activity(store, status_of(ds.graph, started))
     return ScoreRun(frame, model, art.version, timer, trained)
 
 
-async def _write(store: GraphStore, columns: dict[str, Any], typology: bool, clusters: bool) -> None:
+async def _write(
+    store: GraphStore, columns: dict[str, Any], typology: bool, clusters: bool, ds: Dataset
+) -> None:
     if typology and clusters:
         await graph_scores.write_results(store, columns)
         return
+    await write_activity(store, ds.graph, {k: columns[k] for k in ACTIVITY_COLUMNS})
     keys = ("address", "score", "rank", "flagged", "explanation", "model", "version")
     await graph_scores.write_anomaly(store, {k: columns[k] for k in keys})
     await graph_scores.write_ppr(store, {k: columns[k] for k in ("address", "ppr")})
