@@ -108,6 +108,22 @@ def test_app_service_credentials_match(compose: dict[str, Any], name: str) -> No
     assert environment(services["minio-bucket"])["S3_BUCKET"] == env["S3_BUCKET"]
 
 
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_take_keys_and_publish_images(compose: dict[str, Any], name: str) -> None:
+    """Mutations need a key, so a bare `up` gets one; images are read by browsers at the public URL,
+    which the bucket job opens for download."""
+    services = compose["services"]
+    env = environment(services[name])
+    settings = Settings(
+        **{k: v for k, v in env.items() if k in {"AIDROP_API_KEYS", "S3_PUBLIC_URL", "S3_BUCKET"}}
+    )
+    assert settings.api_key_set
+    assert settings.s3_public_url.startswith("http://localhost:9000/")
+    assert settings.s3_public_url.endswith("/" + env["S3_BUCKET"])
+    bucket_job = " ".join(services["minio-bucket"]["command"])
+    assert "mc anonymous set download" in bucket_job
+
+
 @pytest.mark.parametrize(("name", "command"), [("api", "serve"), ("worker", "worker")])
 def test_app_services_build_the_image(compose: dict[str, Any], name: str, command: str) -> None:
     service = compose["services"][name]
