@@ -4,7 +4,7 @@ A transfer is *unusual* when it moves a fungible asset between two peers (neithe
 a token nor the zero address) and is at least MIN_REL x the asset's median peer transfer.
 Two unusual transfers *link* when they share a wallet, move the same asset within WINDOW of each
 other and their amounts differ by at most RATIO: siblings (both sent: fan-out, both
-received: fan-in) or a relay (received, then sent on, the same amount or a little less).
+received: fan-in) or a relay (received, then sent on: split or merged amounts change a little).
 
 Per wallet: its own unusual transfers, siblings and relays, the same seen from its
 counterparties (a fan-in source sends one unusual transfer, but to a wallet that collects
@@ -95,7 +95,7 @@ def motif_features(graph: WalletGraph) -> dict[str, np.ndarray]:
         a = np.flatnonzero(near & (np.abs(amount[off:] - amount[:-off]) <= np.log(RATIO)))
         b = a + off  # b is later than a
         sib = incoming[a] == incoming[b]
-        relay = incoming[a] & ~incoming[b] & (amount[b] <= amount[a] + 1e-9)
+        relay = incoming[a] & ~incoming[b]  # received, then sent on
         np.add.at(siblings, a[sib], 1.0)
         np.add.at(siblings, b[sib], 1.0)
         relayed[a[relay]] = relayed[b[relay]] = True

@@ -74,9 +74,11 @@ def test_supervised_anomaly_finds_launderers(synthetic) -> None:  # type: ignore
     assert 50 < y.sum() < len(y) / 4
     scores, flagged = out_of_fold(ds, pos, y, "aidrop", folds=3, n_estimators=150)
     metrics = anomaly_metrics(scores, flagged, y)
-    assert metrics["auc"] >= 0.85, metrics
+    assert metrics["auc"] >= 0.95, metrics
     rec = recovery_at_k(scores, y == 1, found["kind"].to_numpy(dtype=object))
-    assert rec["recovered"] >= 0.4, rec
+    # about 0.92 with the motif features (0.4 before them); chains and cycles nearly all
+    assert rec["recovered"] >= 0.75, rec
+    assert min(rec["per_group"][k]["recovered"] for k in ("cycle", "peel")) >= 0.8, rec
     assert set(rec["per_group"]) == set(found.loc[y == 1, "kind"])
 
 
