@@ -57,6 +57,15 @@ class SharedFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self.shared = shared
 
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        """The response; then the executor's cycle with its own bound methods (async_helpers) is
+        broken, so a request leaves no garbage for the cyclic collector (whose pauses were the
+        API's slowest responses) unless work goes on in the background."""
+        result = super().build_response(data)
+        if not self.background_futures and not self.pending_incremental_futures:
+            self.async_helpers = None  # type: ignore[assignment]
+        return result
+
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> CollectedFields:
