@@ -3,6 +3,7 @@ exactly what strawberry's own path answers, on a graph stub that answers at once
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated, Any
 
 import pytest
@@ -150,3 +151,21 @@ async def test_lean_resolvers_rename_arguments_and_pass_info() -> None:
     result = await schema.execute('{ shifted(from: 2, by: 3) a: shifted later(text: "x") }')
     assert result.errors is None
     assert result.data == {"shifted": "5 shifted", "a": "1 shifted", "later": "X"}
+
+
+async def test_a_wallet_query_leaves_no_garbage_for_the_cyclic_collector() -> None:
+    schema = build_schema()
+    await execute_direct(schema, WALLET, {"a": KNOWN}, _context(), None, POST)  # caches filled
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(5):
+            result = await execute_direct(schema, WALLET, {"a": KNOWN}, _context(), None, POST)
+            assert result is not None and result.errors is None
+        del result
+        gc.collect()
+        left = sorted({type(o).__name__ for o in gc.garbage})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == []
