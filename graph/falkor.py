@@ -37,8 +37,15 @@ def _list_text(values: list[Any]) -> str:
     if kind is float and all(type(v) is float for v in values):
         return "[" + ",".join(map(repr, values)) + "]"
     if all(type(v) is list or v is None for v in values):  # a list per wallet (or none)
-        return "[" + ",".join("null" if v is None else _list_text(v) for v in values) + "]"
+        return "[" + ",".join("null" if v is None else _inner_text(v) for v in values) + "]"
     return stringify_param_value(values)
+
+
+def _inner_text(values: list[Any]) -> str:
+    kinds = set(map(type, values))
+    if kinds == {int} or kinds == {float}:  # Python's list text is a Cypher literal (finite numbers)
+        return str(values)
+    return _list_text(values)
 
 
 def params_header(params: dict[str, Any] | None) -> str:

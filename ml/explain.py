@@ -10,6 +10,7 @@ cost). Blends of ranked signals (the label-free score) explain themselves: weigh
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,7 +83,7 @@ def _top(contributions: np.ndarray, top: int) -> np.ndarray:
 
 
 def _num(v: float) -> str:
-    return "null" if not np.isfinite(v) else f"{v:.6g}"
+    return "null" if not math.isfinite(v) else f"{v:.6g}"
 
 
 def top_factors(
@@ -98,15 +99,17 @@ def top_factors(
     vals = values[rows, idx] if values is not None else None
     quoted = [json.dumps(n) for n in names]
     out = []
-    for i in range(len(idx)):
+    # plain lists: indexing numpy arrays element by element costs several times more
+    idx_rows, contrib_rows = idx.tolist(), contrib.astype(float).tolist()
+    val_rows = vals.astype(float).tolist() if vals is not None else None
+    for i, (cols, cs) in enumerate(zip(idx_rows, contrib_rows, strict=True)):
         items = []
-        for j in range(idx.shape[1]):
-            c = float(contrib[i, j])
+        for j, (k, c) in enumerate(zip(cols, cs, strict=True)):
             if c == 0.0:
                 continue
-            text = f'{{"feature":{quoted[idx[i, j]]},"contribution":{c:.4g}'
-            if vals is not None:
-                text += f',"value":{_num(float(vals[i, j]))}'
+            text = f'{{"feature":{quoted[k]},"contribution":{c:.4g}'
+            if val_rows is not None:
+                text += f',"value":{_num(val_rows[i][j])}'
             items.append(text + "}")
         out.append("[" + ",".join(items) + "]")
     return out

@@ -36,7 +36,7 @@ def rule_labels(features: pd.DataFrame) -> pd.DataFrame:
     shares = pd.DataFrame({k: f[c].fillna(0.0) for k, c in FOCUS_CATEGORIES.items()})
     top = shares.idxmax(axis=1)
     top_share = shares.max(axis=1)
-    second = shares.apply(lambda r: np.sort(r.to_numpy())[-2], axis=1) if len(shares) else top_share
+    second = np.sort(shares.to_numpy(), axis=1)[:, -2] if len(shares) else top_share  # runner-up share
     focus = np.where((top_share >= 0.25) & (top_share >= 1.5 * second), top, "U")
     # trading: resells most token buys within days, or is busy; holding otherwise
     resell = f["resell_share"].fillna(0.0)
@@ -143,15 +143,12 @@ class TypologyModel:
             if explain:
                 contrib = forest_contributions(forest, x, best)
                 factors[axis] = top_factors(contrib, self.columns, None, top=1)
-        codes = ["-".join(str(letters[a][i]) for a in AXES) for i in range(len(eligible))]
+        codes = ["-".join(row) for row in zip(*(letters[a].astype(str) for a in AXES), strict=True)]
+        per_axis = [  # (classes, rounded probabilities as lists) per axis
+            ([str(c) for c in self.forests[a].classes_], np.round(probs[a], 3).tolist()) for a in AXES
+        ]
         axes = [
-            {
-                a: {
-                    str(c): round(float(v), 3)
-                    for c, v in zip(self.forests[a].classes_, probs[a][i], strict=True)
-                }
-                for a in AXES
-            }
+            {a: dict(zip(classes, p[i], strict=True)) for a, (classes, p) in zip(AXES, per_axis, strict=True)}
             for i in range(len(eligible))
         ]
         explanations = (
