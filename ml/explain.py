@@ -73,6 +73,8 @@ def _top(contributions: np.ndarray, top: int) -> np.ndarray:
     """Column indices of the `top` largest |contributions| per row, largest first."""
     k = min(top, contributions.shape[1])
     mag = np.abs(contributions)
+    if k == 1:
+        return np.argmax(mag, axis=1)[:, None]
     idx = (
         np.argpartition(-mag, k - 1, axis=1)[:, :k]
         if k < mag.shape[1]
