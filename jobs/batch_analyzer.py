@@ -3,8 +3,11 @@ once, models fitted and registered when none is active): one wallet's analysis i
 under the active models, read from the wallet, after a batch score when they are missing or from
 other versions (a new wallet, a newly activated model).
 
-Batch scores in one worker run one at a time; the jobs waiting for one find their wallet scored
-when it ends. ml/'s own per-wallet entry point (`ml.pipeline.analyze_wallet`), once it exists,
+Scores are also out of date when transfers were added to the graph after the last batch score
+(a job's RPC catch-up, an ingest): the next analysis scores again, unless the last score is less
+than AIDROP_RESCORE_AFTER seconds old (default 30), so a busy chain does not keep the worker
+scoring. Batch scores in one worker run one at a time; the jobs waiting for one find their wallet
+scored when it ends. ml/'s own per-wallet entry point (`ml.pipeline.analyze_wallet`), once it exists,
 takes over (jobs/analysis.py picks it first).
 """
 
@@ -12,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Any
 
 from graph import api_reads
+from graph.activity import activity_status
 from graph.store import GraphStore
 
 # wallet properties the batch score writes (docs/ml.md), handed to the job to write once
@@ -58,6 +63,14 @@ def _current(props: dict[str, Any], active: dict[str, str | None]) -> bool:
     return all(v is not None and props.get(k) == v for k, v in active.items())
 
 
+async def _graph_changed(store: GraphStore) -> bool:
+    """Transfers were added after the last batch score, and that score is old enough to redo."""
+    status = await activity_status(store)
+    if not status.stale or status.refreshed_at is None:
+        return False
+    return time.time() - status.refreshed_at >= float(os.environ.get("AIDROP_RESCORE_AFTER", "30"))
+
+
 async def _score(store: GraphStore) -> Any:
     from ml import pipeline
 
@@ -71,12 +84,15 @@ async def analyze_wallet(store: GraphStore, address: str) -> dict[str, Any] | No
         wallet = (await api_reads.wallets_by_address(store, [address])).get(address)
         if wallet is None:
             return None
-        if _current(wallet.props, _active()):
+        changed = attempt == 0 and await _graph_changed(store)
+        if _current(wallet.props, _active()) and not changed:
             return {k: wallet.props.get(k) for k in PROPERTIES}
         if attempt == 0:
             async with _lock:  # one batch at a time; whoever waited finds its wallet scored
                 wallet = (await api_reads.wallets_by_address(store, [address])).get(address)
-                if wallet is not None and not _current(wallet.props, _active()):
+                if wallet is not None and (
+                    not _current(wallet.props, _active()) or await _graph_changed(store)
+                ):
                     await _score(store)
     raise RuntimeError(f"wallet {address} still has no current scores after a batch score")
 
