@@ -68,7 +68,9 @@ async def _graph_changed(store: GraphStore) -> bool:
     status = await activity_status(store)
     if not status.stale or status.refreshed_at is None:
         return False
-    return time.time() - status.refreshed_at >= float(os.environ.get("AIDROP_RESCORE_AFTER", "30"))
+    from aidrop.settings import get_settings
+
+    return time.time() - status.refreshed_at >= get_settings().rescore_after
 
 
 async def _score(store: GraphStore) -> Any:
