@@ -19,7 +19,7 @@ from ml.context import log_scale
 from ml.features import FEATURES
 
 ALGORITHMS = ("kmeans", "dbscan", "gmm")
-COLUMNS = [f.name for f in FEATURES if not f.absolute and f.group != "flow"] + [
+COLUMNS = [f.name for f in FEATURES if not f.absolute and f.group not in ("flow", "motifs")] + [
     "in_counterparties",
     "out_counterparties",
     "in_value",

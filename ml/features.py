@@ -124,8 +124,9 @@ NAMES = [f.name for f in FEATURES]
 ABSOLUTE = [f.name for f in FEATURES if f.absolute]
 
 
-def feature_names(absolute_time: bool = False) -> list[str]:
-    return [f.name for f in FEATURES if absolute_time or not f.absolute]
+def feature_names(absolute_time: bool = False, motifs: bool = True) -> list[str]:
+    """Feature columns; typology and clusters leave out the laundering motifs (behaviour only)."""
+    return [f.name for f in FEATURES if (absolute_time or not f.absolute) and (motifs or f.group != "motifs")]
 
 
 def _bincount(index: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:

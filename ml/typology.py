@@ -72,7 +72,7 @@ class TypologyModel:
             "seed": seed,
         }
         self.n_jobs = n_jobs
-        self.columns = feature_names(False)
+        self.columns = feature_names(False, motifs=False)
         self.forests: dict[str, RandomForestClassifier] = {}
         self.source = "rules"
         self.evaluation: dict[str, Any] = {}
