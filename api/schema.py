@@ -140,6 +140,10 @@ class Transfer:
     block: int
     status: int
     tx_count: int
+    fee: float = strawberry.field(
+        description="ETH the sender paid for the transaction (its native transfer; 0 on token "
+        "transfers and where the source does not say)."
+    )
 
     @classmethod
     def of(cls, t: TransferRecord) -> Transfer:

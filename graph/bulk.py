@@ -20,14 +20,15 @@ from graph.model import WriteResult
 
 _DOUBLE, _LONG = 2, 4
 # Fixed-width properties first (one numpy record per edge), then the strings.
-_EDGE_FIXED = ("log_index", "value", "ts", "block", "status", "tx_count")
+_EDGE_FIXED = ("log_index", "value", "ts", "block", "status", "tx_count", "fee")
+_EDGE_DOUBLES = ("value", "fee")
 _EDGE_STRINGS = ("hash", "value_raw", "token")
 _FIXED_DTYPE = np.dtype(
     [("src", "<u8"), ("dst", "<u8")]
     + [
         item
         for name in _EDGE_FIXED
-        for item in ((f"t_{name}", "u1"), (name, "<f8" if name == "value" else "<i8"))
+        for item in ((f"t_{name}", "u1"), (name, "<f8" if name in _EDGE_DOUBLES else "<i8"))
     ]
 )
 _STRING_START, _STRING_END = pa.scalar(b"\x03"), pa.scalar(b"\x00")
@@ -172,7 +173,7 @@ class BulkWriter:
         rec = np.zeros(n, dtype=_FIXED_DTYPE)
         rec["src"], rec["dst"] = sources, targets
         for name in _EDGE_FIXED:
-            rec[f"t_{name}"] = _DOUBLE if name == "value" else _LONG
+            rec[f"t_{name}"] = _DOUBLE if name in _EDGE_DOUBLES else _LONG
             rec[name] = frame[name].to_numpy()
         fixed = pa.FixedSizeBinaryArray.from_buffers(
             pa.binary(_FIXED_DTYPE.itemsize), n, [None, pa.py_buffer(rec.tobytes())]

@@ -89,7 +89,7 @@ MERGE (a:Wallet {address: f})
 MERGE (b:Wallet {address: t})
 MERGE (a)-[r:TRANSFER {hash: h, log_index: li}]->(b)
 ON CREATE SET r.value = $value[i], r.value_raw = $value_raw[i], r.token = $token[i],
-  r.ts = $ts[i], r.block = $block[i], r.status = $status[i], r.tx_count = $tx_count[i]
+  r.ts = $ts[i], r.block = $block[i], r.status = $status[i], r.tx_count = $tx_count[i], r.fee = $fee[i]
 """,
 )
 
@@ -136,7 +136,8 @@ TOKEN_DECIMALS = stmt(
 _TRANSFER_FIELDS = """
 RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
   t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
-  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count
+  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count,
+  coalesce(t.fee, 0.0) AS fee
 ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
 LIMIT $first
 """
@@ -252,7 +253,8 @@ EXPORT_TRANSFERS = stmt(
 MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet) WHERE a.address IN $addresses
 RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
   t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
-  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count, t.token_id AS token_id
+  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count, t.fee AS fee,
+  t.token_id AS token_id
 """,
 )
 
@@ -369,7 +371,7 @@ _TRANSFER_ROWS = """
 WITH a, t, f, b ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
 WITH a, collect({from_address: f.address, to_address: b.address, hash: t.hash,
   log_index: t.log_index, value: t.value, value_raw: t.value_raw, token: t.token, ts: t.ts,
-  block: t.block, status: t.status, tx_count: t.tx_count})[0..$first] AS rows
+  block: t.block, status: t.status, tx_count: t.tx_count, fee: coalesce(t.fee, 0.0)})[0..$first] AS rows
 RETURN a AS wallet, rows
 """
 TRANSFERS_OUT_BY_ADDRESS = stmt(

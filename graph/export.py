@@ -39,6 +39,7 @@ TRANSFER_HEADER = [
     "block:long",
     "status:int",
     "tx_count:long",
+    "fee:double",
     "token_id",
 ]
 
@@ -101,6 +102,7 @@ def transfer_row(transfer: dict[str, Any]) -> list[Any]:
         _int(transfer["block"]),
         _int(transfer["status"]),
         _int(transfer["tx_count"]),
+        _double(transfer.get("fee") or 0.0),
         _text(transfer.get("token_id")),
     ]
 

@@ -10,6 +10,8 @@ CATEGORIES = ("DeFi", "NFT", "Gaming", "Social", "Bridge", "Exchange")
 
 # Columns of a transfer batch (a pandas DataFrame), in the order the writers expect.
 # `log_index` is -1 for the native value of a transaction; (hash, log_index) is a transfer's identity.
+# `fee`: what the sender paid for the transaction in ETH (gas used x effective gas price), on its
+# native row only; 0 on token rows and where the source does not say (edge lists).
 TRANSFER_COLUMNS = (
     "from_address",
     "to_address",
@@ -22,6 +24,7 @@ TRANSFER_COLUMNS = (
     "block",
     "status",
     "tx_count",
+    "fee",
 )
 
 
@@ -38,6 +41,7 @@ class Transfer:
     block: int
     status: int = 1
     tx_count: int = 1
+    fee: float = 0.0  # ETH the sender paid for the transaction (its native row only)
 
 
 @dataclass

@@ -31,10 +31,12 @@ def transfer_frame(**columns: object) -> pd.DataFrame:
     columns = {k: v.to_numpy() if isinstance(v, pd.Series) and k not in STRING_COLUMNS else v
                for k, v in columns.items()}  # fmt: skip
     columns = {k: v.reset_index(drop=True) if isinstance(v, pd.Series) else v for k, v in columns.items()}
+    columns.setdefault("fee", 0.0)
     frame = pd.DataFrame(columns)
     for name in ("log_index", "ts", "block", "status", "tx_count"):
         frame[name] = frame[name].astype(np.int64)
     frame["value"] = frame["value"].astype(np.float64)
+    frame["fee"] = frame["fee"].astype(np.float64)
     for name in STRING_COLUMNS:
         frame[name] = frame[name].astype(STR)
     return frame[list(TRANSFER_COLUMNS)]

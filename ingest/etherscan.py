@@ -42,7 +42,7 @@ def etherscan_batches(path: Path, chunk_rows: int = 100_000) -> Iterator[Batch]:
     path = Path(path)
     records = _records(path)
     is_token = any(isinstance(r, dict) and "tokenSymbol" in r for r in records[:100])
-    fields = TOKEN_FIELDS + ["tokenDecimal", "logIndex", "isError", "txreceipt_status"]
+    fields = TOKEN_FIELDS + ["tokenDecimal", "logIndex", "isError", "txreceipt_status", "gasUsed", "gasPrice"]
     frame = pd.DataFrame.from_records(
         [{k: str(r.get(k, "")) for k in fields} if isinstance(r, dict) else {} for r in records],
         columns=fields,
@@ -79,6 +79,12 @@ def etherscan_batches(path: Path, chunk_rows: int = 100_000) -> Iterator[Batch]:
             failed = ((good["isError"] == "1") | (good["txreceipt_status"] == "0")).to_numpy()
             raw = raw.where(~failed, "0")
             decimals, token, log_index = 18, NATIVE_TOKEN, -1
+        fee = np.zeros(len(good))
+        if not is_token:  # ETH the sender paid (empty when the export leaves gas out: 0)
+            used, price = (
+                pd.to_numeric(good[c], errors="coerce").to_numpy(float) for c in ("gasUsed", "gasPrice")
+            )
+            fee = np.nan_to_num(used * price / 1e18)
         out = transfer_frame(
             from_address=lower(good["from"]),
             to_address=to,
@@ -91,6 +97,7 @@ def etherscan_batches(path: Path, chunk_rows: int = 100_000) -> Iterator[Batch]:
             block=ints(good["blockNumber"]),
             status=np.where(failed, 0, 1),
             tx_count=1,
+            fee=fee,
         )[keep]
         yield Batch(out, len(part), errors, int((~keep).sum()), 0)
 

@@ -31,6 +31,27 @@ class EtlContext:
     decimals: dict[str, int | None] = field(default_factory=dict)
     contracts: dict[str, dict] = field(default_factory=dict)
     tokens: dict[str, dict] = field(default_factory=dict)
+    gas_used: dict[str, float] = field(default_factory=dict)  # tx hash -> gas used (receipts)
+    gas_price: dict[str, float] = field(default_factory=dict)  # tx hash -> effective gas price (wei)
+
+
+def _gas(values: pd.Series) -> np.ndarray:
+    """Gas figures as floats; NaN where empty or not a number (the fee is then unknown: 0)."""
+    return pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(dtype=float)
+
+
+def fees(frame: pd.DataFrame, hashes: pd.Series, ctx: EtlContext) -> np.ndarray:
+    """ETH paid per transaction: gas used (receipts, or the enriched receipt_gas_used column) x
+    effective gas price (receipts, receipt_effective_gas_price, else gas_price); 0 when unknown."""
+    used = hashes.map(ctx.gas_used).to_numpy(dtype=float, na_value=np.nan)
+    if "receipt_gas_used" in frame:
+        used = np.where(np.isnan(used), _gas(frame["receipt_gas_used"]), used)
+    price = hashes.map(ctx.gas_price).to_numpy(dtype=float, na_value=np.nan)
+    for col in ("receipt_effective_gas_price", "gas_price"):
+        if col in frame:
+            price = np.where(np.isnan(price), _gas(frame[col]), price)
+    fee = used * price / 1e18
+    return np.where(np.isfinite(fee), fee, 0.0)
 
 
 def discover(paths: Iterable[Path]) -> dict[str, list[Path]]:
@@ -96,7 +117,8 @@ def read_contracts(path: Path, ctx: EtlContext, report: IngestReport) -> None:
 
 
 def read_receipts(path: Path, ctx: EtlContext, report: IngestReport) -> None:
-    for chunk in read_chunks(path, ["transaction_hash", "status"], ["contract_address", "block_number"]):
+    optional = ["contract_address", "block_number", "gas_used", "effective_gas_price"]
+    for chunk in read_chunks(path, ["transaction_hash", "status"], optional):
         check = Checker(chunk.frame, chunk.lines, path.name)
         check.tx_hash("transaction_hash")
         check.matches("status", r"[01]", "not a receipt status (0 or 1)", allow_empty=True)
@@ -107,6 +129,11 @@ def read_receipts(path: Path, ctx: EtlContext, report: IngestReport) -> None:
         report.reject(chunk.errors + errors)
         hashes = lower(frame["transaction_hash"])
         ctx.failed.update(hashes[frame["status"].str.strip() == "0"].tolist())
+        for col, known in (("gas_used", ctx.gas_used), ("effective_gas_price", ctx.gas_price)):
+            if col in frame:
+                values = _gas(frame[col])
+                ok = ~np.isnan(values)
+                known.update(zip(hashes[ok].tolist(), values[ok].tolist(), strict=True))
         if "contract_address" in frame:
             created = lower(frame["contract_address"])
             mask = created != ""
@@ -132,7 +159,8 @@ def transaction_batches(path: Path, ctx: EtlContext, keep_block_ts: bool) -> Ite
     """Native-value transfers, one per transaction (zero-value calls included: they are
     interactions). Failed transactions are kept with value 0 and status 0."""
     required = ["hash", "from_address", "to_address", "value", "block_number", "block_timestamp"]
-    for chunk in read_chunks(path, required, ["receipt_status"]):
+    optional = ["receipt_status", "receipt_gas_used", "receipt_effective_gas_price", "gas_price"]
+    for chunk in read_chunks(path, required, optional):
         check = Checker(chunk.frame, chunk.lines, path.name)
         check.tx_hash("hash")
         check.address("from_address")
@@ -168,6 +196,7 @@ def transaction_batches(path: Path, ctx: EtlContext, keep_block_ts: bool) -> Ite
             block=block,
             status=np.where(failed, 0, 1),
             tx_count=1,
+            fee=fees(frame, hashes, ctx),
         )[keep]
         yield Batch(out, len(chunk.frame) + len(chunk.errors), chunk.errors + errors, int((~keep).sum()),
                     chunk.position)  # fmt: skip

@@ -38,7 +38,7 @@ def write_etl(folder: Path) -> Path:
     (folder / "receipts.csv").write_text(
         "transaction_hash,transaction_index,block_hash,block_number,cumulative_gas_used,gas_used,"
         "contract_address,root,status,effective_gas_price\n"
-        f"{tx(1)},0,,100,21000,21000,,,1,1\n{tx(2)},0,,101,21000,21000,,,0,1\n"
+        f"{tx(1)},0,,100,21000,21000,,,1,2000000000\n{tx(2)},0,,101,21000,21000,,,0,1\n"
         f"{tx(3)},0,,102,90000,90000,{CREATED},,1,1\n{tx(4)},0,,103,50000,50000,,,1,1\n"
     )
     (folder / "token_transfers.csv").write_text(
@@ -63,12 +63,14 @@ async def test_etl_folder(store: FalkorStore, tmp_path: Path) -> None:
     out = {(t.hash, t.log_index): t for t in (await store.transfers(addr(1))).transfers}
     assert out[(tx(1), -1)].value == pytest.approx(3.0)
     assert out[(tx(1), -1)].value_raw == str(3 * 10**18)
+    assert out[(tx(1), -1)].fee == pytest.approx(21_000 * 2e9 / 1e18)  # gas used x effective price
     assert out[(tx(3), -1)].to_address == CREATED  # contract creation goes to the created contract
     failed = (await store.transfers(addr(2), direction="out")).transfers[0]
     assert (failed.status, failed.value, failed.value_raw) == (0, 0.0, "0")
     tokens = {t.token: t for t in (await store.transfers(addr(3), direction="out")).transfers}
     assert tokens[TOKEN].value == pytest.approx(2.5)  # 2,500,000 raw / 10**6
     assert tokens[TOKEN].value_raw == "2500000" and tokens[TOKEN].ts == 1_030
+    assert tokens[TOKEN].fee == 0.0 and tokens[NATIVE_TOKEN].fee == pytest.approx(50_000 / 1e18)
     assert tokens[NFT].value == 77  # unknown decimals: kept unscaled
     assert tokens[NATIVE_TOKEN].to_address == TOKEN
     token = await store.wallet(TOKEN)
@@ -157,7 +159,8 @@ async def test_etherscan_exports(store: FalkorStore, tmp_path: Path) -> None:
         "message": "OK",
         "result": [
             {"blockNumber": "10", "timeStamp": "1600000000", "hash": tx(1), "from": addr(1), "to": addr(2),
-             "value": "2000000000000000000", "isError": "0", "txreceipt_status": "1", "contractAddress": ""},
+             "value": "2000000000000000000", "isError": "0", "txreceipt_status": "1", "contractAddress": "",
+             "gasUsed": "21000", "gasPrice": "30000000000"},
             {"blockNumber": "11", "timeStamp": "1600000010", "hash": tx(2), "from": addr(1), "to": addr(2),
              "value": "1000000000000000000", "isError": "1", "txreceipt_status": "0", "contractAddress": ""},
             {"blockNumber": "12", "timeStamp": "1600000020", "hash": "0xbad", "from": addr(1), "to": addr(2),
@@ -179,6 +182,7 @@ async def test_etherscan_exports(store: FalkorStore, tmp_path: Path) -> None:
     assert report.transfers_written == 4
     out = {t.hash: t for t in (await store.transfers(addr(1), direction="out")).transfers}
     assert out[tx(1)].value == pytest.approx(2.0)
+    assert out[tx(1)].fee == pytest.approx(21_000 * 30e9 / 1e18) and out[tx(2)].fee == 0.0
     assert (out[tx(2)].status, out[tx(2)].value) == (0, 0.0)
     tokens = (await store.transfers(addr(2), direction="out")).transfers
     assert sorted((t.log_index, t.value) for t in tokens if t.token == TOKEN) == [(0, 1.2345), (1, 1.0)]

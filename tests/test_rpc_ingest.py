@@ -61,6 +61,13 @@ async def test_scenario_gives_exactly_the_expected_transfers(anvil: Anvil, store
     for t in transfers:  # every block timestamp and number is the node's
         block = anvil.w3.eth.get_block(t["block"])
         assert block["timestamp"] == t["ts"] and block["transactions"]
+    for t in transfers:  # the sender's fee on native rows, as the node's receipt says
+        if t["log_index"] == -1:
+            receipt = anvil.w3.eth.get_transaction_receipt(t["hash"])
+            paid = receipt["gasUsed"] * receipt["effectiveGasPrice"] / E18
+            assert paid > 0 and t["fee"] == pytest.approx(paid)
+        else:
+            assert t["fee"] == 0.0
 
     assert {t["symbol"]: (t["name"], t["decimals"]) for t in tokens.values()} == {
         "TT": ("Test Token", 18), "TNFT": ("Test NFT", None), None: (None, None),

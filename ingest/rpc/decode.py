@@ -87,10 +87,11 @@ class _Rows:
                                                              "token_id")}  # fmt: skip
 
     def add(self, src: str, dst: str, tx: str, log_index: int, raw: int, value: float, token: str,
-            block: BlockData, status: int = 1, token_id: int | None = None) -> None:  # fmt: skip
+            block: BlockData, status: int = 1, token_id: int | None = None,
+            fee: float = 0.0) -> None:  # fmt: skip
         for key, v in (("from_address", src), ("to_address", dst), ("hash", tx), ("log_index", log_index),
                        ("value", value), ("value_raw", str(raw)), ("token", token), ("ts", block.ts),
-                       ("block", block.number), ("status", status)):  # fmt: skip
+                       ("block", block.number), ("status", status), ("fee", fee)):  # fmt: skip
             self.cols[key].append(v)
         if token_id is not None:
             for key, v in (("from_address", src), ("to_address", dst), ("hash", tx), ("log_index", log_index),
@@ -137,6 +138,13 @@ def _decode_log(rows: _Rows, log: dict[str, Any], tx: str, block: BlockData,
     return None
 
 
+def _fee(tx: dict[str, Any], receipt: dict[str, Any]) -> float:
+    """ETH the sender paid: gas used x effective gas price (the transaction's gas price on nodes
+    whose receipts predate EIP-1559); 0 when the node says neither."""
+    used, price = receipt.get("gasUsed"), receipt.get("effectiveGasPrice") or tx.get("gasPrice")
+    return int(used, 16) * int(price, 16) / WEI if used and price else 0.0
+
+
 def decode_blocks(blocks: list[BlockData], decimals: dict[str, int | None]) -> Decoded:
     """Transfers of these blocks; `decimals` maps token address -> decimals (None: unscaled)."""
     rows = _Rows()
@@ -152,7 +160,8 @@ def decode_blocks(blocks: list[BlockData], decimals: dict[str, int | None]) -> D
             to = (tx.get("to") or "").lower() or created_at
             if to:
                 raw = int(tx["value"], 16) if status else 0
-                rows.add(tx["from"].lower(), to, tx_hash, -1, raw, raw / WEI, NATIVE_TOKEN, block, status)
+                rows.add(tx["from"].lower(), to, tx_hash, -1, raw, raw / WEI, NATIVE_TOKEN, block, status,
+                         fee=_fee(tx, receipt))  # fmt: skip
                 kinds["native"] += 1
             for log in receipt.get("logs") or ():
                 before = len(rows.cols["hash"])

@@ -11,7 +11,7 @@ export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
   // :TRANSFER
-  'hash', 'log_index', 'value', 'value_raw', 'token', 'ts', 'block', 'status', 'tx_count', 'token_id',
+  'hash', 'log_index', 'value', 'value_raw', 'token', 'ts', 'block', 'status', 'tx_count', 'fee', 'token_id',
   // :Chain (ingestion state) and :Block (the reorg window)
   'chain_id', 'done', 'head', 'number', 'parent_hash', 'txs',
   // written by GDS (docs/neo4j-browser.md)
