@@ -708,7 +708,7 @@ _OUT_EDGES = """
 MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
 WITH a, collect(b.address) AS dst, collect(coalesce(t.ts, 0)) AS ts,
   collect(coalesce(t.value, 0.0)) AS value, collect(coalesce(t.token, $native)) AS token,
-  collect(coalesce(t.tx_count, 1)) AS tx_count,
+  collect(coalesce(t.tx_count, 1)) AS tx_count, collect(coalesce(t.fee, 0.0)) AS fee,
   sum(CASE WHEN t.status = 0 THEN t.tx_count ELSE 0 END) AS failed_out,
   sum(CASE WHEN b.created_block IS NULL THEN 0 ELSE 1 END) AS contract_calls,
   sum(CASE WHEN b.created_block IS NOT NULL AND t.block >= 0
@@ -719,11 +719,11 @@ RETURN a.address AS address, {lists}, failed_out, contract_calls, young_calls
 # most of it saved in the client, which otherwise decodes every value on its own.
 ML_OUT_EDGES = stmt(
     "ml_out_edges",
-    _OUT_EDGES.replace("{lists}", "dst, ts, value, token, tx_count"),
+    _OUT_EDGES.replace("{lists}", "dst, ts, value, token, tx_count, fee"),
     falkordb=_OUT_EDGES.replace(
         "{lists}",
         "toJSON(dst) AS dst, toJSON(ts) AS ts, toJSON(value) AS value, toJSON(token) AS token,\n"
-        "  toJSON(tx_count) AS tx_count",
+        "  toJSON(tx_count) AS tx_count, toJSON(fee) AS fee",
     ),
 )
 # Fan-in / fan-out of every wallet in the database (bench/scoring.py measures it against the

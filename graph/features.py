@@ -40,7 +40,7 @@ class WalletGraph:
     """`wallets`: one row per wallet in address order (position = node id): `address`,
     `failed_out`, `contract_calls`, `young_calls` (from the database), `contract`, `category`,
     `name`, `created_block`, `token`, `nft`. `edges`: one row per transfer: `src`, `dst`
-    (positions), `ts`, `value`, `token` (codes into `tokens`), `tx_count`."""
+    (positions), `ts`, `value`, `token` (codes into `tokens`), `tx_count`, `fee` (ETH)."""
 
     wallets: pd.DataFrame
     edges: pd.DataFrame
@@ -90,6 +90,7 @@ async def load_wallet_graph(store: GraphStore, young_days: int = YOUNG_DAYS) -> 
             "value": _column(out_rows, "value", numeric=True)[0].astype(float),
             "token": token_codes.astype(np.int32),
             "tx_count": _column(out_rows, "tx_count", numeric=True)[0].astype(np.int64),
+            "fee": _column(out_rows, "fee", numeric=True)[0].astype(float),
         }
     )
     return WalletGraph(wallets, edges, [str(t) for t in token_names])
