@@ -101,10 +101,11 @@ async def execute_direct(
     allowed: Collection[OperationType],
 ) -> ExecutionResult | None:
     """The result, or None when strawberry's own path should run the operation."""
-    if schema.directives or len(schema.extensions) != 1:
+    prepare = getattr(schema.extensions[0], "prepare", None) if len(schema.extensions) == 1 else None
+    if schema.directives or prepare is None:
         return None  # only aidrop's one extension (api.safety.guard) is known to be safe to skip
     try:
-        document, errors = schema.extensions[0].prepare(schema._schema, query)
+        document, errors = prepare(schema._schema, query)
     except GraphQLError:
         return None
     operation = _operation(document, operation_name) if not errors else None

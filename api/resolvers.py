@@ -24,7 +24,7 @@ BACKREF = "strawberry-definition"
 
 
 def _plain(type_: Any) -> bool:
-    while isinstance(type_, StrawberryOptional):
+    while type(type_) is StrawberryOptional:  # not its subclass Maybe, which wraps the value
         type_ = type_.of_type
     return type_ in PLAIN
 

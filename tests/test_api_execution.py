@@ -146,11 +146,15 @@ async def test_lean_resolvers_rename_arguments_and_pass_info() -> None:
         async def later(self, text: str) -> str:
             return text.upper()
 
+        @strawberry.field
+        def maybe(self, text: strawberry.Maybe[str]) -> str:  # strawberry wraps it: not lean
+            return repr(text)
+
     schema = strawberry.Schema(query=Query)
     assert lean_resolvers(schema) == 2
-    result = await schema.execute('{ shifted(from: 2, by: 3) a: shifted later(text: "x") }')
+    result = await schema.execute('{ shifted(from: 2, by: 3) a: shifted later(text: "x") maybe(text: "y") }')
     assert result.errors is None
-    assert result.data == {"shifted": "5 shifted", "a": "1 shifted", "later": "X"}
+    assert result.data == {"shifted": "5 shifted", "a": "1 shifted", "later": "X", "maybe": "Some('y')"}
 
 
 async def test_a_wallet_query_leaves_no_garbage_for_the_cyclic_collector() -> None:
