@@ -3,7 +3,8 @@
 The keys asked before the event loop's next turn are fetched by one call, in a task of their
 own (a caller cancelled mid-wait cancels nobody else's fetch); each key is fetched once per
 loader. strawberry's DataLoader does the same through a scheduled callback that creates the
-task, a batch object and a done-callback per batch: about three times the cost of a load.
+task, a batch object and a done-callback per batch: a load here costs about two thirds of one
+there (uvloop, one key per batch).
 """
 
 from __future__ import annotations
