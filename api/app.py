@@ -17,6 +17,7 @@ import gc
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -119,6 +120,7 @@ class GraphQLApp(GraphQL):
             return await PlainTextResponse(reason, 400)(scope, receive, send)
         context = await self.get_context(request, None)
         name = data.get("operationName")
+        self.metrics.operations.inc(operation_type(query, name))
         try:
             result = await execute_direct(self.schema, query, variables, context, name, POST_OPERATIONS)
             if result is None:
@@ -164,6 +166,15 @@ class GraphQLApp(GraphQL):
 
 
 POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+_OPERATION = re.compile(r"\b(query|mutation|subscription)\b\s*(\w*)")
+
+
+def operation_type(query: str, name: str | None) -> str:
+    """query, mutation or subscription, from the text (a `{ ... }` shorthand is a query)."""
+    for kind, op_name in _OPERATION.findall(query.split("{", 1)[0] if name is None else query):
+        if name is None or op_name == name:
+            return kind
+    return "query"
 
 
 def _replay(body: bytes) -> Receive:

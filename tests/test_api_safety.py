@@ -181,6 +181,8 @@ def test_health_readiness_metrics(api: Stack) -> None:
     text = requests.get(api.url + "/metrics", timeout=5).text
     assert 'aidrop_http_requests_total{route="/graphql",status="413"}' in text
     assert 'aidrop_graphql_errors_total{code="INVALID_ADDRESS"}' in text
+    assert 'aidrop_graphql_operations_total{type="query"}' in text
+    assert 'aidrop_graphql_operations_total{type="mutation"}' in text  # the keyless one, refused
     assert "aidrop_http_request_seconds_bucket" in text and 'aidrop_jobs{status="queued"}' in text
 
 
