@@ -72,6 +72,10 @@ FEATURES: list[Feature] = [
     Feature("round_share", "amounts", "share of native amounts sent with at most 2 decimals"),
     Feature("in_value_per_tx", "amounts", "native value received per transaction"),
     Feature("failed_share", "gas", "share of sent transactions that failed (gas paid, nothing moved)"),
+    Feature("fee_total", "gas", "ETH paid in transaction fees (where the source gives them)"),
+    Feature("fee_per_tx", "gas", "mean fee per sent transaction with a known fee"),
+    Feature("fee_share", "gas", "fees / (fees + native value sent)"),
+    Feature("fee_vs_day", "gas", "median fee paid over the day's median fee (overpaying: urgency)"),
     Feature("token_diversity", "tokens", "distinct assets moved (native counts as one)"),
     Feature("token_share", "tokens", "share of transfers that move tokens"),
     Feature("nft_share", "tokens", "share of transfers that move NFTs"),
@@ -256,8 +260,18 @@ def compute_features(graph: WalletGraph, alpha: float = ALPHA) -> pd.DataFrame:
     f["round_share"] = _ratio(_bincount(s_n, n, rounded.astype(float)), cnt_out)
     f["in_value_per_tx"] = _ratio(f["in_value"], _bincount(d_n, n, weight[native]))
 
-    # gas: the graph keeps no gas figures; failed sends are the part of gas spending it has
+    # gas: failed sends, and the fees of the transactions sent (0: the source gave none)
     f["failed_share"] = _ratio(w["failed_out"].to_numpy(dtype=float), f["out_tx"])
+    fee = e["fee"].to_numpy(dtype=float) if "fee" in e else np.zeros(len(e))
+    paid = fee > 0
+    s_f, v_f = src[paid], fee[paid]
+    n_f, sum_f = _bincount(s_f, n), _bincount(s_f, n, v_f)
+    f["fee_total"] = np.where(n_f > 0, sum_f, np.nan)
+    f["fee_per_tx"] = _ratio(sum_f, n_f)
+    f["fee_share"] = np.where(n_f > 0, _ratio(sum_f, sum_f + f["out_value"]), np.nan)
+    fee_day = ts[paid] // int(DAY)
+    day_median = pd.Series(v_f).groupby(fee_day).transform("median").to_numpy() if len(v_f) else v_f
+    f["fee_vs_day"] = _group_median(s_f, _ratio(v_f, day_median), n)
 
     # tokens
     tok = np.concatenate([token, token])
