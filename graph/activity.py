@@ -24,6 +24,7 @@ import numpy as np
 from graph import cypher as q
 from graph.features import WalletGraph, load_wallet_graph
 from graph.model import CATEGORIES, NATIVE_TOKEN
+from graph.scores import write_columns
 from graph.store import GraphStore
 
 DAY = 86_400
@@ -115,10 +116,8 @@ def _active_wallets(graph: WalletGraph) -> int:
 async def write_activity(store: GraphStore, graph: WalletGraph, summary: dict[str, list[Any]],
                          batch: int = BATCH) -> None:  # fmt: skip
     """Set the summary on the wallets of `graph` (SET_RESULTS does the same with the scores)."""
-    addresses = graph.wallets["address"].tolist()
-    for start in range(0, len(addresses), batch):
-        part = {c: summary[c][start : start + batch] for c in COLUMNS}
-        await store.execute(q.SET_ACTIVITY, {"address": addresses[start : start + batch], **part})
+    columns = {"address": graph.wallets["address"].tolist(), **summary}
+    await write_columns(store, q.SET_ACTIVITY, columns, batch)
 
 
 async def note_activity(store: GraphStore, status: ActivityStatus) -> None:

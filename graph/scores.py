@@ -3,6 +3,7 @@ per column; and read back for one wallet."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from graph import cypher as q
@@ -11,47 +12,56 @@ from graph.errors import NotFound
 from graph.store import GraphStore
 
 BATCH = 10_000
+IN_FLIGHT = 2  # batches sent at once: the next one is encoded while the server runs one
 SHARED = ("model", "version", "typology_version", "cluster_version")  # one value for the batch
 
 
-async def _write(store: GraphStore, statement: q.Statement, columns: dict[str, Any], batch: int) -> int:
+async def write_columns(
+    store: GraphStore, statement: q.Statement, columns: dict[str, Any], batch: int = BATCH
+) -> int:
+    """One list per column (SHARED ones: one value), `batch` wallets per statement."""
     n = len(columns["address"])
     shared = {k: v for k, v in columns.items() if k in SHARED}
     lists = {k: list(v) for k, v in columns.items() if k not in SHARED}
     for key, values in lists.items():
         if len(values) != n:
             raise ValueError(f"column {key} has {len(values)} values for {n} wallets")
-    for start in range(0, n, batch):
-        chunk = {k: v[start : start + batch] for k, v in lists.items()}
-        await store.execute(statement, {**chunk, **shared})
+    gate = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one(start: int) -> None:
+        async with gate:
+            chunk = {k: v[start : start + batch] for k, v in lists.items()}
+            await store.execute(statement, {**chunk, **shared})
+
+    await asyncio.gather(*(one(start) for start in range(0, n, batch)))
     return n
 
 
 async def write_anomaly(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:
     """address, score, rank, flagged, explanation (lists); model, version."""
-    return await _write(store, q.SET_ANOMALY, columns, batch)
+    return await write_columns(store, q.SET_ANOMALY, columns, batch)
 
 
 async def write_typology(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:
     """address, code, axes, explanation (lists); version."""
-    return await _write(store, q.SET_TYPOLOGY, columns, batch)
+    return await write_columns(store, q.SET_TYPOLOGY, columns, batch)
 
 
 async def write_clusters(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:
     """address, cluster (lists); version."""
-    return await _write(store, q.SET_CLUSTER, columns, batch)
+    return await write_columns(store, q.SET_CLUSTER, columns, batch)
 
 
 async def write_ppr(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:
     """address, ppr (lists)."""
-    return await _write(store, q.SET_PPR, columns, batch)
+    return await write_columns(store, q.SET_PPR, columns, batch)
 
 
 async def write_results(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:
     """Everything of a pipeline run in one pass: the columns of the four writers above (typology
     explanation as typology_explanation) plus model, version, typology_version, cluster_version,
     and the activity summary's columns (graph/activity.py)."""
-    return await _write(store, q.SET_RESULTS, columns, batch)
+    return await write_columns(store, q.SET_RESULTS, columns, batch)
 
 
 async def wallet_results(store: GraphStore, address: str) -> dict[str, Any]:

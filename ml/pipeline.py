@@ -3,6 +3,7 @@ score every wallet, write the results back onto the wallets. Each stage is timed
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -144,6 +145,20 @@ def fit_clusters(ds: Dataset, **params: Any) -> tuple[ClusterModel, dict[str, An
     return model, meta
 
 
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """The cyclic garbage collector held off for a run: a run allocates millions of long-lived
+    objects (lists, strings) and each collection walked them again; on tedge that was a third of
+    a scoring (8.0 s against 5.8 s). Collections resume at the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 async def train(
     store: GraphStore,
     registry: Registry,
@@ -151,6 +166,19 @@ async def train(
     model: str = "aidrop",
     labels: str | Path | None = None,
     ds: Dataset | None = None,
+    **params: Any,
+) -> Artifact:
+    with few_collections():
+        return await _train(store, registry, what, model, labels, ds, **params)
+
+
+async def _train(
+    store: GraphStore,
+    registry: Registry,
+    what: str,
+    model: str,
+    labels: str | Path | None,
+    ds: Dataset | None,
     **params: Any,
 ) -> Artifact:
     ds = ds or await dataset(store)
@@ -197,6 +225,20 @@ async def score(
     """Score every wallet with the active version of `model` (a label-free aidrop model is fitted
     and registered when none is active; mpocryptoml must be trained with labels first), plus
     typology and clusters (fitted from behaviour when not trained), and write them back."""
+    with few_collections():
+        return await _score(store, registry, model, write, typology, clusters, ds, timer)
+
+
+async def _score(
+    store: GraphStore,
+    registry: Registry,
+    model: str,
+    write: bool,
+    typology: bool,
+    clusters: bool,
+    ds: Dataset | None,
+    timer: Timer | None,
+) -> ScoreRun:
     timer = timer or Timer()
     started = int(time.time())
     ds = ds or await dataset(store, timer)
