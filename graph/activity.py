@@ -98,19 +98,14 @@ def summarize(graph: WalletGraph) -> dict[str, list[Any]]:
     return out
 
 
-def status_of(graph: WalletGraph, now: int) -> ActivityStatus:
-    """What a summary of `graph` written at `now` holds."""
+def status_of(graph: WalletGraph, summary: dict[str, list[Any]], now: int) -> ActivityStatus:
+    """What `summary` (of `graph`) written at `now` holds."""
     return ActivityStatus(
         refreshed_at=int(now),
         last_ts=int(graph.edges["ts"].max()) if len(graph.edges) else None,
-        wallets=_active_wallets(graph),
+        wallets=sum(t is not None for t in summary["last_ts"]),
         transfers=len(graph.edges),
     )
-
-
-def _active_wallets(graph: WalletGraph) -> int:
-    e = graph.edges
-    return int(np.unique(np.concatenate([e["src"].to_numpy(), e["dst"].to_numpy()])).size)
 
 
 async def write_activity(store: GraphStore, graph: WalletGraph, summary: dict[str, list[Any]],
@@ -126,8 +121,9 @@ async def note_activity(store: GraphStore, status: ActivityStatus) -> None:
 
 async def save_activity(store: GraphStore, graph: WalletGraph, now: int | None = None) -> ActivityStatus:
     """Summarise the graph already read and write it, with its status."""
-    status = status_of(graph, int(now if now is not None else time.time()))
-    await write_activity(store, graph, summarize(graph))
+    summary = summarize(graph)
+    status = status_of(graph, summary, int(now if now is not None else time.time()))
+    await write_activity(store, graph, summary)
     await note_activity(store, status)
     return status
 

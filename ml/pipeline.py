@@ -294,9 +294,10 @@ async def _score(
             columns.update(cluster=[int(c) for c in labels], cluster_version=clu.version)
     if write:
         with timer.stage("write-back"):  # with the activity summary marketing's filters read
-            columns.update(summarize(ds.graph))
+            summary = summarize(ds.graph)
+            columns.update(summary)
             await _write(store, columns, typology, clusters, ds)
-            await note_activity(store, status_of(ds.graph, started))
+            await note_activity(store, status_of(ds.graph, summary, started))
     return ScoreRun(frame, model, art.version, timer, trained)
 
 
