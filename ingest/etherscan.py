@@ -13,7 +13,7 @@ import pandas as pd
 from graph.address import is_address
 from graph.model import NATIVE_TOKEN
 from ingest.batch import Batch, transfer_frame
-from ingest.validate import Checker, ints, lower, wei_to_float
+from ingest.validate import Checker, ints, lower, optional_floats, wei_to_float
 
 TX_FIELDS = ["hash", "from", "to", "value", "blockNumber", "timeStamp"]
 TOKEN_FIELDS = [*TX_FIELDS, "contractAddress"]
@@ -81,10 +81,7 @@ def etherscan_batches(path: Path, chunk_rows: int = 100_000) -> Iterator[Batch]:
             decimals, token, log_index = 18, NATIVE_TOKEN, -1
         fee = np.zeros(len(good))
         if not is_token:  # ETH the sender paid (empty when the export leaves gas out: 0)
-            used, price = (
-                pd.to_numeric(good[c], errors="coerce").to_numpy(float) for c in ("gasUsed", "gasPrice")
-            )
-            fee = np.nan_to_num(used * price / 1e18)
+            fee = np.nan_to_num(optional_floats(good["gasUsed"]) * optional_floats(good["gasPrice"]) / 1e18)
         out = transfer_frame(
             from_address=lower(good["from"]),
             to_address=to,

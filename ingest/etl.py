@@ -18,7 +18,7 @@ from graph.model import NATIVE_TOKEN
 from ingest.batch import Batch, transfer_frame
 from ingest.csvio import read_chunks
 from ingest.report import IngestReport
-from ingest.validate import Checker, floats, ints, lower, wei_to_float
+from ingest.validate import Checker, floats, ints, lower, optional_floats, wei_to_float
 
 KINDS = ("tokens", "contracts", "receipts", "blocks", "transactions", "token_transfers")
 
@@ -35,21 +35,16 @@ class EtlContext:
     gas_price: dict[str, float] = field(default_factory=dict)  # tx hash -> effective gas price (wei)
 
 
-def _gas(values: pd.Series) -> np.ndarray:
-    """Gas figures as floats; NaN where empty or not a number (the fee is then unknown: 0)."""
-    return pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(dtype=float)
-
-
 def fees(frame: pd.DataFrame, hashes: pd.Series, ctx: EtlContext) -> np.ndarray:
     """ETH paid per transaction: gas used (receipts, or the enriched receipt_gas_used column) x
     effective gas price (receipts, receipt_effective_gas_price, else gas_price); 0 when unknown."""
     used = hashes.map(ctx.gas_used).to_numpy(dtype=float, na_value=np.nan)
     if "receipt_gas_used" in frame:
-        used = np.where(np.isnan(used), _gas(frame["receipt_gas_used"]), used)
+        used = np.where(np.isnan(used), optional_floats(frame["receipt_gas_used"]), used)
     price = hashes.map(ctx.gas_price).to_numpy(dtype=float, na_value=np.nan)
     for col in ("receipt_effective_gas_price", "gas_price"):
         if col in frame:
-            price = np.where(np.isnan(price), _gas(frame[col]), price)
+            price = np.where(np.isnan(price), optional_floats(frame[col]), price)
     fee = used * price / 1e18
     return np.where(np.isfinite(fee), fee, 0.0)
 
@@ -131,7 +126,7 @@ def read_receipts(path: Path, ctx: EtlContext, report: IngestReport) -> None:
         ctx.failed.update(hashes[frame["status"].str.strip() == "0"].tolist())
         for col, known in (("gas_used", ctx.gas_used), ("effective_gas_price", ctx.gas_price)):
             if col in frame:
-                values = _gas(frame[col])
+                values = optional_floats(frame[col])
                 ok = ~np.isnan(values)
                 known.update(zip(hashes[ok].tolist(), values[ok].tolist(), strict=True))
         if "contract_address" in frame:

@@ -74,6 +74,11 @@ def floats(series: pd.Series) -> np.ndarray:
     return pa.array(series, type=pa.string()).cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
+def optional_floats(series: pd.Series) -> np.ndarray:
+    """Numbers a row may lack (gas figures): NaN where empty or not a number, never a rejection."""
+    return pd.to_numeric(series.str.strip(), errors="coerce").to_numpy(dtype=float)
+
+
 def wei_to_float(raw: pd.Series, decimals: np.ndarray | int) -> np.ndarray:
     """Token units as float from the exact integer string (which is kept as value_raw)."""
     return floats(raw) / np.power(10.0, decimals)
