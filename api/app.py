@@ -46,7 +46,7 @@ from strawberry.types.graphql import OperationType
 from api.context import Context, Services
 from api.execution import execute_direct
 from api.metrics import Metrics
-from api.safety import BodyLimit, RateLimit, code_error, send_error
+from api.safety import ApiError, BodyLimit, RateLimit, check_variables, code_error, send_error
 from api.schema import build_schema
 
 if TYPE_CHECKING:
@@ -64,7 +64,14 @@ class GraphQLApp(GraphQL):
         self, services_ref: dict[str, Any], settings: Settings, metrics: Metrics, **kwargs: Any
     ) -> None:
         super().__init__(
-            build_schema(settings.max_depth, settings.max_aliases, settings.max_tokens),
+            build_schema(
+                settings.max_depth,
+                settings.max_aliases,
+                settings.max_tokens,
+                settings.max_cost,
+                settings.max_page,
+                settings.max_batch,
+            ),  # fmt: skip
             graphql_ide="graphiql",
             **kwargs,
         )
@@ -108,8 +115,10 @@ class GraphQLApp(GraphQL):
         request = Request(scope, receive)
         try:
             data = json.loads(await request.body())
-        except ValueError:
-            return await PlainTextResponse("Unable to parse request body as JSON", 400)(scope, receive, send)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested 100,000 deep
+            return await send_error(
+                send, 400, "the request body is not JSON (or nested too deep)", "BAD_REQUEST"
+            )
         if not isinstance(data, dict):  # a batch: strawberry answers (and refuses) those
             return await super().__call__(scope, _replay(json.dumps(data).encode()), send)
         query, variables = data.get("query"), data.get("variables")
@@ -118,6 +127,10 @@ class GraphQLApp(GraphQL):
         if not isinstance(variables, (dict, type(None))):
             reason = "The GraphQL operation's `variables` must be an object or null, if provided."
             return await PlainTextResponse(reason, 400)(scope, receive, send)
+        try:
+            check_variables(variables, self.settings.max_list)
+        except ApiError as exc:
+            return await send_error(send, 400, str(exc), exc.code)
         context = await self.get_context(request, None)
         name = data.get("operationName")
         self.metrics.operations.inc(operation_type(query, name))
@@ -351,6 +364,7 @@ async def open_services(settings: Settings) -> Services:
 
     store = open_store(settings)
     await store.ensure_schema()
+    store.query_timeout = settings.query_timeout
     records = JobRecords.from_url(redis_url(settings), settings.job_ttl_days)
     return Services(settings, store, open_blobs(settings), records, JobQueue(records, settings))
 

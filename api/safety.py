@@ -21,9 +21,13 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
+    VariableNode,
+    get_named_type,
     parse,
     specified_rules,
 )
@@ -31,7 +35,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
-from graph.errors import AidropError
+from graph.errors import AidropError, clip
+
+__all__ = ["clip"]  # re-exported for api/schema.py
 
 log = logging.getLogger("aidrop.api")
 
@@ -59,9 +65,21 @@ def page_size(first: int, cap: int, name: str = "first") -> int:
     return first
 
 
-# ---- depth and aliases ------------------------------------------------------------------------
-def limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRule]:
-    """A validation rule: selection depth (fragments followed) and aliases per operation."""
+# ---- depth, aliases and cost ------------------------------------------------------------------
+SIZE_ARGS = ("first", "limit")  # a field returning up to this many items (a page)
+LIST_ARGS = ("ids", "addresses")  # a field returning one item per element of this list
+
+
+def limits_rule(max_depth: int, max_aliases: int, max_cost: int = 0, max_page: int = 100,
+                max_batch: int = 1000) -> type[ValidationRule]:  # fmt: skip
+    """A validation rule: selection depth (fragments followed), aliases per operation, and cost.
+
+    The cost counts the objects an operation can resolve: each field with a selection costs
+    its size times (1 + the cost of its selection), the size being its `first`/`limit`
+    (or the number of `ids`/`addresses`), 1 otherwise. Sizes multiply through nesting, so
+    `wallets(first:100){...counterparties(first:100){wallet{counterparties(first:100)...}}}` costs
+    about 10^6. A size given by a variable counts as the variable's default, else the cap (the
+    text alone decides, so the verdict is cached with the validation)."""
 
     class Limits(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
@@ -70,13 +88,39 @@ def limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRule]:
                 for d in self.context.document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             }
+            defaults = {v.variable.name.value: v.default_value for v in node.variable_definitions or ()}
+            schema = self.context.schema
             aliases = 0
+            over = False
 
-            def walk(selection_set: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
-                nonlocal aliases
+            def size(field: FieldNode, definition: Any) -> int:
+                given = {a.name.value: a.value for a in field.arguments or ()}
+                n = 1
+                for name, arg in (definition.args or {}).items() if definition is not None else ():
+                    value = given.get(name)
+                    if isinstance(value, VariableNode):
+                        value = defaults.get(value.name.value) or value
+                    if name in SIZE_ARGS:
+                        if isinstance(value, IntValueNode):
+                            n = max(n, int(value.value))
+                        elif isinstance(value, VariableNode):
+                            n = max(n, max_page)
+                        elif value is None and isinstance(arg.default_value, int):
+                            n = max(n, arg.default_value)
+                    elif name in LIST_ARGS:
+                        if isinstance(value, ListValueNode):
+                            n = max(n, len(value.values))
+                        elif isinstance(value, VariableNode):
+                            n = max(n, max_batch)
+                return n
+
+            def walk(selection_set: SelectionSetNode | None, parent: Any, depth: int,
+                     seen: frozenset[str]) -> tuple[int, int]:  # fmt: skip
+                """(deepest depth, cost) of a selection on the type `parent`."""
+                nonlocal aliases, over
                 if selection_set is None:
-                    return depth
-                deepest = depth
+                    return depth, 0
+                deepest, cost = depth, 0
                 for sel in selection_set.selections:
                     if isinstance(sel, FieldNode):
                         if sel.alias is not None:
@@ -84,36 +128,73 @@ def limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRule]:
                         if sel.name.value.startswith("__"):
                             continue  # introspection: bounded by the schema itself (GraphiQL nests ~15)
                         if sel.selection_set is not None:
-                            deepest = max(deepest, walk(sel.selection_set, depth + 1, seen))
+                            fields = getattr(parent, "fields", None) or {}
+                            definition = fields.get(sel.name.value)
+                            child = get_named_type(definition.type) if definition is not None else None
+                            d, c = walk(sel.selection_set, child, depth + 1, seen)
+                            deepest = max(deepest, d)
+                            cost += size(sel, definition) * (1 + c)
                     elif isinstance(sel, InlineFragmentNode):
-                        deepest = max(deepest, walk(sel.selection_set, depth, seen))
+                        cond = sel.type_condition
+                        child = schema.get_type(cond.name.value) if cond is not None else parent
+                        d, c = walk(sel.selection_set, child, depth, seen)
+                        deepest, cost = max(deepest, d), cost + c
                     elif isinstance(sel, FragmentSpreadNode):
                         name = sel.name.value
                         if name in fragments and name not in seen:
-                            deepest = max(deepest, walk(fragments[name].selection_set, depth, seen | {name}))
-                    if deepest > max_depth or aliases > max_aliases:
-                        return deepest  # stop early on hostile documents
-                return deepest
+                            frag = fragments[name]
+                            child = schema.get_type(frag.type_condition.name.value)
+                            d, c = walk(frag.selection_set, child, depth, seen | {name})
+                            deepest, cost = max(deepest, d), cost + c
+                    if deepest > max_depth or aliases > max_aliases or (max_cost and cost > max_cost):
+                        over = True
+                        return deepest, cost  # stop early on hostile documents
+                return deepest, cost
 
-            depth = walk(node.selection_set, 0, frozenset())
+            root = {"query": schema.query_type, "mutation": schema.mutation_type,
+                    "subscription": schema.subscription_type}.get(node.operation.value)  # fmt: skip
+            depth, cost = walk(node.selection_set, root, 0, frozenset())
+            problems = []
             if depth > max_depth:
-                self.report_error(
-                    GraphQLError(
-                        f"query depth {depth} is over the limit of {max_depth}",
-                        node,
-                        extensions={"code": "QUERY_TOO_COMPLEX"},
-                    )
-                )
+                problems.append(f"query depth {depth} is over the limit of {max_depth}")
             if aliases > max_aliases:
-                self.report_error(
-                    GraphQLError(
-                        f"more than {max_aliases} aliases in one operation",
-                        node,
-                        extensions={"code": "QUERY_TOO_COMPLEX"},
-                    )
+                problems.append(f"more than {max_aliases} aliases in one operation")
+            if max_cost and cost > max_cost and not problems:
+                more = " or more" if over else ""
+                problems.append(
+                    f"query cost {cost}{more} is over the limit of {max_cost} (the cost multiplies each "
+                    "list's first/limit through the nesting; ask for smaller pages or fewer levels)"
                 )
+            for problem in problems:
+                self.report_error(GraphQLError(problem, node, extensions={"code": "QUERY_TOO_COMPLEX"}))
 
     return Limits
+
+
+# ---- variables ---------------------------------------------------------------------------------
+def long_list(value: Any, cap: int, depth: int = 0) -> int:
+    """The length of the first list over `cap` items anywhere in a variables value (0: none)."""
+    if isinstance(value, list):
+        if len(value) > cap:
+            return len(value)
+        items: Any = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return 0
+    if depth > 20:
+        return 0  # JSON nesting is bounded by the parser; variables of this schema are shallow
+    for item in items:
+        if isinstance(item, (list, dict)) and (n := long_list(item, cap, depth + 1)):
+            return n
+    return 0
+
+
+def check_variables(variables: dict[str, Any] | None, cap: int) -> None:
+    """Lists in variables hold at most `cap` items: a list becomes a Cypher parameter and work in
+    the database per item (100,000 typology patterns kept FalkorDB busy for minutes)."""
+    if variables and (n := long_list(variables, cap)):
+        raise too_complex(f"a list variable has {n} items; at most {cap} are accepted (AIDROP_MAX_LIST)")
 
 
 # ---- error codes --------------------------------------------------------------------------------
@@ -166,11 +247,12 @@ def _validate(
     return validate_document(schema, _parse(query, max_tokens), rules)
 
 
-def guard(max_tokens: int, max_depth: int, max_aliases: int) -> type[SchemaExtension]:
+def guard(max_tokens: int, max_depth: int, max_aliases: int, max_cost: int = 0, max_page: int = 100,
+          max_batch: int = 1000) -> type[SchemaExtension]:  # fmt: skip
     """One schema extension for everything aidrop adds to an operation, in one hook (each hook
     costs a context manager per operation): the token limit, parse and validation caches keyed by
     the query text, depth and alias limits as a validation rule, error codes on the way out."""
-    rule = limits_rule(max_depth, max_aliases)
+    rule = limits_rule(max_depth, max_aliases, max_cost, max_page, max_batch)
     rules = (*specified_rules, rule)
 
     class Guard(ErrorCodes):

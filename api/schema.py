@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import math
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from strawberry.types import Info
 from api.context import Context
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
-from api.safety import ApiError, KeyRequired, ReadKey, guard, page_size
+from api.safety import ApiError, KeyRequired, ReadKey, clip, guard, page_size
 from graph import api_reads
 from graph.address import normalize_address
 from graph.errors import NotFound
@@ -454,10 +455,10 @@ def _uncursor(text: str | None, kind: str) -> str | None:
     try:
         value = base64.urlsafe_b64decode(text.encode()).decode()
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(f"invalid cursor {text!r}", "BAD_USER_INPUT") from exc
+        raise ApiError(f"invalid cursor {clip(text)}", "BAD_USER_INPUT") from exc
     prefix, _, rest = value.partition(":")
     if prefix != kind:
-        raise ApiError(f"invalid cursor {text!r}", "BAD_USER_INPUT")
+        raise ApiError(f"invalid cursor {clip(text)}", "BAD_USER_INPUT")
     return rest
 
 
@@ -629,8 +630,10 @@ class Query(MarketingQuery):
         raw = _uncursor(after, "job")
         try:
             score = float(raw) if raw is not None else None
+            if score is not None and not math.isfinite(score):
+                raise ValueError(raw)
         except ValueError as exc:
-            raise ApiError(f"invalid cursor {after!r}", "BAD_USER_INPUT") from exc
+            raise ApiError(f"invalid cursor {clip(after)}", "BAD_USER_INPUT") from exc
         records, more = await info.context.services.records.page(
             status.value if status else None, first, score
         )
@@ -688,12 +691,14 @@ class _Schema(strawberry.Schema):
         """Not logged here: api.safety.code_error logs the unexpected ones, once."""
 
 
-def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000) -> strawberry.Schema:
+def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000, max_cost: int = 0,
+                 max_page: int = 100, max_batch: int = 1000) -> strawberry.Schema:  # fmt: skip
     schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[guard(max_tokens, max_depth, max_aliases)],  # a class: a fresh one per operation
+        # a class: a fresh one per operation
+        extensions=[guard(max_tokens, max_depth, max_aliases, max_cost, max_page, max_batch)],
     )
     lean_resolvers(schema)
     return schema

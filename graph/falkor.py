@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,9 +17,11 @@ from redis.exceptions import ResponseError
 
 from graph import cypher as q
 from graph.bulk import BulkWriter
-from graph.errors import GraphUnavailable
+from graph.errors import BadInput, GraphUnavailable, QueryTimeout
 from graph.model import WriteResult
 from graph.store import Counters, GraphStore, TransferSink
+
+log = logging.getLogger("aidrop.graph")
 
 # (label or relation type, properties) that must be unique; GRAPH.CONSTRAINT needs an index first.
 UNIQUE = [("NODE", "Wallet", ("address",))]
@@ -55,7 +58,17 @@ def params_header(params: dict[str, Any] | None) -> str:
     for key, value in params.items():
         text = _list_text(value) if isinstance(value, list) else stringify_param_value(value)
         parts.append(f"{key}={text}")
-    return "CYPHER " + " ".join(parts) + " "
+    header = "CYPHER " + " ".join(parts) + " "
+    if "\x00" in header:  # FalkorDB reads NUL as the end of a value: one text would become two
+        raise BadInput(f"parameter {_nul_key(params)} holds a NUL byte, which no address, name or code has")
+    return header
+
+
+def _nul_key(params: dict[str, Any]) -> str:
+    for key, value in params.items():
+        if "\x00" in str(value):
+            return key
+    return "?"
 
 
 def _rows(result: Any) -> list[dict]:
@@ -84,10 +97,16 @@ class FalkorStore(GraphStore):
         try:
             full = params_header(params) + text
             if read_only:
-                return await self._graph.ro_query(full)
+                limit = int(self.query_timeout * 1000) if self.query_timeout else None
+                return await self._graph.ro_query(full, timeout=limit)
             return await self._graph.query(full)
         except (RedisConnectionError, OSError) as exc:
-            raise GraphUnavailable(f"FalkorDB at {self.host}:{self.port} is unreachable: {exc}") from exc
+            log.warning("FalkorDB at %s:%s is unreachable: %s", self.host, self.port, exc)
+            raise GraphUnavailable("the graph database is unreachable (details in the server log)") from exc
+        except ResponseError as exc:
+            if "timed out" in str(exc).lower() and read_only and self.query_timeout:
+                raise QueryTimeout(self.query_timeout) from exc
+            raise
 
     async def query(self, statement: q.Statement, params: dict[str, Any] | None = None) -> list[dict]:
         try:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from neo4j import AsyncGraphDatabase
+from neo4j import AsyncGraphDatabase, Query
 from neo4j.exceptions import ClientError, ServiceUnavailable
 
 from graph import cypher as q
-from graph.errors import GraphUnavailable
+from graph.errors import GraphUnavailable, QueryTimeout
 from graph.store import Counters, GraphStore
+
+log = logging.getLogger("aidrop.graph")
 
 
 class Neo4jStore(GraphStore):
@@ -22,18 +25,25 @@ class Neo4jStore(GraphStore):
         self.database = database
         self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
 
-    async def _run(self, statement: q.Statement, params: dict[str, Any] | None) -> Any:
+    async def _run(self, statement: q.Statement, params: dict[str, Any] | None, timeout: float = 0) -> Any:
+        text = statement.for_backend(self.backend)
         try:
             async with self._driver.session(database=self.database) as session:
-                result = await session.run(statement.for_backend(self.backend), params or {})
+                # a transaction timeout: Neo4j itself stops the query (the reads of the API)
+                result = await session.run(Query(text, timeout=timeout) if timeout else text, params or {})
                 rows = [record.data() async for record in result]
                 summary = await result.consume()
                 return rows, summary.counters
         except (ServiceUnavailable, OSError) as exc:
-            raise GraphUnavailable(f"Neo4j at {self.uri} is unreachable: {exc}") from exc
+            log.warning("Neo4j at %s is unreachable: %s", self.uri, exc)
+            raise GraphUnavailable("the graph database is unreachable (details in the server log)") from exc
+        except ClientError as exc:
+            if timeout and "TransactionTimedOut" in (exc.code or ""):
+                raise QueryTimeout(timeout) from exc
+            raise
 
     async def query(self, statement: q.Statement, params: dict[str, Any] | None = None) -> list[dict]:
-        rows, _ = await self._run(statement, params)
+        rows, _ = await self._run(statement, params, self.query_timeout)
         return rows
 
     async def execute(self, statement: q.Statement, params: dict[str, Any] | None = None) -> Counters:

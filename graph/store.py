@@ -103,6 +103,7 @@ class GraphStore(ABC):
     backend: ClassVar[str]
     write_batch: int = 5000
     write_concurrency: int = 2
+    query_timeout: float = 0.0  # seconds a read may run in the database (the API sets it); 0: none
 
     # ---- primitives (per backend) ------------------------------------------------------
     @abstractmethod

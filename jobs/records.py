@@ -4,6 +4,10 @@ A record is a hash `aidrop:job:{id}` (status, progress, timestamps, attempts, er
 `AIDROP_JOB_TTL_DAYS` after it ends; ids are also in a sorted set per status and one for all
 (newest first). Every change is published on `aidrop:job-updates:{id}`.
 
+Job payloads (arq's `arq:job:{id}`) are JSON (`dump_job` / `load_job`, arq's job_serializer
+and job_deserializer on both sides), never pickle: whoever can write a key cannot run code in the
+worker, and a payload that is not JSON is refused as such.
+
 Stable ids: a job has a reference (`analyze_wallet:{address}:{model version}`); while a job of the
 same reference is queued or running, asking again returns it. Creating the record and putting the
 arq job on the queue happen in one Lua script, so no record is ever left without its queued job.
@@ -122,6 +126,16 @@ return 1
 )
 
 
+def dump_job(data: Any) -> bytes:
+    """arq's job (and result) serializer: JSON; what JSON cannot hold is written as its text."""
+    return json.dumps(data, separators=(",", ":"), default=str).encode()
+
+
+def load_job(raw: bytes) -> Any:
+    """arq's job deserializer: JSON only (arq turns a failure into DeserializationError)."""
+    return json.loads(raw)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -221,7 +235,7 @@ class JobRecords:
         from arq.jobs import serialize_job
 
         now = now_ms()
-        payload = serialize_job(kind, (), args, None, now)
+        payload = serialize_job(kind, (), args, None, now, serializer=dump_job)
         job_id, created = await self._create(
             args=[ref, now, "1" if force else "0", reuse_ms, kind, json.dumps(args, sort_keys=True),
                   payload, expires_ms, self.queue_name, job_prefix(kind, ref), self.ttl_ms],

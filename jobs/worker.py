@@ -33,7 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from graph import api_reads
 from graph.errors import AidropError, GraphUnavailable
 from jobs import analysis
-from jobs.records import JobRecords
+from jobs.records import JobRecords, dump_job, load_job
 
 if TYPE_CHECKING:
     from aidrop.settings import Settings
@@ -407,4 +407,6 @@ def create_worker(settings: Settings, *, burst: bool = False, concurrency: int |
         burst=burst,
         max_tries=arq_tries,
         health_check_interval=30,
+        job_serializer=dump_job,
+        job_deserializer=load_job,
     )
