@@ -336,6 +336,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     routes = [
         Route("/", root),
+        Route("/graphql/", root),  # relative: never Starlette's slash redirect built from the Host header
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
@@ -344,7 +345,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/readyz", readyz),
         Route("/metrics", metrics_route),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -354,6 +355,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Middleware(BodyLimit, limit=settings.max_body_bytes),
         ],
     )  # fmt: skip
+    app.router.redirect_slashes = False  # it would echo the Host header into Location
+    return app
 
 
 async def open_services(settings: Settings) -> Services:

@@ -101,15 +101,15 @@ def limits_rule(max_depth: int, max_aliases: int, max_cost: int = 0, max_page: i
                     if isinstance(value, VariableNode):
                         value = defaults.get(value.name.value) or value
                     if name in SIZE_ARGS:
-                        if isinstance(value, IntValueNode):
-                            n = max(n, int(value.value))
+                        if isinstance(value, IntValueNode):  # over the cap: page_size's error
+                            n = max(n, min(int(value.value), max_page))
                         elif isinstance(value, VariableNode):
                             n = max(n, max_page)
                         elif value is None and isinstance(arg.default_value, int):
                             n = max(n, arg.default_value)
                     elif name in LIST_ARGS:
                         if isinstance(value, ListValueNode):
-                            n = max(n, len(value.values))
+                            n = max(n, min(len(value.values), max_batch))
                         elif isinstance(value, VariableNode):
                             n = max(n, max_batch)
                 return n

@@ -33,7 +33,10 @@ def _list_text(values: list[Any]) -> str:
         return "[]"
     kind = type(values[0])
     if kind is str and all(type(v) is str for v in values):
-        body = "\x00".join(values).replace("\\", "\\\\").replace('"', '\\"')
+        body = "\x00".join(values)
+        if body.count("\x00") != len(values) - 1:  # a NUL inside a value would split it in two
+            raise BadInput("a list parameter holds a text with a NUL byte (no address, name or code has one)")
+        body = body.replace("\\", "\\\\").replace('"', '\\"')
         return '["' + body.replace("\x00", '","') + '"]'
     if kind is int and all(type(v) is int for v in values):
         return "[" + ",".join(map(str, values)) + "]"
@@ -86,7 +89,11 @@ class FalkorStore(GraphStore):
         self.host = parsed.hostname or "127.0.0.1"
         self.port = parsed.port or 6379
         self.name = graph
-        self._db = FalkorDB(host=self.host, port=self.port, password=parsed.password)
+        try:  # the client asks the server (INFO) whether it is a cluster, here and now
+            self._db = FalkorDB(host=self.host, port=self.port, password=parsed.password)
+        except (RedisConnectionError, OSError) as exc:
+            log.warning("FalkorDB at %s:%s is unreachable: %s", self.host, self.port, exc)
+            raise GraphUnavailable("the graph database is unreachable (details in the server log)") from exc
         self._graph = self._db.select_graph(graph)
 
     @property
