@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     max_list: int = Field(1_000, alias="AIDROP_MAX_LIST", ge=1, le=100_000)  # items in a list variable
     rate_limit: float = Field(50.0, alias="AIDROP_RATE_LIMIT", ge=0)  # requests/s per key (or IP); 0 off
     rate_burst: int = Field(200, alias="AIDROP_RATE_BURST", ge=1)
+    # Proxies whose X-Forwarded-For/-Proto is believed (comma-separated IPs or CIDRs, `*` all);
+    # empty: none, the client address is the connection's (the rate limit counts per address).
+    trusted_proxies: str = Field("", alias="AIDROP_TRUSTED_PROXIES")
     job_max_tries: int = Field(5, alias="AIDROP_JOB_MAX_TRIES", ge=1, le=100)
     job_timeout: int = Field(300, alias="AIDROP_JOB_TIMEOUT", ge=1)  # seconds per try
     job_retry_base: float = Field(1.0, alias="AIDROP_JOB_RETRY_BASE", ge=0)  # s before the 2nd try, doubling

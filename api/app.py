@@ -351,7 +351,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         middleware=[
             Middleware(Timing, metrics=metrics),
             Middleware(RateLimit, rate=settings.rate_limit, burst=settings.rate_burst,
-                       header=settings.api_key_header, keys=settings.api_key_set, paths=("/graphql",)),
+                       header=settings.api_key_header, keys=settings.api_key_set, paths=("/graphql",),
+                       redis_of=lambda: ref["services"].records.redis if "services" in ref else None),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
         ],
     )  # fmt: skip

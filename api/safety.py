@@ -6,6 +6,7 @@ Every error a client sees carries `extensions.code`; unexpected exceptions becom
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -385,32 +386,121 @@ class TokenBucket:
         return (1.0 - tokens) / self.rate
 
 
+# One token bucket per client in Redis, shared by every API process (and server). The clock is
+# Redis's own (TIME), so processes on several machines agree. Returns the seconds to wait (0: go).
+_BUCKET = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local h = redis.call('HMGET', KEYS[1], 't', 's')
+local tokens = tonumber(h[1]) or burst
+local stamp = tonumber(h[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - stamp) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 's', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(wait)
+"""
+RATE_KEY = "aidrop:rate:"
+
+
+class SharedBucket:
+    """TokenBucket's rule kept in Redis (`redis_of()` gives the client once the app has started);
+    while Redis does not answer, this process's own buckets stand in (limited, never open)."""
+
+    def __init__(self, rate: float, burst: int, redis_of: Any) -> None:
+        self.rate, self.burst = rate, burst
+        self.redis_of = redis_of
+        self.local = TokenBucket(rate, burst)
+        self._script: Any = None
+
+    async def take(self, client: str) -> float:
+        redis = self.redis_of()
+        if redis is None:
+            return self.local.take(client)
+        if self._script is None or self._script.registered_client is not redis:
+            self._script = redis.register_script(_BUCKET)
+        key = RATE_KEY + hashlib.sha256(client.encode()).hexdigest()[:24]  # no key stored in clear
+        try:
+            return float(await self._script(keys=[key], args=[self.rate, self.burst]))
+        except Exception as exc:  # Redis away: this process's buckets for now
+            log.warning("rate limit in Redis unavailable (%s); limiting per process", type(exc).__name__)
+            return self.local.take(client)
+
+
 class RateLimit:
-    """Limits /graphql requests per valid API key (else per client address): 429, RATE_LIMITED."""
+    """Limits /graphql requests, and operations over its WebSocket, per valid API key (else per
+    client address) with buckets shared by every API process through Redis: 429, RATE_LIMITED
+    (over a WebSocket: an `error` message for that operation)."""
 
     def __init__(self, app: ASGIApp, rate: float, burst: int, header: str, keys: frozenset[str],
-                 paths: tuple[str, ...]) -> None:  # fmt: skip
+                 paths: tuple[str, ...], redis_of: Any = None) -> None:  # fmt: skip
         self.app = app
-        self.bucket = TokenBucket(rate, burst) if rate > 0 else None
+        self.bucket = SharedBucket(rate, burst, redis_of or (lambda: None)) if rate > 0 else None
         self.header = header.lower().encode()
+        self.header_name = header
         self.keys = keys
         self.paths = paths
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.bucket is None or scope["type"] != "http" or scope["path"] not in self.paths:
-            return await self.app(scope, receive, send)
-        client = None
+    def _client(self, scope: Scope) -> str:
         for name, value in scope.get("headers", ()):
             if name == self.header:
                 key = value.decode("latin-1").strip()
                 if key in self.keys:  # made-up keys do not buy their own bucket
-                    client = "key:" + key
+                    return "key:" + key
                 break
-        if client is None:
-            client = "ip:" + (scope.get("client") or ("?", 0))[0]
-        wait = self.bucket.take(client)
+        return "ip:" + (scope.get("client") or ("?", 0))[0]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.bucket is None
+            or scope["type"] not in ("http", "websocket")
+            or scope["path"] not in self.paths
+        ):
+            return await self.app(scope, receive, send)
+        client = self._client(scope)
+        if scope["type"] == "websocket":
+            return await self._socket(scope, receive, send, client)
+        wait = await self.bucket.take(client)
         if wait > 0:
             await send_error(send, 429, "rate limit exceeded; slow down", "RATE_LIMITED",
                              {"Retry-After": str(max(1, round(wait)))})  # fmt: skip
             return
         await self.app(scope, receive, send)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
+        """Every operation started over the socket takes a token, as a request would; one over
+        the limit is answered with an error message and never reaches the server."""
+        bucket = self.bucket
+        assert bucket is not None
+
+        async def counted() -> Message:
+            nonlocal client
+            while True:
+                message = await receive()
+                text = message.get("text") if message["type"] == "websocket.receive" else None
+                if not text or '"type"' not in text:
+                    return message
+                try:
+                    frame = json.loads(text)
+                except (ValueError, RecursionError):
+                    return message  # the protocol handler reports it
+                kind = frame.get("type") if isinstance(frame, dict) else None
+                if kind == "connection_init":  # browsers send the key here
+                    payload = frame.get("payload")
+                    key = payload.get(self.header_name) if isinstance(payload, dict) else None
+                    if isinstance(key, str) and key in self.keys:
+                        client = "key:" + key
+                    return message
+                if kind not in ("subscribe", "start"):  # graphql-transport-ws, graphql-ws
+                    return message
+                wait = await bucket.take(client)
+                if wait <= 0:
+                    return message
+                extensions = {"code": "RATE_LIMITED", "retryAfter": max(1, round(wait))}
+                error = {"message": "rate limit exceeded; slow down", "extensions": extensions}
+                reply = {"id": frame.get("id"), "type": "error", "payload": [error]}
+                await send({"type": "websocket.send", "text": json.dumps(reply)})
+
+        await self.app(scope, counted, send)

@@ -17,7 +17,7 @@ from graph.cypher import Statement
 from graph.errors import GraphUnavailable, QueryTimeout
 from graph.falkor import FalkorStore
 from graph.store import GraphStore
-from tests.apiserver import Stack, stack
+from tests.apiserver import KEY, Stack, stack
 from tests.conftest import free_port
 from tests.test_api_e2e import load
 from tests.test_api_safety import code_of, still_serving
@@ -145,3 +145,62 @@ def test_query_timeout_reaches_the_client(falkor_server, tmp_path) -> None:
         codes = {code_of(s.gql(query, {"c": patterns})) for _ in range(3)}
         assert "QUERY_TIMEOUT" in codes, codes
         assert json.loads(requests.get(s.url + "/healthz", timeout=5).text) == {"status": "ok"}
+
+
+# ---- finding 4: the rate limit ------------------------------------------------------------------
+LIMITED = {"AIDROP_RATE_LIMIT": "1", "AIDROP_RATE_BURST": "5"}
+OK = "{ typologies { code } }"
+
+
+def forwarded(s: Stack, address: str) -> int:
+    headers = {"X-Forwarded-For": address}
+    return requests.post(s.url + "/graphql", json={"query": OK}, headers=headers, timeout=10).status_code
+
+
+def test_forwarded_for_buys_no_bucket(falkor_server, tmp_path) -> None:
+    with stack(falkor_server, tmp_path, LIMITED, workers=0) as s:
+        codes = [forwarded(s, f"10.0.{i}.1") for i in range(12)]
+        assert codes.count(200) <= 6 and 429 in codes, codes
+
+
+def test_trusted_proxy_is_configured_explicitly(falkor_server, tmp_path) -> None:
+    with stack(falkor_server, tmp_path, {**LIMITED, "AIDROP_TRUSTED_PROXIES": "127.0.0.1"}, workers=0) as s:
+        codes = [forwarded(s, f"10.0.{i}.1") for i in range(12)]
+        assert codes == [200] * 12  # each forwarded client its own bucket, as configured
+
+
+def test_websocket_operations_are_counted(falkor_server, tmp_path) -> None:
+    from websockets.sync.client import connect
+
+    with stack(falkor_server, tmp_path, LIMITED, workers=0) as s:
+        url = s.url.replace("http", "ws") + "/graphql"
+        with connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(ws.recv(timeout=5))["type"] == "connection_ack"
+            for i in range(15):
+                ws.send(json.dumps({"id": str(i), "type": "subscribe", "payload": {"query": OK}}))
+            seen: dict[str, str] = {}
+            deadline = time.monotonic() + 10
+            while len(seen) < 15 and time.monotonic() < deadline:
+                msg = json.loads(ws.recv(timeout=5))
+                if msg["type"] in ("next", "error"):
+                    seen[msg["id"]] = (
+                        msg["type"] if msg["type"] == "next" else msg["payload"][0]["extensions"]["code"]
+                    )
+        assert list(seen.values()).count("RATE_LIMITED") >= 8, seen
+        assert s.post({"query": OK}).status_code == 429  # the same client's HTTP shares the bucket
+
+
+def test_rate_limit_is_shared_by_api_processes(falkor_server, tmp_path) -> None:
+    with stack(falkor_server, tmp_path, LIMITED, workers=0) as s:
+        second = Stack(falkor_server, tmp_path / "second", None)
+        (tmp_path / "second").mkdir()
+        second.env = {**s.env, "AIDROP_PORT": str(second.port), "AIDROP_PUBLIC_URL": second.url}
+        second.redis_url, second.graph = s.redis_url, s.graph
+        second.start_api()
+        try:
+            codes = [(s if i % 2 else second).post({"query": OK}, key=KEY).status_code for i in range(12)]
+        finally:
+            second.api.terminate()
+            second.api.wait(timeout=15)
+        assert codes.count(200) <= 6 and 429 in codes, codes

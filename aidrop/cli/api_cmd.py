@@ -54,6 +54,10 @@ def serve(host: str | None, port: int | None, workers: int, log_level: str) -> N
         access_log=False,
         ws_max_size=1 << 20,
         timeout_graceful_shutdown=5,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: a client on the machine (or
+        # behind a local proxy that passes the header on) would pick its own address
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 
