@@ -69,11 +69,11 @@ def worker(burst: bool, concurrency: int | None) -> None:
     import asyncio
     import logging
 
-    from jobs.worker import create_worker
+    from jobs.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.set_event_loop(asyncio.new_event_loop())
-    create_worker(get_settings(), burst=burst, concurrency=concurrency).run()
+    run_worker(get_settings(), burst=burst, concurrency=concurrency)
 
 
 class ApiClient:
