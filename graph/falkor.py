@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from typing import Any
 from urllib.parse import urlparse
 
@@ -177,20 +178,77 @@ class FalkorStore(GraphStore):
             await self._db.connection.aclose()
 
     async def open_sink(self, bulk: bool = True) -> TransferSink:
-        """GRAPH.BULK when the graph is new (about 10x the MERGE rate), else the MERGE path."""
+        """GRAPH.BULK when the graph is new (about 10x the MERGE rate), else the MERGE path.
+        The bulk path is exclusive (FirstLoad): a second first load started meanwhile waits for
+        the first to finish and then merges into what it wrote."""
         if not bulk or not await self.is_empty():
             return await super().open_sink(bulk)
+        lock = FirstLoad(self.redis, self.name)
+        if not await lock.acquire():
+            log.warning(
+                "another first load into graph %s is running: waiting for it, then merging", self.name
+            )
+            await lock.wait()
+            return await self.open_sink(bulk)
+        if not await self.is_empty():  # it finished between our look and our lock
+            await lock.release()
+            return await super().open_sink(bulk)
         await self.clear()
-        return BulkSink(self)
+        return BulkSink(self, lock)
+
+
+# Deletes the lock only if this holder still has it (its token).
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class FirstLoad:
+    """The exclusive right to bulk-load an empty graph: a Redis key next to the graph, held while
+    the load runs (renewed every few seconds; it lapses LEASE_S after its holder dies)."""
+
+    LEASE_S = 30.0
+
+    def __init__(self, redis: aioredis.Redis, graph: str) -> None:
+        self.redis = redis
+        self.key = f"aidrop:first-load:{graph}"
+        self.token = uuid.uuid4().hex
+        self._renew: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> bool:
+        if not await self.redis.set(self.key, self.token, nx=True, px=int(self.LEASE_S * 1000)):
+            return False
+        self._renew = asyncio.create_task(self._keep())
+        return True
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(self.LEASE_S / 3)
+            with contextlib.suppress(Exception):
+                await self.redis.pexpire(self.key, int(self.LEASE_S * 1000))
+
+    async def wait(self, poll: float = 0.2) -> None:
+        while await self.redis.exists(self.key):
+            await asyncio.sleep(poll)
+
+    async def release(self) -> None:
+        if self._renew is not None:
+            self._renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renew
+            self._renew = None
+        await self.redis.eval(_UNLOCK, 1, self.key, self.token)
 
 
 class BulkSink(TransferSink):
     mode = "bulk"
 
-    def __init__(self, store: FalkorStore) -> None:
+    def __init__(self, store: FalkorStore, lock: FirstLoad | None = None) -> None:
         super().__init__(store)
         self.writer = BulkWriter(store.redis, store.name)
         self.written = 0
+        self.lock = lock
 
     async def write(self, frame: pd.DataFrame) -> WriteResult:
         result = await self.writer.write(frame)
@@ -198,6 +256,10 @@ class BulkSink(TransferSink):
         return result
 
     async def close(self) -> None:
-        await self.writer.flush()
-        await self.store.ensure_schema()
-        await self.store.note_written(self.written)
+        try:
+            await self.writer.flush()
+            await self.store.ensure_schema()
+            await self.store.note_written(self.written)
+        finally:
+            if self.lock is not None:
+                await self.lock.release()
