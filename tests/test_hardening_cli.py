@@ -17,7 +17,7 @@ from tests.apiserver import AIDROP, Stack
 from tests.factories import addr
 from tests.test_api_e2e import load
 from tests.test_cli_ingest import aidrop
-from tests.test_ingest_files import TX_HEADER, tx_row
+from tests.test_ingest_files import TX_HEADER, tx_row, write_etl
 
 PAST = 1_700_000_000  # November 2023: a demo chain's kind of dates
 
@@ -73,3 +73,15 @@ def test_serve_port_option_is_the_port_of_its_urls(falkor_server, tmp_path: Path
         s.server.client().delete(s.graph)
     banner = (tmp_path / "serve.log").read_text()
     assert f"AIDROP_PORT={s.port}" in banner
+
+
+def test_graph_wallet_reads_for_people(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert aidrop(cli_env, "ingest", "etl", str(write_etl(tmp_path / "etl"))).returncode == 0
+    shown = aidrop(cli_env, "graph", "wallet", addr(3))
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert "1970-01-01 00:17" in text  # block time 1030 as a date, not epoch seconds
+    assert "2.5000 USDX" in text and "to   " + addr(4) in text  # the token's symbol and amount
+    assert not text.lstrip().startswith("{")
+    data = json.loads(aidrop(cli_env, "graph", "wallet", addr(3), "--json").stdout)
+    assert data["stats"]["out_degree"] >= 2

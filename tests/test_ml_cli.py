@@ -56,7 +56,7 @@ def test_train_score_evaluate_report(cli_env: dict[str, str], tmp_path: Path) ->
     top = run(cli_env, "score", "--model", "mpocryptoml", "--out", str(out), "--top", "7")
     assert len(pd.read_csv(out)) == 7 and "mpocryptoml" in top.stderr
 
-    wallet = json.loads(run(cli_env, "graph", "wallet", scores["address"].iloc[0]).stdout)
+    wallet = json.loads(run(cli_env, "graph", "wallet", scores["address"].iloc[0], "--json").stdout)
     assert wallet["wallet"]["props"]["anomaly_model"] == "mpocryptoml"  # the last run wrote it
 
     evaluation = run(
