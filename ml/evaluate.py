@@ -3,6 +3,7 @@ cross-validation so that every labelled wallet is scored by a model that did not
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from graph.store import GraphStore
 from ml.anomaly import AnomalyResult, make_model
 from ml.dataset import Dataset, label_positions, read_labels
 from ml.registry import Registry
+
+log = logging.getLogger("aidrop.ml")  # progress of the long steps (the CLI shows it on stderr)
 
 DEFAULT_K = (20, 50, 100)
 
@@ -61,7 +64,8 @@ def out_of_fold(
     score = np.zeros(len(y))
     flagged = np.zeros(len(y), dtype=bool)
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for train, test in split.split(positions, y):
+    for fold, (train, test) in enumerate(split.split(positions, y), 1):
+        log.info("%s: fold %d of %d ...", model, fold, folds)
         m = make_model(model, **params)
         m.fit(ds, positions[train], y[train])  # type: ignore[attr-defined]
         kwargs = {"explain": False} if model == "aidrop" else {}
@@ -138,6 +142,7 @@ async def compare_anomaly(
         params = {"absolute_time": absolute_time}
         runs.append(("aidrop", *out_of_fold(ds, positions, y, "aidrop", folds, seed, **params)))
         runs.append(("mpocryptoml", *out_of_fold(ds, positions, y, "mpocryptoml", folds, seed)))
+        log.info("aidrop without labels ...")
         free = make_model("aidrop", **params)
         free.fit(ds)  # type: ignore[attr-defined]
         result = free.score(ds, explain=False)  # type: ignore[attr-defined]

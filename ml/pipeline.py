@@ -4,6 +4,7 @@ score every wallet, write the results back onto the wallets. Each stage is timed
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ from ml.explain import to_json
 from ml.registry import Artifact, Registry
 from ml.typology import AXES, TypologyModel, eligible_wallets
 
+log = logging.getLogger("aidrop.ml")  # progress of the long steps (the CLI shows it on stderr)
+
 
 @dataclass
 class Timer:
@@ -33,6 +36,7 @@ class Timer:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        log.info("%s ...", name)
         start = time.perf_counter()
         try:
             yield
@@ -182,6 +186,9 @@ async def _train(
     **params: Any,
 ) -> Artifact:
     ds = ds or await dataset(store)
+    log.info(
+        "fitting %s (%s) on %d wallets ...", what, model if what == "anomaly" else what, len(ds.addresses)
+    )
     if what == "anomaly":
         obj, meta = fit_anomaly(ds, model, labels, **params)
         return registry.save(model, obj, meta)
