@@ -32,6 +32,8 @@ from graphql import (
     parse,
     specified_rules,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
@@ -218,6 +220,10 @@ def code_error(error: GraphQLError) -> GraphQLError:
         extensions["code"] = original.code
     elif isinstance(original, PermissionError):
         extensions.setdefault("code", "UNAUTHENTICATED")
+    elif isinstance(original, (RedisConnectionError, RedisTimeoutError)):
+        log.warning("Redis unreachable in %s: %s", error.path, original)
+        message = "the job queue (Redis) is unreachable; try again shortly"
+        extensions = {"code": "QUEUE_UNAVAILABLE"}
     else:
         log.error("unexpected error in %s", error.path, exc_info=original)
         message = INTERNAL_MESSAGE
