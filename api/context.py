@@ -19,7 +19,7 @@ from graph.model import Counterparty, Wallet, WalletStats
 from graph.store import TransferPage
 
 if TYPE_CHECKING:
-    from aidrop.settings import Settings
+    from core.settings import Settings
     from graph.blobs import BlobStore
     from graph.store import GraphStore
     from jobs.queue import JobQueue

@@ -49,8 +49,8 @@ def bare_app():  # type: ignore[no-untyped-def]
 
     from api.app import GRAPH_CONCURRENCY, count_queries
     from api.metrics import Metrics
+    from core.address import normalize_address
     from graph import api_reads
-    from graph.address import normalize_address
     from graph.falkor import FalkorStore
 
     store = FalkorStore(os.environ["AIDROP_GRAPH_URL"], os.environ["AIDROP_GRAPH_NAME"])

@@ -2,7 +2,7 @@
 
 Every read takes a list of addresses and answers for all of them with one statement (or two, in
 and out), so that the API's DataLoaders turn a list of N wallets into a constant number of graph
-queries. Addresses are expected normalised (graph.address.normalize_address).
+queries. Addresses are expected normalised (core.address.normalize_address).
 """
 
 from __future__ import annotations

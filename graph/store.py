@@ -17,9 +17,9 @@ from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
+from core.address import normalize_address
+from core.errors import NotFound
 from graph import cypher as q
-from graph.address import normalize_address
-from graph.errors import NotFound
 from graph.model import (
     NATIVE_TOKEN,
     TRANSFER_COLUMNS,

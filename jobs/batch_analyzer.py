@@ -36,7 +36,7 @@ def _model() -> str:
 
 
 def _registry() -> Any:
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
     from ml.registry import Registry
 
     return Registry(get_settings().data_dir)
@@ -68,7 +68,7 @@ async def _graph_changed(store: GraphStore) -> bool:
     status = await activity_status(store)
     if not status.stale or status.refreshed_at is None:
         return False
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
 
     return time.time() - status.refreshed_at >= get_settings().rescore_after
 

@@ -10,12 +10,12 @@ import pytest
 import strawberry
 from strawberry.types.graphql import OperationType
 
-from aidrop.settings import Settings
 from api.context import Context, Services
 from api.execution import execute_direct
 from api.resolvers import lean_resolvers
 from api.safety import code_error
 from api.schema import build_schema
+from core.settings import Settings
 from graph import cypher as q
 
 KNOWN = "0x" + "ab" * 20
