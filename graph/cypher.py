@@ -123,24 +123,11 @@ DELETE_ALL = stmt(
 # ---- reads --------------------------------------------------------------------------------
 COUNT_NODES = stmt("count_nodes", "MATCH (n) RETURN count(n) AS n")
 
-WALLET = stmt(
-    "wallet",
-    "MATCH (w:Wallet {address: $address}) RETURN labels(w) AS labels, properties(w) AS props",
-)
-
 TOKEN_DECIMALS = stmt(
     "token_decimals",
     "MATCH (w:Token) RETURN w.address AS address, w.decimals AS decimals",
 )
 
-_TRANSFER_FIELDS = """
-RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
-  t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
-  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count,
-  coalesce(t.fee, 0.0) AS fee
-ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
-LIMIT $first
-"""
 # Keyset paging, newest first: the cursor is the (ts, hash, log_index) of the last row seen.
 # `t.ts + 0` keeps FalkorDB 4.16 from answering the OR through the edge indexes, which returns
 # rows the predicate excludes (tests/test_store_conformance.py::test_paging_* catch it).
@@ -149,32 +136,6 @@ WHERE t.ts >= $since AND t.ts <= $until
   AND (t.ts + 0 < $c_ts OR (t.ts + 0 = $c_ts AND (t.hash < $c_hash
        OR (t.hash = $c_hash AND t.log_index < $c_log))))
 """
-TRANSFERS_OUT = stmt(
-    "transfers_out",
-    "MATCH (a:Wallet {address: $address})-[t:TRANSFER]->(b:Wallet)" + _TRANSFER_WHERE + _TRANSFER_FIELDS,
-)
-TRANSFERS_IN = stmt(
-    "transfers_in",
-    "MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet {address: $address})" + _TRANSFER_WHERE + _TRANSFER_FIELDS,
-)
-
-COUNTERPARTIES_OUT = stmt(
-    "counterparties_out",
-    """
-MATCH (w:Wallet {address: $address})-[t:TRANSFER]->(o:Wallet)
-RETURN o.address AS address, sum(t.tx_count) AS transfers,
-  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
-""",
-)
-COUNTERPARTIES_IN = stmt(
-    "counterparties_in",
-    """
-MATCH (w:Wallet {address: $address})<-[t:TRANSFER]-(o:Wallet)
-RETURN o.address AS address, sum(t.tx_count) AS transfers,
-  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
-""",
-)
-
 # Fan-in / fan-out: degree in transfers (edges) and in transactions (tx_count), distinct
 # counterparties, native value, first and last time. One statement for one wallet or a page.
 _FAN = """
@@ -189,7 +150,6 @@ RETURN w.address AS address, count(i) AS in_degree, sum(i.tx_count) AS in_tx,
   min(i.ts) AS first_in, max(i.ts) AS last_in,
   out_degree, out_tx, out_cp AS out_counterparties, out_value, first_out, last_out
 """
-WALLET_FAN = stmt("wallet_fan", "MATCH (w:Wallet {address: $address})" + _FAN)
 FAN_PAGE = stmt(
     "fan_page",
     "MATCH (w:Wallet) WHERE w.address > $after WITH w ORDER BY w.address LIMIT $first"
@@ -335,10 +295,11 @@ SET t.token_id = $token_id[i]
 """,
 )
 
-# ---- api ----------------------------------------------------------------------------------
-# Reads of the GraphQL API (graph/api_reads.py): each takes a list of addresses, so that a list
-# of wallets costs one statement per field whatever its length (DataLoaders batch the keys).
-# UNWIND + MATCH on {address} uses the wallet index for every key.
+# ---- reads of given wallets, and the API's --------------------------------------------------
+# GraphStore's wallet reads (graph/store.py) take a list of addresses, so that a list of wallets
+# costs one statement per field whatever its length (the API's DataLoaders batch the keys); a
+# single wallet is a list of one. UNWIND + MATCH on {address} uses the wallet index for every key.
+# The API's own reads (filtered pages, counts) follow (graph/api_reads.py).
 WALLETS_BY_ADDRESS = stmt(
     "wallets_by_address",
     """

@@ -197,13 +197,13 @@ async def analyze_one(ctx: dict[str, Any], address: str, job_id: str, version: s
         if progress is not None:
             await progress(fraction, message)
 
-    current = (await api_reads.wallets_by_address(store, [address])).get(address)
+    current = (await store.wallets_by_address([address])).get(address)
     fetched = None
     if settings.rpc_url:
         await step(0.05, "reading the chain")
         fetched = await analysis.catch_up(store, address, settings, missing=current is None)
         if fetched:
-            current = (await api_reads.wallets_by_address(store, [address])).get(address)
+            current = (await store.wallets_by_address([address])).get(address)
     if current is None:
         from core.errors import NotFound
 
