@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.embedded import HOST, _pid_alive, _port_taken
 from core.errors import EmbeddedServerError
+from graph.embedded import HOST, _pid_alive, _port_taken
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "neo4j"
 USER = "neo4j"
