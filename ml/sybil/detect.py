@@ -208,4 +208,9 @@ def _shared(groups, u: int, v: int, key: str, most: int = 4) -> list[int]:
     except KeyError:
         return []
     common = sorted(set(a[key]) & set(b[key]))[:most]
-    return [int(x) for x in a[a[key].isin(common)]["edge"]] + [int(x) for x in b[b[key].isin(common)]["edge"]]
+    edges = []
+    for rows in (a[a[key].isin(common)], b[b[key].isin(common)]):
+        edges += [int(x) for x in rows["edge"]]
+        if "edge2" in rows:  # the hop's transfer on to the collector
+            edges += [int(x) for x in rows["edge2"] if x >= 0]
+    return edges

@@ -156,10 +156,11 @@ def collector_targets(p: Prepared) -> pd.DataFrame:
     direct = pd.DataFrame({"wallet": p.src[sel], "target": p.dst[sel], "edge": sel})
     via = direct[p.hops[direct["target"].to_numpy()]]
     onward = np.flatnonzero(p.hops[p.src] & (p.value > 0))
-    onward = pd.DataFrame({"target": p.src[onward], "final": p.dst[onward]})
+    onward = pd.DataFrame({"target": p.src[onward], "final": p.dst[onward], "edge2": onward})
     via = via.merge(onward, on="target")
-    via = via[p.person[via["final"].to_numpy()] | p.service[via["final"].to_numpy()]]
-    hopped = pd.DataFrame({"wallet": via["wallet"], "target": via["final"], "edge": via["edge"]})
+    hopped = pd.DataFrame({"wallet": via["wallet"], "target": via["final"], "edge": via["edge"],
+                           "edge2": via["edge2"]})  # fmt: skip
+    direct["edge2"] = -1
     rows = pd.concat([direct[~p.hops[direct["target"].to_numpy()]], hopped], ignore_index=True)
     rows = rows[~p.service[rows["target"].to_numpy()] & (rows["wallet"] != rows["target"])]
     # sent back to its own funder: the tie the funder kind already counts, unless the funder
