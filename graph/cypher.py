@@ -951,3 +951,149 @@ RETURN w.address AS address, w.ppr AS ppr, w.anomaly_score AS anomaly_score,
   w.typology_version AS typology_version, w.cluster AS cluster, w.cluster_version AS cluster_version
 """,
 )
+
+# --- sybil clusters (issue 15) ---
+# The transfers behind the evidence, found by (sender, receiver, time): ml/ reads transfers
+# without their hashes (graph/features.py) and asks for the few it names.
+SYBIL_TRANSFER_HASHES = stmt(
+    "sybil_transfer_hashes",
+    """
+UNWIND range(0, size($src) - 1) AS i
+WITH i, $src[i] AS s, $dst[i] AS d, $ts[i] AS ts
+MATCH (a:Wallet {address: s})-[t:TRANSFER]->(b:Wallet {address: d})
+WHERE t.ts = ts
+RETURN i, t.hash AS hash, t.log_index AS log_index, t.token AS token, t.value AS value
+""",
+)
+# A detection replaces the previous one: clusters, links and the wallets' mark; appeals stay.
+SYBIL_CLEAR_CLUSTERS = stmt(
+    "sybil_clear_clusters",
+    "MATCH (c:SybilCluster) WITH c LIMIT 10000 DETACH DELETE c",
+)
+SYBIL_CLEAR_LINKS = stmt(
+    "sybil_clear_links",
+    "MATCH (:Wallet)-[l:SYBIL_LINK]->(:Wallet) WITH l LIMIT 50000 DELETE l",
+)
+SYBIL_CLEAR_MARKS = stmt(
+    "sybil_clear_marks",
+    """
+MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL
+WITH w LIMIT 50000
+SET w.sybil_cluster = null
+""",
+)
+SYBIL_CREATE_CLUSTERS = stmt(
+    "sybil_create_clusters",
+    """
+UNWIND range(0, size($id) - 1) AS i
+CREATE (:SybilCluster {id: $id[i], size: $size[i], score: $score[i], evidence_counts: $counts[i],
+  detected_at: $at})
+""",
+)
+SYBIL_ADD_MEMBERS = stmt(
+    "sybil_add_members",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a, $cluster[i] AS cid
+MATCH (w:Wallet {address: a})
+MATCH (c:SybilCluster {id: cid})
+CREATE (c)-[:MEMBER]->(w)
+SET w.sybil_cluster = cid
+""",
+)
+SYBIL_ADD_LINKS = stmt(
+    "sybil_add_links",
+    """
+UNWIND range(0, size($a) - 1) AS i
+WITH i, $a[i] AS x, $b[i] AS y
+MATCH (a:Wallet {address: x})
+MATCH (b:Wallet {address: y})
+CREATE (a)-[:SYBIL_LINK {cluster: $cluster[i], kind: $kind[i], transactions: $transactions[i]}]->(b)
+""",
+)
+# FalkorDB answers "already indexed" on a second run (graph/sybil.py lets that pass).
+SYBIL_INDEX = stmt(
+    "sybil_index_cluster_id",
+    "CREATE INDEX FOR (c:SybilCluster) ON (c.id)",
+    neo4j="CREATE INDEX sybil_cluster_id IF NOT EXISTS FOR (c:SybilCluster) ON (c.id)",
+)
+_SYBIL_CLUSTER_FIELDS = "c.id AS id, c.size AS size, c.score AS score, c.evidence_counts AS evidence_counts"
+SYBIL_WALLET_CLUSTER = stmt(
+    "sybil_wallet_cluster",
+    "MATCH (c:SybilCluster)-[:MEMBER]->(:Wallet {address: $address}) RETURN " + _SYBIL_CLUSTER_FIELDS,
+)
+SYBIL_CLUSTER = stmt(
+    "sybil_cluster",
+    "MATCH (c:SybilCluster {id: $id}) RETURN " + _SYBIL_CLUSTER_FIELDS,
+)
+# Keyset paging: biggest first, then by id (`after` is the last row's (size, id)).
+SYBIL_CLUSTERS = stmt(
+    "sybil_clusters",
+    """
+MATCH (c:SybilCluster)
+WHERE c.size >= $min_size AND (c.size < $after_size OR (c.size = $after_size AND c.id > $after_id))
+RETURN """
+    + _SYBIL_CLUSTER_FIELDS
+    + """
+ORDER BY c.size DESC, c.id
+LIMIT $first
+""",
+)
+SYBIL_MEMBERS = stmt(
+    "sybil_members",
+    """
+MATCH (c:SybilCluster {id: $id})-[:MEMBER]->(w:Wallet)
+RETURN w.address AS address
+ORDER BY address
+LIMIT $first
+""",
+)
+SYBIL_LINKS = stmt(
+    "sybil_links",
+    """
+MATCH (a:Wallet)-[l:SYBIL_LINK]->(b:Wallet)
+WHERE l.cluster = $id AND ($address IS NULL OR a.address = $address OR b.address = $address)
+RETURN a.address AS a, b.address AS b, l.kind AS kind, l.transactions AS transactions
+ORDER BY a, b, kind
+LIMIT $first
+""",
+)
+SYBIL_EXPORT = stmt(
+    "sybil_export",
+    """
+MATCH (c:SybilCluster)-[:MEMBER]->(w:Wallet)
+RETURN w.address AS address, c.id AS cluster, c.size AS size, c.score AS score,
+  c.evidence_counts AS evidence_counts
+ORDER BY cluster, address
+""",
+)
+SYBIL_CREATE_APPEAL = stmt(
+    "sybil_create_appeal",
+    """
+MATCH (w:Wallet {address: $address})
+CREATE (p:SybilAppeal {id: $id, address: $address, cluster: $cluster, reason: $reason,
+  status: 'open', created_at: $at, key: $key})-[:APPEALS]->(w)
+""",
+)
+SYBIL_APPEALS = stmt(
+    "sybil_appeals",
+    """
+MATCH (p:SybilAppeal)
+WHERE $address IS NULL OR p.address = $address
+RETURN p.id AS id, p.address AS address, p.cluster AS cluster, p.reason AS reason,
+  p.status AS status, p.created_at AS created_at
+ORDER BY created_at DESC, id
+LIMIT $first
+""",
+)
+SYBIL_OPEN_APPEALS = stmt(
+    "sybil_open_appeals",
+    "MATCH (p:SybilAppeal {address: $address, status: 'open'}) RETURN count(p) AS n",
+)
+SYBIL_COUNT_LINKS = stmt(
+    "sybil_count_links", "MATCH (:Wallet)-[l:SYBIL_LINK]->(:Wallet) RETURN count(l) AS n"
+)
+SYBIL_COUNT_CLUSTERS = stmt("sybil_count_clusters", "MATCH (c:SybilCluster) RETURN count(c) AS n")
+SYBIL_COUNT_MARKS = stmt(
+    "sybil_count_marks", "MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL RETURN count(w) AS n"
+)
