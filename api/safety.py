@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
-from graph.errors import AidropError, clip
+from core.errors import AidropError, clip
 
 __all__ = ["clip"]  # re-exported for api/schema.py
 

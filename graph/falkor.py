@@ -16,9 +16,9 @@ from falkordb.helpers import stringify_param_value
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from core.errors import BadInput, GraphUnavailable, QueryTimeout
 from graph import cypher as q
 from graph.bulk import BulkWriter
-from graph.errors import BadInput, GraphUnavailable, QueryTimeout
 from graph.model import WriteResult
 from graph.store import Counters, GraphStore, TransferSink
 

@@ -8,8 +8,8 @@ from typing import Any
 from neo4j import AsyncGraphDatabase, Query
 from neo4j.exceptions import ClientError, ServiceUnavailable
 
+from core.errors import GraphUnavailable, QueryTimeout
 from graph import cypher as q
-from graph.errors import GraphUnavailable, QueryTimeout
 from graph.store import Counters, GraphStore
 
 log = logging.getLogger("aidrop.graph")

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from graph.cypher import Statement
-from graph.errors import GraphUnavailable, QueryTimeout
+from core.errors import GraphUnavailable, QueryTimeout
 from graph.falkor import FalkorStore
 from graph.store import GraphStore
 from tests.apiserver import KEY, Stack, stack

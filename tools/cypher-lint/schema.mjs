@@ -5,8 +5,10 @@
 // procedures come from the pinned language-support's own Neo4j 5 catalogue.
 import { testData } from '@neo4j-cypher/language-support';
 
-export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot', 'Meta'];
-export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED'];
+export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot', 'Meta',
+  'SybilCluster', 'SybilAppeal'];
+export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED',
+  'MEMBER', 'SYBIL_LINK', 'APPEALS'];
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
@@ -29,6 +31,8 @@ export const PROPERTY_KEYS = [
   'counterparties', 'goal_tx', 'first_goal', 'report_key', 'report_at',
   // the activity summary on wallets (graph/activity.py) and :Meta {name} status nodes
   'first_ts', 'last_ts', 'activity_days', 'activity_value', 'category_ts', 'written_at', 'transfers',
+  // sybil clusters (graph/sybil.py): :SybilCluster, SYBIL_LINK, :SybilAppeal, the mark on wallets
+  'size', 'score', 'evidence_counts', 'detected_at', 'sybil_cluster', 'kind', 'transactions', 'reason', 'key',
 ];
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
