@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 import requests
 
-from graph.cypher import Statement
 from core.errors import GraphUnavailable, QueryTimeout
+from graph.cypher import Statement
 from graph.falkor import FalkorStore
 from graph.store import GraphStore
 from tests.apiserver import KEY, Stack, stack
