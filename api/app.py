@@ -71,6 +71,7 @@ class GraphQLApp(GraphQL):
                 settings.max_cost,
                 settings.max_page,
                 settings.max_batch,
+                settings.max_list,
             ),  # fmt: skip
             graphql_ide="graphiql",
             **kwargs,

@@ -255,7 +255,7 @@ def _validate(
 
 
 def guard(max_tokens: int, max_depth: int, max_aliases: int, max_cost: int = 0, max_page: int = 100,
-          max_batch: int = 1000) -> type[SchemaExtension]:  # fmt: skip
+          max_batch: int = 1000, max_list: int = 1000) -> type[SchemaExtension]:  # fmt: skip
     """One schema extension for everything aidrop adds to an operation, in one hook (each hook
     costs a context manager per operation): the token limit, parse and validation caches keyed by
     the query text, depth and alias limits as a validation rule, error codes on the way out."""
@@ -281,6 +281,11 @@ def guard(max_tokens: int, max_depth: int, max_aliases: int, max_cost: int = 0, 
                     ec.pre_execution_errors = list(
                         _validate(ec.schema._schema, ec.query, max_tokens, tuple(ec.validation_rules))
                     )
+                    if n := long_list(ec.variables, max_list):  # GET and WebSocket (POST: api/app.py)
+                        message = f"a list variable has {n} items; at most {max_list} are accepted"
+                        ec.pre_execution_errors.append(
+                            GraphQLError(message, extensions={"code": "QUERY_TOO_COMPLEX"})
+                        )
             yield from super().on_operation()
 
     return Guard
@@ -420,6 +425,7 @@ class SharedBucket:
         self.redis_of = redis_of
         self.local = TokenBucket(rate, burst)
         self._script: Any = None
+        self._warned = 0.0
 
     async def take(self, client: str) -> float:
         redis = self.redis_of()
@@ -431,7 +437,9 @@ class SharedBucket:
         try:
             return float(await self._script(keys=[key], args=[self.rate, self.burst]))
         except Exception as exc:  # Redis away: this process's buckets for now
-            log.warning("rate limit in Redis unavailable (%s); limiting per process", type(exc).__name__)
+            if time.monotonic() - self._warned > 10:  # once in a while, not per request
+                self._warned = time.monotonic()
+                log.warning("rate limit in Redis unavailable (%s); limiting per process", type(exc).__name__)
             return self.local.take(client)
 
 

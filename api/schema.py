@@ -266,13 +266,14 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000, max_cost: int = 0,
-                 max_page: int = 100, max_batch: int = 1000) -> strawberry.Schema:  # fmt: skip
+                 max_page: int = 100, max_batch: int = 1000,
+                 max_list: int = 1000) -> strawberry.Schema:  # fmt: skip
     schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         # a class: a fresh one per operation
-        extensions=[guard(max_tokens, max_depth, max_aliases, max_cost, max_page, max_batch)],
+        extensions=[guard(max_tokens, max_depth, max_aliases, max_cost, max_page, max_batch, max_list)],
     )
     lean_resolvers(schema)
     return schema

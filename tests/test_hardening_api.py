@@ -204,3 +204,10 @@ def test_rate_limit_is_shared_by_api_processes(falkor_server, tmp_path) -> None:
             second.api.terminate()
             second.api.wait(timeout=15)
         assert codes.count(200) <= 6 and 429 in codes, codes
+
+
+def test_long_list_variables_over_get(api: Stack) -> None:
+    query = "query($c: [String!]) { previewSegment(filter: {typologies: $c}) { size } }"
+    variables = json.dumps({"c": ["*"] * 1500})
+    got = requests.get(api.url + "/graphql", params={"query": query, "variables": variables}, timeout=10)
+    assert code_of(got.json()) == "QUERY_TOO_COMPLEX"
