@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from typing import Any
 
 from neo4j import AsyncGraphDatabase, Query
-from neo4j.exceptions import ClientError, ServiceUnavailable
+from neo4j.exceptions import ClientError, ServiceUnavailable, TransientError
 
 from core.errors import GraphUnavailable, QueryTimeout
 from graph import cypher as q
 from graph.store import Counters, GraphStore
 
 log = logging.getLogger("aidrop.graph")
+DEADLOCK_TRIES = 8
 
 
 class Neo4jStore(GraphStore):
@@ -26,6 +29,18 @@ class Neo4jStore(GraphStore):
         self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
 
     async def _run(self, statement: q.Statement, params: dict[str, Any] | None, timeout: float = 0) -> Any:
+        """One statement; a deadlock between concurrent writers (two loads MERGing the same wallets)
+        is tried again, as the driver's managed transactions would (the statements are idempotent)."""
+        for attempt in range(DEADLOCK_TRIES):
+            try:
+                return await self._run_once(statement, params, timeout)
+            except TransientError as exc:
+                if "DeadlockDetected" not in (exc.code or "") or attempt == DEADLOCK_TRIES - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0.05, 0.2) * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def _run_once(self, statement: q.Statement, params: dict[str, Any] | None, timeout: float) -> Any:
         text = statement.for_backend(self.backend)
         try:
             async with self._driver.session(database=self.database) as session:
