@@ -240,7 +240,13 @@ def main() -> None:
             stats, codes = asyncio.run(drive(url + "/graphql", addresses, args.clients, s, jobs, events))
             elapsed = time.monotonic() - started
             # the queue drains: every job ends (completed or failed), none is lost
-            unique = sorted(set(jobs))
+            # every job the server queued, also those whose mutation's answer the client never got
+            import redis as redis_sync
+
+            queued = redis_sync.Redis.from_url(server.redis_url, decode_responses=True).zrange(
+                "aidrop:jobs", 0, -1
+            )
+            unique = sorted(set(jobs) | set(queued))
             pending = list(unique)
             final: dict[str, dict[str, Any]] = {}
             deadline = time.monotonic() + args.grace
@@ -282,7 +288,7 @@ def main() -> None:
         ("  ok / typed errors", f"{stats['ok']:,} / {stats['typed_error']:,}"),
         ("  without a typed error", stats["untyped"]),
         ("  transport failures", stats["transport"]),
-        ("jobs queued (distinct)", len(unique)),
+        ("jobs queued (distinct; answered to a client)", f"{len(unique)} ({len(set(jobs))})"),
         ("  lost (not ended after the grace)", len(pending)),
         ("  failed (by code)", ", ".join(f"{k} {v}" for k, v in failed.items()) or "0"),
         ("  analyses ended (completed) / wallet writes", f"{len(analyses)} ({len(completed)}) / {writes}"),
