@@ -990,3 +990,93 @@ RETURN w.address AS address, w.ppr AS ppr, w.anomaly_score AS anomaly_score,
   w.typology_version AS typology_version, w.cluster AS cluster, w.cluster_version AS cluster_version
 """,
 )
+
+
+# --- compliance: labels, exposure, watchlists and alerts (issue 16) ---
+# Attribution labels: one :Label node per (address, source, category), linked from its wallet by
+# TAGGED; the wallet keeps the distinct categories as `label_categories` (a list) for filters.
+MERGE_LABELS = stmt(
+    "merge_labels",
+    """
+UNWIND $rows AS r
+MERGE (w:Wallet {address: r.address})
+MERGE (l:Label {key: r.key})
+SET l.address = r.address, l.label = r.label, l.category = r.category, l.source = r.source,
+  l.confidence = r.confidence, l.verified = r.verified
+MERGE (w)-[:TAGGED]->(l)
+""",
+)
+SET_LABEL_CATEGORIES = stmt(
+    "set_label_categories",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+OPTIONAL MATCH (w)-[:TAGGED]->(l:Label)
+WITH w, collect(DISTINCT l.category) AS categories
+SET w.label_categories = categories
+""",
+)
+LABELS_OF = stmt(
+    "labels_of",
+    """
+UNWIND $addresses AS a
+MATCH (:Wallet {address: a})-[:TAGGED]->(l:Label)
+RETURN a AS address, l.label AS label, l.category AS category, l.source AS source,
+  l.confidence AS confidence, l.verified AS verified
+ORDER BY address, category, source
+""",
+)
+LABELLED = stmt(
+    "labelled",
+    """
+MATCH (w:Wallet)-[:TAGGED]->(l:Label)
+RETURN w.address AS address, l.category AS category, l.confidence AS confidence
+""",
+)
+LABEL_COUNTS = stmt(
+    "label_counts",
+    """
+MATCH (l:Label)
+RETURN l.category AS category, l.source AS source, count(l) AS labels
+ORDER BY category, source
+""",
+)
+LABEL_SOURCE_ADDRESSES = stmt(
+    "label_source_addresses",
+    "MATCH (l:Label) WHERE l.source = $source RETURN DISTINCT l.address AS address",
+)
+DELETE_LABELS = stmt("delete_labels", "MATCH (l:Label) WHERE l.source = $source DETACH DELETE l")
+FALKOR_INDEXES.append(stmt("falkor_index_label_key", "CREATE INDEX FOR (l:Label) ON (l.key)"))
+NEO4J_SCHEMA.append(
+    stmt("index_label_key", "CREATE INDEX label_key IF NOT EXISTS FOR (l:Label) ON (l.key)")
+)
+# Exposure (graph/exposure.py, ml/exposure.py): every wallet's successful native out-transfers
+# with value as two lists (JSON text on FalkorDB, as ML_OUT_EDGES), results written onto wallets.
+_EXPOSURE_EDGES = """
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, collect(b.address) AS dst, collect(t.value) AS value
+RETURN a.address AS address, {lists}
+"""
+EXPOSURE_EDGES = stmt(
+    "exposure_edges",
+    _EXPOSURE_EDGES.replace("{lists}", "dst, value"),
+    falkordb=_EXPOSURE_EDGES.replace("{lists}", "toJSON(dst) AS dst, toJSON(value) AS value"),
+)
+EXPOSURE_PREVIOUS = stmt(
+    "exposure_previous",
+    "MATCH (w:Wallet) WHERE w.exposure_risk IS NOT NULL RETURN w.address AS address",
+)
+_EXPOSURE_FIELDS = ("direct_in", "indirect_in", "direct_out", "indirect_out", "top", "risk", "ppr",
+                    "categories", "paths", "at")  # fmt: skip
+SET_EXPOSURE = stmt(
+    "set_exposure",
+    "UNWIND range(0, size($address) - 1) AS i\nWITH i, $address[i] AS a\nMATCH (w:Wallet {address: a})\nSET "
+    + ", ".join(f"w.exposure_{f} = ${f}[i]" for f in _EXPOSURE_FIELDS),
+)
+EXPOSURE_OF = stmt(
+    "exposure_of",
+    "UNWIND $addresses AS a\nMATCH (w:Wallet {address: a})\nWHERE w.exposure_risk IS NOT NULL\n"
+    "RETURN a AS address, "
+    + ", ".join(f"w.exposure_{f} AS {f}" for f in _EXPOSURE_FIELDS),
+)

@@ -1,0 +1,151 @@
+"""`aidrop labels`, `aidrop exposure`, `aidrop watch` and `aidrop alerts`: compliance monitoring
+(attribution labels, exposure to risky categories, watchlists and their alerts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aidrop.cli.common import echo_json, run, with_store
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+# ---- labels -----------------------------------------------------------------------------------------
+@click.group("labels")
+def labels_group() -> None:
+    """Attribution labels: who a wallet is (sanctioned, mixer, exchange, ...), by whom, how sure."""
+
+
+@labels_group.command("import")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--category", help="Category of a plain address list (sanctioned, mixer, scam, hack, ...).")
+@click.option("--source", help="Who published a plain list (e.g. ofac); CSV rows may name their own.")
+@click.option("--label", "label_text", help="Label text of a plain list's addresses (default: the source).")
+@click.option(
+    "--confidence",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, 100),
+    help="Confidence of a plain list's labels, 0..1 (or a percentage).",
+)
+@click.option("--unverified", is_flag=True, help="Mark the labels unverified (e.g. written from memory).")
+@click.option("--replace", is_flag=True, help="Remove each source's earlier labels first.")
+@click.option("--bundled", is_flag=True, help="Also the bundled risk labels (unverified, from memory).")
+@click.option("--json", "as_json", is_flag=True)
+def labels_import(
+    files: tuple[Path, ...],
+    category: str | None,
+    source: str | None,
+    label_text: str | None,
+    confidence: float,
+    unverified: bool,
+    replace: bool,
+    bundled: bool,
+    as_json: bool,
+) -> None:
+    """Address lists into labels: CSV (address,label,category[,source,confidence]), a plain list
+    (one address per line, with --category and --source), GraphSense TagPack YAML, or the
+    contract label YAML of `aidrop ingest labels`."""
+    from ingest.labels.attribution import RISK_BUNDLE, import_labels
+
+    paths = list(files) + ([RISK_BUNDLE] if bundled else [])
+    if not paths:
+        raise click.UsageError("give FILE(s) or --bundled")
+    opts = {
+        "category": category,
+        "source": source,
+        "label": label_text,
+        "confidence": confidence / 100 if confidence > 1 else confidence,
+        "verified": not unverified,
+    }
+    summary = run(with_store, lambda store: import_labels(store, paths, replace=replace, **opts))
+    for error in summary["errors"]:
+        _say(f"rejected {error}")
+    if as_json:
+        echo_json(summary)
+        return
+    cats = ", ".join(f"{k} {v:,}" for k, v in summary["categories"].items()) or "none"
+    click.echo(
+        f"labels {summary['labels']:,} on {summary['wallets']:,} wallets ({cats}); "
+        f"rejected {summary['error_count']:,}; other chains skipped {summary['skipped_other_chains']:,}"
+    )
+
+
+@labels_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def labels_list(as_json: bool) -> None:
+    """Labels in the graph per category and source."""
+    from graph.labels import label_counts
+
+    rows = run(with_store, label_counts)
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['category']:>12}  {r['labels']:>8,}  {r['source']}")
+
+
+@labels_group.command("remove")
+@click.option("--source", required=True, help="Remove every label of this source.")
+def labels_remove(source: str) -> None:
+    """Remove a source's labels (a list withdrawn)."""
+    from graph.labels import delete_source
+
+    count = run(with_store, lambda store: delete_source(store, source))
+    click.echo(f"removed the labels of {source} from {count:,} wallets")
+
+
+# ---- exposure ---------------------------------------------------------------------------------------
+@click.command("exposure")
+@click.option(
+    "--hops",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 6),
+    help="Intermediaries traced through, plus one.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write address,direct_in,indirect_in,direct_out,indirect_out,top_category (CSV).",
+)
+@click.option("--all", "every", is_flag=True, help="In --out, every wallet, not only exposed ones.")
+@click.option("--no-write", is_flag=True, help="Compute only; leave the graph as it is.")
+@click.option("--json", "as_json", is_flag=True)
+def exposure(hops: int, out: Path | None, every: bool, no_write: bool, as_json: bool) -> None:
+    """Every wallet's direct and indirect exposure to risky categories (share of value received
+    and sent), written onto the wallets; needs labels (`aidrop labels import`)."""
+    from graph.exposure import refresh_exposure
+
+    result = run(with_store, lambda store: refresh_exposure(store, hops, write=not no_write, progress=_say))
+    frame = result.frame if every else result.frame[result.frame["risk"] > 0]
+    if out:
+        cols = ["address", "direct_in", "indirect_in", "direct_out", "indirect_out", "top_category"]
+        frame.sort_values("address")[cols].to_csv(out, index=False)
+    summary = {
+        "wallets": result.wallets,
+        "transfers": result.transfers,
+        "exposed": result.exposed,
+        "risky": result.risky,
+        "seconds": result.seconds,
+        "out": str(out) if out else None,
+    }
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(
+        f"exposure of {result.wallets:,} wallets over {result.transfers:,} transfers: "
+        f"{result.risky:,} risky, {result.exposed:,} exposed or risky, in {result.seconds['total']:.1f} s"
+        + (f"; written to {out}" if out else "")
+    )
+
+
+def register(main: Any) -> None:
+    for command in (labels_group, exposure):
+        main.add_command(command)

@@ -1,0 +1,224 @@
+"""Exposure's graph side: the native transfers and labels in, every wallet's exposure out.
+
+`refresh_exposure` reads the transfers (one statement), computes with ml/exposure.py and writes
+onto each exposed wallet `exposure_direct_in`, `_indirect_in`, `_direct_out`, `_indirect_out`
+(shares 0..1), `exposure_top` (category), `exposure_risk` (1 for a risky wallet, else its largest
+share: marketing's segments leave out wallets above a threshold), `exposure_ppr`,
+`exposure_categories` and `exposure_paths` (JSON text), `exposure_at` (epoch s). Wallets no
+longer exposed lose these properties.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graph import cypher as q
+from graph.features import _column
+from graph.labels import RISK_CATEGORIES, labelled
+from graph.model import NATIVE_TOKEN
+from graph.store import GraphStore
+
+PATHS_KEPT = 3  # strongest paths per side kept as the explanation
+ROUND = 6
+
+
+@dataclass
+class ExposureRun:
+    wallets: int
+    transfers: int
+    exposed: int
+    risky: int
+    seconds: dict[str, float]
+    frame: pd.DataFrame  # address, direct_in, indirect_in, direct_out, indirect_out, top_category, ...
+
+
+async def read_transfers(store: GraphStore) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(addresses, src, dst, value): successful native transfers with value, as positions."""
+    rows = await store.query(q.EXPOSURE_EDGES, {"native": NATIVE_TOKEN})
+    dst, lengths = _column(rows, "dst", numeric=False)
+    value, _ = _column(rows, "value", numeric=True)
+    senders = np.asarray([r["address"] for r in rows], dtype=object)
+    dst_arr = np.asarray(dst, dtype=object)
+    codes, uniques = pd.factorize(np.concatenate([senders, dst_arr]), sort=True)
+    src_pos = np.repeat(codes[: len(senders)], lengths)
+    return (
+        np.asarray(uniques, dtype=object),
+        src_pos.astype(np.int64),
+        codes[len(senders) :].astype(np.int64),
+        np.asarray(value, dtype=float),
+    )
+
+
+async def risky_masks(
+    store: GraphStore, addresses: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Addresses extended by the labelled wallets without transfers; per risky category a mask;
+    the mask of every labelled wallet (where tracing stops)."""
+    rows = await labelled(store)
+    extra = sorted({r["address"] for r in rows} - set(addresses.tolist()))
+    if extra:
+        addresses = np.concatenate([addresses, np.asarray(extra, dtype=object)])
+    index = pd.Index(addresses)
+    stop = np.zeros(len(addresses), dtype=bool)
+    masks: dict[str, np.ndarray] = {}
+    for r in rows:
+        i = index.get_loc(r["address"])
+        stop[i] = True
+        if r["category"] in RISK_CATEGORIES:
+            masks.setdefault(r["category"], np.zeros(len(addresses), dtype=bool))[i] = True
+    return addresses, masks, stop
+
+
+async def refresh_exposure(
+    store: GraphStore, hops: int = 3, write: bool = True, progress: Callable[[str], None] | None = None
+) -> ExposureRun:
+    """Compute every wallet's exposure and (with `write`) leave it on the wallets."""
+    from ml.exposure import compute_exposure
+
+    say = progress or (lambda _msg: None)
+    clock = {"start": time.perf_counter()}
+    say("reading transfers and labels")
+    addresses, src, dst, value = await read_transfers(store)
+    addresses, masks, stop = await risky_masks(store, addresses)
+    clock["read"] = time.perf_counter()
+    say(f"propagating over {len(src):,} transfers, {len(addresses):,} wallets, {hops} hops")
+    result = compute_exposure(addresses, src, dst, value, masks, stop, hops=hops)
+    clock["compute"] = time.perf_counter()
+    frame = result_frame(result)
+    exposed = frame[(frame["risk"] > 0)]
+    if write:
+        say(f"writing {len(exposed):,} exposed wallets")
+        await _write(store, result, exposed)
+    clock["write"] = time.perf_counter()
+    seconds = {
+        "read": clock["read"] - clock["start"],
+        "compute": clock["compute"] - clock["read"],
+        "write": clock["write"] - clock["compute"],
+        "total": clock["write"] - clock["start"],
+    }
+    return ExposureRun(
+        len(addresses),
+        len(src),
+        len(exposed),
+        int(result.risky.sum()),
+        {k: round(v, 3) for k, v in seconds.items()},
+        frame,
+    )
+
+
+def result_frame(result: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "address": result.addresses,
+            "direct_in": result.direct_in.round(ROUND),
+            "indirect_in": result.indirect_in.round(ROUND),
+            "direct_out": result.direct_out.round(ROUND),
+            "indirect_out": result.indirect_out.round(ROUND),
+            "top_category": result.top_category(),
+            "risk": result.risk().round(ROUND),
+            "ppr": result.ppr,
+        }
+    )
+
+
+def _explain(result: Any, i: int) -> tuple[str, str]:
+    cats = {
+        c: {"in": round(float(result.in_by[i, j]), ROUND), "out": round(float(result.out_by[i, j]), ROUND)}
+        for j, c in enumerate(result.categories)
+        if result.in_by[i, j] > 0 or result.out_by[i, j] > 0
+    }
+    paths = []
+    for side in ("in", "out"):
+        for p in result.paths(i, side, PATHS_KEPT):
+            paths.append(
+                {
+                    "side": side,
+                    "wallets": [str(result.addresses[w]) for w in p["wallets"]],
+                    "share": round(p["share"], ROUND),
+                    "value": round(p["value"], ROUND),
+                }
+            )
+    return json.dumps(cats, sort_keys=True), json.dumps(paths)
+
+
+async def _write(store: GraphStore, result: Any, exposed: pd.DataFrame) -> None:
+    previous = {r["address"] for r in await store.query(q.EXPOSURE_PREVIOUS)}
+    now = int(time.time())
+    positions = exposed.index.to_numpy()
+    gone = sorted(previous - set(exposed["address"]))
+    cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "address",
+            "direct_in",
+            "indirect_in",
+            "direct_out",
+            "indirect_out",
+            "top",
+            "risk",
+            "ppr",
+            "categories",
+            "paths",
+            "at",
+        )
+    }
+    for i in positions:
+        cats, paths = _explain(result, int(i))
+        row = exposed.loc[i]
+        for key, val in (
+            ("address", row["address"]),
+            ("direct_in", float(row["direct_in"])),
+            ("indirect_in", float(row["indirect_in"])),
+            ("direct_out", float(row["direct_out"])),
+            ("indirect_out", float(row["indirect_out"])),
+            ("top", row["top_category"] or None),
+            ("risk", float(row["risk"])),
+            ("ppr", float(row["ppr"])),
+            ("categories", cats),
+            ("paths", paths),
+            ("at", now),
+        ):
+            cols[key].append(val)
+    for address in gone:
+        cols["address"].append(address)
+        for key in cols:
+            if key != "address":
+                cols[key].append(None)
+    batch = store.write_batch
+    for lo in range(0, len(cols["address"]), batch):
+        await store.execute(q.SET_EXPOSURE, {k: v[lo : lo + batch] for k, v in cols.items()})
+
+
+async def exposure_of(store: GraphStore, addresses: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored exposure of these wallets (absent: not exposed or never computed)."""
+    out = {}
+    for r in await store.query(q.EXPOSURE_OF, {"addresses": list(addresses)}):
+        out[r["address"]] = exposure_record(r)
+    return out
+
+
+def exposure_record(r: dict[str, Any]) -> dict[str, Any]:
+    """A stored row (or a wallet's exposure_* properties without the prefix) as a plain record."""
+
+    def num(key: str) -> float:
+        return float(r.get(key) or 0.0)
+
+    return {
+        "direct_in": num("direct_in"),
+        "indirect_in": num("indirect_in"),
+        "direct_out": num("direct_out"),
+        "indirect_out": num("indirect_out"),
+        "top_category": r.get("top"),
+        "risk": num("risk"),
+        "ppr": num("ppr"),
+        "categories": json.loads(r["categories"]) if r.get("categories") else {},
+        "paths": json.loads(r["paths"]) if r.get("paths") else [],
+        "at": r.get("at"),
+    }
