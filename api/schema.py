@@ -15,6 +15,7 @@ from graphql import FieldNode
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.compliance import Attribution, Exposure, wallet_attributions, wallet_exposure
 from api.context import Context
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
@@ -249,6 +250,14 @@ class Wallet:
     @strawberry.field(description="Personalised PageRank of the wallet (from ml/).")
     def ppr(self) -> float | None:
         return _float(self.node.props.get("ppr"))
+
+    @strawberry.field(description="Attribution labels: who the wallet is, by source (docs/compliance.md).")
+    async def attributions(self, info: Ctx) -> list[Attribution]:
+        return await wallet_attributions(info, self.address)
+
+    @strawberry.field(description="Exposure to risky categories (null: none, or `aidrop exposure` not run).")
+    def exposure(self) -> Exposure | None:
+        return wallet_exposure(self.node.props)
 
     @strawberry.field
     async def stats(self, info: Ctx) -> WalletStats | None:

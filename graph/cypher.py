@@ -463,6 +463,7 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($min_anomaly IS NULL OR w.anomaly_score >= $min_anomaly)
   AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
+  AND ($max_exposure IS NULL OR coalesce(w.exposure_risk, 0.0) < $max_exposure)
 """
 # Activity tests read the wallet's activity summary (graph/activity.py), not its transfers:
 # recency and categories to the second (last transfer, last contact per category), native volume

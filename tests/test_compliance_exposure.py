@@ -198,3 +198,16 @@ def test_cli_labels_exposure_and_wallet(cli_env: dict[str, str], tmp_path: Path)
     assert json.loads(aidrop("graph", "wallet", addr(B)).stdout)["exposure"]["top_category"] == "mixer"
     missing = aidrop("labels", "import", str(tmp_path / "risky.txt"))
     assert missing.returncode != 0 and "needs --category" in missing.stderr
+
+
+async def test_segments_leave_out_exposed_wallets(any_store: GraphStore) -> None:
+    from graph.marketing import SegmentFilter, evaluate
+
+    await _load(any_store)
+    await refresh_exposure(any_store, hops=3)
+    members = {m.address for m in await evaluate(any_store, SegmentFilter())}
+    assert members == {addr(U)}  # every other wallet is risky or has 5% or more exposure
+    loose = {m.address for m in await evaluate(any_store, SegmentFilter(max_exposure=0.3))}
+    assert loose == {addr(U), addr(A)}  # A: 0.25 received; D: 0.5 of what it sent went to the mixer
+    every = {m.address for m in await evaluate(any_store, SegmentFilter(include_exposed=True))}
+    assert every == {addr(w) for w in (S, M, X, A, B, C, D, U)}
