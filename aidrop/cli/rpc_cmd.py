@@ -36,6 +36,7 @@ def _summary(r: dict[str, Any]) -> str:
             ("ERC-20", "erc20"),
             ("ERC-721", "erc721"),
             ("ERC-1155", "erc1155"),
+            ("internal", "internal"),
         )
     )
     lines = [
@@ -97,6 +98,14 @@ def _summary(r: dict[str, Any]) -> str:
     help="Transaction values from trace_block (trace), full blocks (full), or trace when the node has it.",
 )
 @click.option(
+    "--internal",
+    type=click.Choice(["auto", "trace", "debug", "off"]),
+    default="auto",
+    show_default=True,
+    help="Internal transactions (value moved by contracts) from trace_block (trace), "
+    "debug_traceBlockByNumber (debug), whichever the node has (auto), or none (off).",
+)
+@click.option(
     "--window",
     default=256,
     show_default=True,
@@ -124,6 +133,7 @@ def rpc(
     retries: int,
     receipts: str,
     values: str,
+    internal: str,
     window: int,
     labels: bool,
     as_json: bool,
@@ -149,6 +159,7 @@ def rpc(
         window=window,
         receipts=receipts,
         values=values,
+        internal=internal,
         progress=sys.stderr.isatty(),
     )
 
