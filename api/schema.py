@@ -15,7 +15,15 @@ from graphql import FieldNode
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.compliance import Attribution, Exposure, wallet_attributions, wallet_exposure
+from api.compliance import (
+    Attribution,
+    ComplianceMutation,
+    ComplianceQuery,
+    ComplianceSubscription,
+    Exposure,
+    wallet_attributions,
+    wallet_exposure,
+)
 from api.context import Context
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
@@ -553,7 +561,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery):
+class Query(MarketingQuery, ComplianceQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = _address(address)
@@ -651,7 +659,7 @@ class Query(MarketingQuery):
 
 
 @strawberry.type
-class Mutation(MarketingMutation):
+class Mutation(MarketingMutation, ComplianceMutation):
     @strawberry.mutation(
         permission_classes=WRITE, description="Queue the analysis of a wallet; the job at once."
     )
@@ -680,7 +688,7 @@ class Mutation(MarketingMutation):
 
 
 @strawberry.type
-class Subscription:
+class Subscription(ComplianceSubscription):
     @strawberry.subscription(
         permission_classes=READ, description="The job now and on every change until it ends."
     )

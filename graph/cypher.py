@@ -1081,3 +1081,119 @@ EXPOSURE_OF = stmt(
     "RETURN a AS address, "
     + ", ".join(f"w.exposure_{f} AS {f}" for f in _EXPOSURE_FIELDS),
 )
+# Watchlists and alerts (graph/watch.py, ingest/alerts.py): a :Watch per (address, webhook) with
+# its rules (JSON text) and the state its change rules compare with; an :Alert per event, its id
+# derived from what triggered it (MERGE: evaluating the same transfers twice adds nothing), `seq`
+# its creation order (the subscription reads the alerts after a seq), `status` its delivery.
+MERGE_WATCHES = stmt(
+    "merge_watches",
+    """
+UNWIND $rows AS r
+MERGE (w:Watch {id: r.id})
+SET w.address = r.address, w.rules = r.rules, w.webhook = r.webhook,
+  w.created_at = coalesce(w.created_at, r.created_at), w.state = coalesce(w.state, '{}')
+""",
+)
+DELETE_WATCHES = stmt(
+    "delete_watches",
+    "UNWIND $addresses AS a MATCH (w:Watch {address: a}) DELETE w",
+)
+WATCHES = stmt(
+    "watches",
+    "MATCH (w:Watch) RETURN properties(w) AS watch ORDER BY w.address, w.id",
+)
+WATCH_VERSION = stmt(
+    "watch_version",
+    "MATCH (w:Watch) RETURN count(w) AS n, max(w.created_at) AS newest",
+)
+SET_WATCH_STATE = stmt(
+    "set_watch_state",
+    "UNWIND $rows AS r MATCH (w:Watch {id: r.id}) SET w.state = r.state",
+)
+ALERTS_KNOWN = stmt(
+    "alerts_known",
+    "UNWIND $ids AS i MATCH (a:Alert {id: i}) RETURN a.id AS id",
+)
+CREATE_ALERTS = stmt(
+    "create_alerts",
+    """
+UNWIND $rows AS r
+MERGE (a:Alert {id: r.id})
+ON CREATE SET a.seq = r.seq, a.watch = r.watch, a.address = r.address, a.rule = r.rule,
+  a.detail = r.detail, a.created_at = r.created_at, a.status = r.status, a.webhook = r.webhook,
+  a.attempts = 0
+""",
+)
+ALERTS_AFTER = stmt(
+    "alerts_after",
+    """
+MATCH (a:Alert)
+WHERE a.seq > $after AND ($address IS NULL OR a.address = $address)
+RETURN properties(a) AS alert
+ORDER BY a.seq
+LIMIT $first
+""",
+)
+ALERTS_PAGE = stmt(
+    "alerts_page",
+    """
+MATCH (a:Alert)
+WHERE a.seq < $before AND ($status IS NULL OR a.status = $status)
+  AND ($address IS NULL OR a.address = $address)
+RETURN properties(a) AS alert
+ORDER BY a.seq DESC
+LIMIT $first
+""",
+)
+PENDING_ALERTS = stmt(
+    "pending_alerts",
+    "MATCH (a:Alert {status: 'pending'}) RETURN properties(a) AS alert ORDER BY a.seq LIMIT $first",
+)
+SET_ALERT_STATUS = stmt(
+    "set_alert_status",
+    """
+MATCH (a:Alert {id: $id})
+SET a.status = $status, a.attempts = coalesce($attempts, a.attempts),
+  a.delivered_at = coalesce($delivered_at, a.delivered_at), a.last_error = $last_error
+""",
+)
+# What the watch rules compare: a watched wallet's native transfers with each counterparty's
+# labels and stored exposure (the incremental exposure of ingest/alerts.py).
+WATCH_FLOWS_IN = stmt(
+    "watch_flows_in",
+    """
+UNWIND $addresses AS a
+MATCH (v:Wallet)-[t:TRANSFER]->(w:Wallet {address: a})
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, v, sum(t.value) AS value
+RETURN a AS address, v.address AS counterparty, value, v.label_categories AS categories,
+  v.exposure_categories AS exposure
+""",
+)
+WATCH_FLOWS_OUT = stmt(
+    "watch_flows_out",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})-[t:TRANSFER]->(v:Wallet)
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, v, sum(t.value) AS value
+RETURN a AS address, v.address AS counterparty, value, v.label_categories AS categories,
+  v.exposure_categories AS exposure
+""",
+)
+FALKOR_INDEXES.extend([
+    stmt("falkor_index_watch_address", "CREATE INDEX FOR (w:Watch) ON (w.address)"),
+    stmt("falkor_index_watch_id", "CREATE INDEX FOR (w:Watch) ON (w.id)"),
+    stmt("falkor_index_alert_id", "CREATE INDEX FOR (a:Alert) ON (a.id)"),
+    stmt("falkor_index_alert_seq", "CREATE INDEX FOR (a:Alert) ON (a.seq)"),
+    stmt("falkor_index_alert_status", "CREATE INDEX FOR (a:Alert) ON (a.status)"),
+])  # fmt: skip
+NEO4J_SCHEMA.extend([
+    stmt("index_watch_address", "CREATE INDEX watch_address IF NOT EXISTS FOR (w:Watch) ON (w.address)"),
+    stmt("constraint_watch_id",
+         "CREATE CONSTRAINT watch_id IF NOT EXISTS FOR (w:Watch) REQUIRE w.id IS UNIQUE"),
+    stmt("constraint_alert_id",
+         "CREATE CONSTRAINT alert_id IF NOT EXISTS FOR (a:Alert) REQUIRE a.id IS UNIQUE"),
+    stmt("index_alert_seq", "CREATE INDEX alert_seq IF NOT EXISTS FOR (a:Alert) ON (a.seq)"),
+    stmt("index_alert_status", "CREATE INDEX alert_status IF NOT EXISTS FOR (a:Alert) ON (a.status)"),
+])  # fmt: skip

@@ -146,6 +146,101 @@ def exposure(hops: int, out: Path | None, every: bool, no_write: bool, as_json: 
     )
 
 
+# ---- watchlists and alerts ---------------------------------------------------------------------------
+@click.group("watch")
+def watch_group() -> None:
+    """Watchlists: wallets whose transfers and changes raise alerts as ingestion goes."""
+
+
+@watch_group.command("add")
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--rule", "rules", multiple=True,
+              help="any (default), value>X, exposure>S, exposure:CATEGORY>S, labelled[:CATEGORY], anomaly, "
+              "typology, sybil, laundering; repeat for several.")  # fmt: skip
+@click.option("--webhook", help="POST each alert here (signed with AIDROP_WEBHOOK_SECRET).")
+@click.option("--json", "as_json", is_flag=True)
+def watch_add(addresses: tuple[str, ...], rules: tuple[str, ...], webhook: str | None, as_json: bool) -> None:
+    """Watch ADDRESS... with the rules (adding a watch again replaces its rules)."""
+    from graph.watch import add_watches
+    from ingest.alerts import parse_rules
+
+    checked = parse_rules(list(rules))
+    found = run(with_store, lambda store: add_watches(store, list(addresses), checked, webhook))
+    if as_json:
+        echo_json([w.to_dict() for w in found])
+        return
+    click.echo(
+        f"watching {len(found):,} wallets: {', '.join(checked)}" + (f" -> {webhook}" if webhook else "")
+    )
+
+
+@watch_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def watch_list(as_json: bool) -> None:
+    """The watches."""
+    from graph.watch import watches
+
+    found = run(with_store, watches)
+    if as_json:
+        echo_json([w.to_dict() for w in found])
+        return
+    for w in found:
+        click.echo(f"{w.address}  {', '.join(w.rules)}" + (f"  -> {w.webhook}" if w.webhook else ""))
+
+
+@watch_group.command("remove")
+@click.argument("addresses", nargs=-1, required=True)
+def watch_remove(addresses: tuple[str, ...]) -> None:
+    """Stop watching ADDRESS... (every watch on it)."""
+    from graph.watch import remove_watches
+
+    count = run(with_store, lambda store: remove_watches(store, list(addresses)))
+    click.echo(f"removed {count:,} watches")
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """Alerts raised by the watches: history and delivery."""
+
+
+@alerts_group.command("list")
+@click.option("--status", type=click.Choice(["new", "pending", "delivered", "failed", "acknowledged"]))
+@click.option("--address", help="Alerts of one wallet.")
+@click.option("--first", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+def alerts_list(status: str | None, address: str | None, first: int, as_json: bool) -> None:
+    """Alerts newest first."""
+    from dataclasses import asdict
+
+    from graph.watch import alert_page
+
+    found = run(with_store, lambda store: alert_page(store, status, address, first))
+    if as_json:
+        echo_json([asdict(a) for a in found])
+        return
+    for a in found:
+        click.echo(f"{a.created_at:.0f}  {a.status:>12}  {a.address}  {a.rule}  {a.id}")
+
+
+@alerts_group.command("deliver")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to keep trying.")
+def alerts_deliver(timeout: float) -> None:
+    """Send the alerts still pending to their webhooks (ingestion does this as it goes)."""
+    from aidrop.settings import get_settings
+    from ingest.alerts import Deliverer
+
+    async def go(store: Any) -> tuple[int, int, int]:
+        deliverer = await Deliverer(store, get_settings().webhook_secret).start()
+        try:
+            left = await deliverer.drain(timeout)
+        finally:
+            await deliverer.close()
+        return deliverer.delivered, deliverer.failed, left
+
+    delivered, failed, left = run(with_store, go)
+    click.echo(f"delivered {delivered:,}; gave up on {failed:,}; still pending {left:,}")
+
+
 def register(main: Any) -> None:
-    for command in (labels_group, exposure):
+    for command in (labels_group, exposure, watch_group, alerts_group):
         main.add_command(command)

@@ -69,6 +69,9 @@ def _summary(r: dict[str, Any]) -> str:
     type=click.IntRange(0),
     help="Stay K blocks behind the head.",
 )
+@click.option(
+    "--poll", default=1.0, show_default=True, type=click.FloatRange(0.05), help="Seconds between head checks."
+)
 @click.option("--chain-id", type=int, help="Refuse a node on another chain.")
 @click.option("--chunk", default=50, show_default=True, type=click.IntRange(1), help="Blocks per write.")
 @click.option(
@@ -125,6 +128,7 @@ def rpc(
     end: str,
     follow: bool,
     confirmations: int,
+    poll: float,
     chain_id: int | None,
     chunk: int,
     batch_size: int,
@@ -141,6 +145,8 @@ def rpc(
     """Blocks, receipts and token transfers from an EVM JSON-RPC node into the wallet graph.
 
     Resumes from the chain's checkpoint in the graph; a re-run of a range changes nothing."""
+    from aidrop.settings import get_settings
+    from ingest.alerts import watching
     from ingest.labels import MAINNET, load_labels
     from ingest.rpc import Options, RetryPolicy, RpcClient, ingest_rpc
 
@@ -154,6 +160,7 @@ def rpc(
         end=last,
         confirmations=confirmations,
         follow=follow,
+        poll=poll,
         chain_id=chain_id,
         chunk=chunk,
         window=window,
@@ -175,7 +182,8 @@ def rpc(
         ) as client:
             if labels and await client.check_chain(chain_id) == 1:
                 await load_labels(store, [MAINNET])
-            report = await ingest_rpc(store, client, options, stop)
+            async with watching(store, get_settings().webhook_secret):  # watchlists: ingest/alerts.py
+                report = await ingest_rpc(store, client, options, stop)
         return report.to_dict()
 
     result = run(with_store, go)

@@ -208,6 +208,7 @@ class Ingester:
                               sorted(senders.get(b.number, []))) for b in blocks
         ])  # fmt: skip
         written = await self.store.write_transfers(decoded.frame)
+        await self.store.transfers_added(decoded.frame)
         if len(decoded.token_ids):
             await chain.set_token_ids(self.store, decoded.token_ids)
         if decoded.created:
