@@ -1117,10 +1117,11 @@ ALERTS_KNOWN = stmt(
 CREATE_ALERTS = stmt(
     "create_alerts",
     """
-UNWIND $rows AS r
-MERGE (a:Alert {id: r.id})
-ON CREATE SET a.seq = r.seq, a.watch = r.watch, a.address = r.address, a.rule = r.rule,
-  a.detail = r.detail, a.created_at = r.created_at, a.status = r.status, a.webhook = r.webhook,
+UNWIND range(0, size($id) - 1) AS i
+WITH i, $id[i] AS id
+MERGE (a:Alert {id: id})
+ON CREATE SET a.seq = $seq[i], a.watch = $watch[i], a.address = $address[i], a.rule = $rule[i],
+  a.detail = $detail[i], a.created_at = $created_at[i], a.status = $status[i], a.webhook = $webhook[i],
   a.attempts = 0
 """,
 )

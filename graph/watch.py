@@ -170,21 +170,14 @@ async def store_alerts(store: GraphStore, alerts: Sequence[Alert]) -> list[Alert
     known = {r["id"] for r in await store.query(q.ALERTS_KNOWN, {"ids": [a.id for a in unique]})}
     fresh = [a for a in unique if a.id not in known]
     if fresh:
-        rows = [
-            {
-                "id": a.id,
-                "seq": a.seq,
-                "watch": a.watch,
-                "address": a.address,
-                "rule": a.rule,
-                "detail": json.dumps(a.detail, sort_keys=True),
-                "created_at": a.created_at,
-                "status": a.status,
-                "webhook": a.webhook,
-            }
-            for a in fresh
-        ]
-        await store.execute(q.CREATE_ALERTS, {"rows": rows})
+        cols: dict[str, list[Any]] = {k: [] for k in ("id", "seq", "watch", "address", "rule", "detail",
+                                                       "created_at", "status", "webhook")}  # fmt: skip
+        for a in fresh:
+            for key in cols:
+                value = getattr(a, key)
+                cols[key].append(json.dumps(value, sort_keys=True) if key == "detail" else value)
+        for lo in range(0, len(fresh), store.write_batch):
+            await store.execute(q.CREATE_ALERTS, {k: v[lo : lo + store.write_batch] for k, v in cols.items()})
     return fresh
 
 

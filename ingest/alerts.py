@@ -119,17 +119,10 @@ PROBES: dict[str, Probe] = {
 
 
 # ---- evaluation ---------------------------------------------------------------------------------
-def _transfer(row: Any) -> dict[str, Any]:
-    return {
-        "hash": row.hash,
-        "log_index": int(row.log_index),
-        "from": row.from_address,
-        "to": row.to_address,
-        "value": float(row.value),
-        "token": row.token,
-        "block": int(row.block),
-        "ts": int(row.ts),
-    }
+def _transfer(row: dict[str, Any]) -> dict[str, Any]:
+    return {"hash": row["hash"], "log_index": int(row["log_index"]), "from": row["from_address"],
+            "to": row["to_address"], "value": float(row["value"]), "token": row["token"],
+            "block": int(row["block"]), "ts": int(row["ts"])}  # fmt: skip
 
 
 async def exposure_now(store: GraphStore, addresses: list[str]) -> dict[str, dict[str, float]]:
@@ -208,12 +201,22 @@ class Monitor:
             counterpart_labels = {
                 r["address"]: list((r["props"] or {}).get("label_categories") or []) for r in rows
             }
-        exposure = await exposure_now(self.store, touched) if "exposure" in kinds else {}
+        exposed = [
+            a for a in touched if any(r.kind == "exposure" for w in self.by_address[a] for r in rules[w.id])
+        ]
+        exposure = await exposure_now(self.store, exposed) if exposed else {}
         probed = {k: await PROBES[k](self.store, touched) for k in kinds & PROBES.keys()}
         changed: list[gw.Watch] = []
         now = time.time()
+        by_wallet: dict[str, list[dict[str, Any]]] = {}
+        for row in hit[
+            ["from_address", "to_address", "hash", "log_index", "value", "token", "block", "ts"]
+        ].to_dict("records"):
+            by_wallet.setdefault(row["from_address"], []).append(row)
+            if row["to_address"] != row["from_address"]:
+                by_wallet.setdefault(row["to_address"], []).append(row)
         for address in touched:
-            rows = hit[(hit["from_address"] == address) | (hit["to_address"] == address)]
+            rows = by_wallet.get(address, [])
             for w in self.by_address[address]:
                 before = json.dumps(w.state, sort_keys=True)
                 for rule in rules[w.id]:
@@ -251,15 +254,17 @@ class Monitor:
         """(event key, detail) of each alert this rule raises."""
         if rule.kind in ("any", "value"):
             out = []
-            for row in rows.itertuples(index=False):
-                if rule.kind == "value" and not (row.token == NATIVE_TOKEN and row.value > rule.threshold):
+            for row in rows:
+                if rule.kind == "value" and not (
+                    row["token"] == NATIVE_TOKEN and row["value"] > rule.threshold
+                ):
                     continue
-                out.append((f"{row.hash}:{row.log_index}", {"transfer": _transfer(row)}))
+                out.append((f"{row['hash']}:{row['log_index']}", {"transfer": _transfer(row)}))
             return out
         if rule.kind == "labelled":
             out = []
-            for row in rows.itertuples(index=False):
-                other = row.to_address if row.from_address == address else row.from_address
+            for row in rows:
+                other = row["to_address"] if row["from_address"] == address else row["from_address"]
                 cats = [c for c in labels.get(other, []) if rule.category in (None, c)]
                 if cats:
                     out.append(
