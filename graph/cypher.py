@@ -1198,3 +1198,13 @@ NEO4J_SCHEMA.extend([
     stmt("index_alert_seq", "CREATE INDEX alert_seq IF NOT EXISTS FOR (a:Alert) ON (a.seq)"),
     stmt("index_alert_status", "CREATE INDEX alert_status IF NOT EXISTS FOR (a:Alert) ON (a.status)"),
 ])  # fmt: skip
+# Derived labels (graph/labels.py derive_labels): aidrop's own findings as labels.
+FLAGGED_WALLETS = stmt(
+    "flagged_wallets",
+    """
+MATCH (w:Wallet)
+WHERE w.anomaly_flagged = true OR w.sybil_cluster IS NOT NULL
+RETURN w.address AS address, coalesce(w.anomaly_flagged, false) AS flagged, w.anomaly_score AS score,
+  w.sybil_cluster AS sybil_cluster
+""",
+)

@@ -21,6 +21,7 @@ from graph.store import GraphStore
 RISK_CATEGORIES = ("sanctioned", "mixer", "scam", "hack", "laundering", "sybil")
 SERVICE_CATEGORIES = ("exchange", "bridge", "defi", "nft", "gaming", "social")
 DERIVED_CATEGORIES = ("laundering", "sybil")
+DERIVED_SOURCE = "aidrop"
 CATEGORY_ALIASES = {
     "sanction": "sanctioned",
     "sanctions": "sanctioned",
@@ -117,3 +118,22 @@ async def labelled(store: GraphStore) -> list[dict[str, Any]]:
 async def label_counts(store: GraphStore) -> list[dict[str, Any]]:
     """Labels per category and source."""
     return await store.query(q.LABEL_COUNTS)
+
+
+async def derive_labels(store: GraphStore) -> dict[str, int]:
+    """aidrop's own findings as labels with source `aidrop` (replacing the previous ones): wallets
+    the anomaly model flagged (laundering typologies; confidence = the anomaly score) and members
+    of a sybil cluster (`sybil_cluster`, written by the sybil detector)."""
+    await delete_source(store, DERIVED_SOURCE)
+    labels = []
+    for r in await store.query(q.FLAGGED_WALLETS):
+        if r["flagged"]:
+            score = float(r["score"]) if r["score"] is not None else 0.5
+            labels.append(Label(r["address"], "flagged laundering", "laundering", DERIVED_SOURCE,
+                                round(min(max(score, 0.0), 1.0), 4)))  # fmt: skip
+        if r["sybil_cluster"] is not None:
+            labels.append(
+                Label(r["address"], f"sybil cluster {r['sybil_cluster']}", "sybil", DERIVED_SOURCE, 1.0)
+            )
+    await write_labels(store, labels)
+    return {c: sum(1 for x in labels if x.category == c) for c in DERIVED_CATEGORIES}

@@ -211,3 +211,17 @@ async def test_segments_leave_out_exposed_wallets(any_store: GraphStore) -> None
     assert loose == {addr(U), addr(A)}  # A: 0.25 received; D: 0.5 of what it sent went to the mixer
     every = {m.address for m in await evaluate(any_store, SegmentFilter(include_exposed=True))}
     assert every == {addr(w) for w in (S, M, X, A, B, C, D, U)}
+
+
+async def test_derived_labels_from_aidrop_findings(any_store: GraphStore) -> None:
+    from graph.labels import derive_labels
+    from tests.test_compliance_alerts import _FLAG
+
+    await _load(any_store)
+    await any_store.execute(_FLAG, {"address": addr(D)})
+    assert await derive_labels(any_store) == {"laundering": 1, "sybil": 0}
+    assert [(x.category, x.source) for x in (await labels_of(any_store, [addr(D)]))[addr(D)]] == [
+        ("laundering", "aidrop")
+    ]
+    frame = (await refresh_exposure(any_store)).frame.set_index("address")
+    assert frame.loc[addr(C), "direct_out"] == 1.0  # C sent everything to D, now a risky wallet

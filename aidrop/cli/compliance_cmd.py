@@ -90,6 +90,16 @@ def labels_list(as_json: bool) -> None:
         click.echo(f"{r['category']:>12}  {r['labels']:>8,}  {r['source']}")
 
 
+@labels_group.command("derive")
+def labels_derive() -> None:
+    """aidrop's own findings as labels (source aidrop): wallets flagged by the anomaly model as
+    `laundering`, sybil cluster members as `sybil`; run after `aidrop score`."""
+    from graph.labels import derive_labels
+
+    counts = run(with_store, derive_labels)
+    click.echo("derived labels: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
 @labels_group.command("remove")
 @click.option("--source", required=True, help="Remove every label of this source.")
 def labels_remove(source: str) -> None:
