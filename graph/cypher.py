@@ -1090,7 +1090,7 @@ MERGE_WATCHES = stmt(
     """
 UNWIND $rows AS r
 MERGE (w:Watch {id: r.id})
-SET w.address = r.address, w.rules = r.rules, w.webhook = r.webhook,
+SET w.address = r.address, w.rules = r.rules, w.webhook = r.webhook, w.updated_at = r.updated_at,
   w.created_at = coalesce(w.created_at, r.created_at), w.state = coalesce(w.state, '{}')
 """,
 )
@@ -1104,7 +1104,7 @@ WATCHES = stmt(
 )
 WATCH_VERSION = stmt(
     "watch_version",
-    "MATCH (w:Watch) RETURN count(w) AS n, max(w.created_at) AS newest",
+    "MATCH (w:Watch) RETURN count(w) AS n, max(w.updated_at) AS newest",
 )
 SET_WATCH_STATE = stmt(
     "set_watch_state",

@@ -133,6 +133,7 @@ async def add_watches(
             "rules": json.dumps(w.rules),
             "webhook": w.webhook,
             "created_at": w.created_at,
+            "updated_at": time.time_ns(),  # running monitors read the watches again when it moves
         }
         for w in watches
     ]

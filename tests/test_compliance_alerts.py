@@ -252,3 +252,13 @@ async def test_follow_mode_alert_on_subscription_and_signed_webhook(
             await receiver.stop()
     assert follow.returncode == 0, (tmp_path / "follow.log").read_text()
     assert os.path.exists(tmp_path / "follow.log")
+
+
+async def test_a_running_monitor_sees_changed_and_removed_watches(any_store: GraphStore) -> None:
+    monitor = Monitor(any_store)
+    await gw.add_watches(any_store, [addr(W)], ["any"])
+    assert len(await monitor(await _written(any_store, [(5, W, 1, 1.0, 100)]))) == 1
+    await gw.add_watches(any_store, [addr(W)], ["value>100"])  # the same watch, new rules
+    assert await monitor(await _written(any_store, [(5, W, 2, 1.0, 101)])) == []
+    assert await gw.remove_watches(any_store, [addr(W)]) == 1
+    assert await monitor(await _written(any_store, [(5, W, 3, 500.0, 102)])) == []

@@ -36,7 +36,7 @@ export const PROPERTY_KEYS = [
   'exposure_direct_in', 'exposure_indirect_in', 'exposure_direct_out', 'exposure_indirect_out', 'exposure_top',
   'exposure_risk', 'exposure_ppr', 'exposure_categories', 'exposure_paths', 'exposure_at',
   'rules', 'webhook', 'seq', 'rule', 'detail', 'delivered_at', 'attempts', 'last_error', 'wallet',
-  'state', 'sybil_cluster', 'laundering_pattern',
+  'state', 'sybil_cluster', 'laundering_pattern', 'updated_at',
 ];
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
