@@ -36,12 +36,13 @@ import pandas as pd
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/
 
 from bench.common import embedded, load_average, peak_rss_mb, table  # noqa: E402
-from graph.exposure import read_transfers, refresh_exposure, risky_masks  # noqa: E402
+from graph.exposure import read_transfers, risky_masks  # noqa: E402
 from graph.falkor import FalkorStore  # noqa: E402
 from graph.labels import Label, write_labels  # noqa: E402
 from graph.model import NATIVE_TOKEN  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
 from ingest.batch import transfer_frame  # noqa: E402
+from ml.exposure import refresh_exposure  # noqa: E402
 
 RISKY = ("sanctioned", "mixer", "scam", "hack")
 

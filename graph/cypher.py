@@ -123,24 +123,11 @@ DELETE_ALL = stmt(
 # ---- reads --------------------------------------------------------------------------------
 COUNT_NODES = stmt("count_nodes", "MATCH (n) RETURN count(n) AS n")
 
-WALLET = stmt(
-    "wallet",
-    "MATCH (w:Wallet {address: $address}) RETURN labels(w) AS labels, properties(w) AS props",
-)
-
 TOKEN_DECIMALS = stmt(
     "token_decimals",
     "MATCH (w:Token) RETURN w.address AS address, w.decimals AS decimals",
 )
 
-_TRANSFER_FIELDS = """
-RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
-  t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
-  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count,
-  coalesce(t.fee, 0.0) AS fee
-ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
-LIMIT $first
-"""
 # Keyset paging, newest first: the cursor is the (ts, hash, log_index) of the last row seen.
 # `t.ts + 0` keeps FalkorDB 4.16 from answering the OR through the edge indexes, which returns
 # rows the predicate excludes (tests/test_store_conformance.py::test_paging_* catch it).
@@ -149,32 +136,6 @@ WHERE t.ts >= $since AND t.ts <= $until
   AND (t.ts + 0 < $c_ts OR (t.ts + 0 = $c_ts AND (t.hash < $c_hash
        OR (t.hash = $c_hash AND t.log_index < $c_log))))
 """
-TRANSFERS_OUT = stmt(
-    "transfers_out",
-    "MATCH (a:Wallet {address: $address})-[t:TRANSFER]->(b:Wallet)" + _TRANSFER_WHERE + _TRANSFER_FIELDS,
-)
-TRANSFERS_IN = stmt(
-    "transfers_in",
-    "MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet {address: $address})" + _TRANSFER_WHERE + _TRANSFER_FIELDS,
-)
-
-COUNTERPARTIES_OUT = stmt(
-    "counterparties_out",
-    """
-MATCH (w:Wallet {address: $address})-[t:TRANSFER]->(o:Wallet)
-RETURN o.address AS address, sum(t.tx_count) AS transfers,
-  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
-""",
-)
-COUNTERPARTIES_IN = stmt(
-    "counterparties_in",
-    """
-MATCH (w:Wallet {address: $address})<-[t:TRANSFER]-(o:Wallet)
-RETURN o.address AS address, sum(t.tx_count) AS transfers,
-  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
-""",
-)
-
 # Fan-in / fan-out: degree in transfers (edges) and in transactions (tx_count), distinct
 # counterparties, native value, first and last time. One statement for one wallet or a page.
 _FAN = """
@@ -189,7 +150,6 @@ RETURN w.address AS address, count(i) AS in_degree, sum(i.tx_count) AS in_tx,
   min(i.ts) AS first_in, max(i.ts) AS last_in,
   out_degree, out_tx, out_cp AS out_counterparties, out_value, first_out, last_out
 """
-WALLET_FAN = stmt("wallet_fan", "MATCH (w:Wallet {address: $address})" + _FAN)
 FAN_PAGE = stmt(
     "fan_page",
     "MATCH (w:Wallet) WHERE w.address > $after WITH w ORDER BY w.address LIMIT $first"
@@ -335,10 +295,11 @@ SET t.token_id = $token_id[i]
 """,
 )
 
-# ---- api ----------------------------------------------------------------------------------
-# Reads of the GraphQL API (graph/api_reads.py): each takes a list of addresses, so that a list
-# of wallets costs one statement per field whatever its length (DataLoaders batch the keys).
-# UNWIND + MATCH on {address} uses the wallet index for every key.
+# ---- reads of given wallets, and the API's --------------------------------------------------
+# GraphStore's wallet reads (graph/store.py) take a list of addresses, so that a list of wallets
+# costs one statement per field whatever its length (the API's DataLoaders batch the keys); a
+# single wallet is a list of one. UNWIND + MATCH on {address} uses the wallet index for every key.
+# The API's own reads (filtered pages, counts) follow (graph/api_reads.py).
 WALLETS_BY_ADDRESS = stmt(
     "wallets_by_address",
     """
@@ -1207,4 +1168,149 @@ WHERE w.anomaly_flagged = true OR w.sybil_cluster IS NOT NULL
 RETURN w.address AS address, coalesce(w.anomaly_flagged, false) AS flagged, w.anomaly_score AS score,
   w.sybil_cluster AS sybil_cluster
 """,
+)
+# --- sybil clusters (issue 15) ---
+# The transfers behind the evidence, found by (sender, receiver, time): ml/ reads transfers
+# without their hashes (graph/features.py) and asks for the few it names.
+SYBIL_TRANSFER_HASHES = stmt(
+    "sybil_transfer_hashes",
+    """
+UNWIND range(0, size($src) - 1) AS i
+WITH i, $src[i] AS s, $dst[i] AS d, $ts[i] AS ts
+MATCH (a:Wallet {address: s})-[t:TRANSFER]->(b:Wallet {address: d})
+WHERE t.ts = ts
+RETURN i, t.hash AS hash, t.log_index AS log_index, t.token AS token, t.value AS value
+""",
+)
+# A detection replaces the previous one: clusters, links and the wallets' mark; appeals stay.
+SYBIL_CLEAR_CLUSTERS = stmt(
+    "sybil_clear_clusters",
+    "MATCH (c:SybilCluster) WITH c LIMIT 10000 DETACH DELETE c",
+)
+SYBIL_CLEAR_LINKS = stmt(
+    "sybil_clear_links",
+    "MATCH (:Wallet)-[l:SYBIL_LINK]->(:Wallet) WITH l LIMIT 50000 DELETE l",
+)
+SYBIL_CLEAR_MARKS = stmt(
+    "sybil_clear_marks",
+    """
+MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL
+WITH w LIMIT 50000
+SET w.sybil_cluster = null
+""",
+)
+SYBIL_CREATE_CLUSTERS = stmt(
+    "sybil_create_clusters",
+    """
+UNWIND range(0, size($id) - 1) AS i
+CREATE (:SybilCluster {id: $id[i], size: $size[i], score: $score[i], evidence_counts: $counts[i],
+  detected_at: $at})
+""",
+)
+SYBIL_ADD_MEMBERS = stmt(
+    "sybil_add_members",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a, $cluster[i] AS cid
+MATCH (w:Wallet {address: a})
+MATCH (c:SybilCluster {id: cid})
+CREATE (c)-[:MEMBER]->(w)
+SET w.sybil_cluster = cid
+""",
+)
+SYBIL_ADD_LINKS = stmt(
+    "sybil_add_links",
+    """
+UNWIND range(0, size($a) - 1) AS i
+WITH i, $a[i] AS x, $b[i] AS y
+MATCH (a:Wallet {address: x})
+MATCH (b:Wallet {address: y})
+CREATE (a)-[:SYBIL_LINK {cluster: $cluster[i], kind: $kind[i], transactions: $transactions[i]}]->(b)
+""",
+)
+# FalkorDB answers "already indexed" on a second run (graph/sybil.py lets that pass).
+SYBIL_INDEX = stmt(
+    "sybil_index_cluster_id",
+    "CREATE INDEX FOR (c:SybilCluster) ON (c.id)",
+    neo4j="CREATE INDEX sybil_cluster_id IF NOT EXISTS FOR (c:SybilCluster) ON (c.id)",
+)
+_SYBIL_CLUSTER_FIELDS = "c.id AS id, c.size AS size, c.score AS score, c.evidence_counts AS evidence_counts"
+SYBIL_WALLET_CLUSTER = stmt(
+    "sybil_wallet_cluster",
+    "MATCH (c:SybilCluster)-[:MEMBER]->(:Wallet {address: $address}) RETURN " + _SYBIL_CLUSTER_FIELDS,
+)
+SYBIL_CLUSTER = stmt(
+    "sybil_cluster",
+    "MATCH (c:SybilCluster {id: $id}) RETURN " + _SYBIL_CLUSTER_FIELDS,
+)
+# Keyset paging: biggest first, then by id (`after` is the last row's (size, id)).
+SYBIL_CLUSTERS = stmt(
+    "sybil_clusters",
+    """
+MATCH (c:SybilCluster)
+WHERE c.size >= $min_size AND (c.size < $after_size OR (c.size = $after_size AND c.id > $after_id))
+RETURN """
+    + _SYBIL_CLUSTER_FIELDS
+    + """
+ORDER BY c.size DESC, c.id
+LIMIT $first
+""",
+)
+SYBIL_MEMBERS = stmt(
+    "sybil_members",
+    """
+MATCH (c:SybilCluster {id: $id})-[:MEMBER]->(w:Wallet)
+RETURN w.address AS address
+ORDER BY address
+LIMIT $first
+""",
+)
+SYBIL_LINKS = stmt(
+    "sybil_links",
+    """
+MATCH (a:Wallet)-[l:SYBIL_LINK]->(b:Wallet)
+WHERE l.cluster = $id AND ($address IS NULL OR a.address = $address OR b.address = $address)
+RETURN a.address AS a, b.address AS b, l.kind AS kind, l.transactions AS transactions
+ORDER BY a, b, kind
+LIMIT $first
+""",
+)
+SYBIL_EXPORT = stmt(
+    "sybil_export",
+    """
+MATCH (c:SybilCluster)-[:MEMBER]->(w:Wallet)
+RETURN w.address AS address, c.id AS cluster, c.size AS size, c.score AS score,
+  c.evidence_counts AS evidence_counts
+ORDER BY cluster, address
+""",
+)
+SYBIL_CREATE_APPEAL = stmt(
+    "sybil_create_appeal",
+    """
+MATCH (w:Wallet {address: $address})
+CREATE (p:SybilAppeal {id: $id, address: $address, cluster: $cluster, reason: $reason,
+  status: 'open', created_at: $at, key: $key})-[:APPEALS]->(w)
+""",
+)
+SYBIL_APPEALS = stmt(
+    "sybil_appeals",
+    """
+MATCH (p:SybilAppeal)
+WHERE $address IS NULL OR p.address = $address
+RETURN p.id AS id, p.address AS address, p.cluster AS cluster, p.reason AS reason,
+  p.status AS status, p.created_at AS created_at
+ORDER BY created_at DESC, id
+LIMIT $first
+""",
+)
+SYBIL_OPEN_APPEALS = stmt(
+    "sybil_open_appeals",
+    "MATCH (p:SybilAppeal {address: $address, status: 'open'}) RETURN count(p) AS n",
+)
+SYBIL_COUNT_LINKS = stmt(
+    "sybil_count_links", "MATCH (:Wallet)-[l:SYBIL_LINK]->(:Wallet) RETURN count(l) AS n"
+)
+SYBIL_COUNT_CLUSTERS = stmt("sybil_count_clusters", "MATCH (c:SybilCluster) RETURN count(c) AS n")
+SYBIL_COUNT_MARKS = stmt(
+    "sybil_count_marks", "MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL RETURN count(w) AS n"
 )

@@ -1,7 +1,8 @@
-"""Exposure's graph side: the native transfers and labels in, every wallet's exposure out.
+"""Exposure's graph side: the native transfers and labels in, every wallet's exposure out
+(ml/exposure.py `refresh_exposure` drives it).
 
-`refresh_exposure` reads the transfers (one statement), computes with ml/exposure.py and writes
-onto each exposed wallet `exposure_direct_in`, `_indirect_in`, `_direct_out`, `_indirect_out`
+`read_transfers` reads the transfers (one statement); `write_exposure` writes onto each exposed
+wallet `exposure_direct_in`, `_indirect_in`, `_direct_out`, `_indirect_out`
 (shares 0..1), `exposure_top` (category), `exposure_risk` (1 for a risky wallet, else its largest
 share: marketing's segments leave out wallets above a threshold), `exposure_ppr`,
 `exposure_categories` and `exposure_paths` (JSON text), `exposure_at` (epoch s). Wallets no
@@ -12,8 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -27,16 +27,6 @@ from graph.store import GraphStore
 
 PATHS_KEPT = 3  # strongest paths per side kept as the explanation
 ROUND = 6
-
-
-@dataclass
-class ExposureRun:
-    wallets: int
-    transfers: int
-    exposed: int
-    risky: int
-    seconds: dict[str, float]
-    frame: pd.DataFrame  # address, direct_in, indirect_in, direct_out, indirect_out, top_category, ...
 
 
 async def read_transfers(store: GraphStore) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -76,43 +66,6 @@ async def risky_masks(
     return addresses, masks, stop
 
 
-async def refresh_exposure(
-    store: GraphStore, hops: int = 3, write: bool = True, progress: Callable[[str], None] | None = None
-) -> ExposureRun:
-    """Compute every wallet's exposure and (with `write`) leave it on the wallets."""
-    from ml.exposure import compute_exposure
-
-    say = progress or (lambda _msg: None)
-    clock = {"start": time.perf_counter()}
-    say("reading transfers and labels")
-    addresses, src, dst, value = await read_transfers(store)
-    addresses, masks, stop = await risky_masks(store, addresses)
-    clock["read"] = time.perf_counter()
-    say(f"propagating over {len(src):,} transfers, {len(addresses):,} wallets, {hops} hops")
-    result = compute_exposure(addresses, src, dst, value, masks, stop, hops=hops)
-    clock["compute"] = time.perf_counter()
-    frame = result_frame(result)
-    exposed = frame[(frame["risk"] > 0)]
-    if write:
-        say(f"writing {len(exposed):,} exposed wallets")
-        await _write(store, result, exposed)
-    clock["write"] = time.perf_counter()
-    seconds = {
-        "read": clock["read"] - clock["start"],
-        "compute": clock["compute"] - clock["read"],
-        "write": clock["write"] - clock["compute"],
-        "total": clock["write"] - clock["start"],
-    }
-    return ExposureRun(
-        len(addresses),
-        len(src),
-        len(exposed),
-        int(result.risky.sum()),
-        {k: round(v, 3) for k, v in seconds.items()},
-        frame,
-    )
-
-
 def result_frame(result: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -148,7 +101,8 @@ def _explain(result: Any, i: int) -> tuple[str, str]:
     return json.dumps(cats, sort_keys=True), json.dumps(paths)
 
 
-async def _write(store: GraphStore, result: Any, exposed: pd.DataFrame) -> None:
+async def write_exposure(store: GraphStore, result: Any, exposed: pd.DataFrame) -> None:
+    """Leave ml/exposure.py's result on the exposed wallets; clear it from the others."""
     previous = {r["address"] for r in await store.query(q.EXPOSURE_PREVIOUS)}
     now = int(time.time())
     positions = exposed.index.to_numpy()

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
+from core.address import normalize_address
+from core.errors import AidropError, NotFound
 from graph import cypher as q
 from graph.activity import DAY, activity_status, refresh_activity
-from graph.address import normalize_address
-from graph.errors import AidropError, NotFound
 from graph.model import NATIVE_TOKEN
 from graph.store import GraphStore
 

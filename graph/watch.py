@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.address import normalize_address
+from core.errors import AidropError
 from graph import cypher as q
-from graph.address import normalize_address
-from graph.errors import AidropError
 from graph.store import GraphStore
 
 STATUSES = ("new", "pending", "delivered", "failed", "acknowledged")

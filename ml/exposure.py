@@ -21,12 +21,17 @@ PPR restarting on the risky wallets (ml/ppr.py, value-weighted) ranks proximity 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
+from graph.exposure import read_transfers, result_frame, risky_masks, write_exposure
 from graph.labels import RISK_CATEGORIES
+from graph.store import GraphStore
 from ml.ppr import personalized_pagerank
 
 DEFAULT_HOPS = 3
@@ -225,4 +230,49 @@ def compute_exposure(
         in_best=in_best,
         out_pred=out_pred,
         out_best=out_best,
+    )
+
+
+@dataclass
+class ExposureRun:
+    wallets: int
+    transfers: int
+    exposed: int
+    risky: int
+    seconds: dict[str, float]
+    frame: pd.DataFrame  # address, direct_in, indirect_in, direct_out, indirect_out, top_category, ...
+
+
+async def refresh_exposure(
+    store: GraphStore, hops: int = 3, write: bool = True, progress: Callable[[str], None] | None = None
+) -> ExposureRun:
+    """Compute every wallet's exposure and (with `write`) leave it on the wallets."""
+    say = progress or (lambda _msg: None)
+    clock = {"start": time.perf_counter()}
+    say("reading transfers and labels")
+    addresses, src, dst, value = await read_transfers(store)
+    addresses, masks, stop = await risky_masks(store, addresses)
+    clock["read"] = time.perf_counter()
+    say(f"propagating over {len(src):,} transfers, {len(addresses):,} wallets, {hops} hops")
+    result = compute_exposure(addresses, src, dst, value, masks, stop, hops=hops)
+    clock["compute"] = time.perf_counter()
+    frame = result_frame(result)
+    exposed = frame[(frame["risk"] > 0)]
+    if write:
+        say(f"writing {len(exposed):,} exposed wallets")
+        await write_exposure(store, result, exposed)
+    clock["write"] = time.perf_counter()
+    seconds = {
+        "read": clock["read"] - clock["start"],
+        "compute": clock["compute"] - clock["read"],
+        "write": clock["write"] - clock["compute"],
+        "total": clock["write"] - clock["start"],
+    }
+    return ExposureRun(
+        len(addresses),
+        len(src),
+        len(exposed),
+        int(result.risky.sum()),
+        {k: round(v, 3) for k, v in seconds.items()},
+        frame,
     )

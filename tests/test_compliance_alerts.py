@@ -21,10 +21,10 @@ from aiohttp import web
 from websockets.sync.client import connect
 
 from graph import watch as gw
-from graph.exposure import refresh_exposure
 from graph.labels import Label, write_labels
 from graph.store import GraphStore
 from ingest.alerts import Deliverer, Monitor, parse_rules
+from ml.exposure import refresh_exposure
 from tests.apiserver import AIDROP, KEY, stack
 from tests.conftest import free_port
 from tests.evm.node import E18, Anvil

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from graph.exposure import exposure_of, refresh_exposure
+from graph.exposure import exposure_of
 from graph.labels import Label, delete_source, labels_of, write_labels
 from graph.store import GraphStore
 from ingest.labels.attribution import RISK_BUNDLE, import_labels, read_file
+from ml.exposure import refresh_exposure
 from tests.factories import addr, transfers
 
 S, M, X, A, B, C, D, U = 1, 2, 3, 4, 5, 6, 7, 9  # sanctioned, mixer, exchange, plain wallets

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from graph.exposure import refresh_exposure
 from graph.falkor import FalkorStore
 from graph.labels import Label, write_labels
 from ingest.rpc import Options, RpcClient, ingest_rpc
+from ml.exposure import refresh_exposure
 from tests.evm.node import E18, Anvil, graph_state
 
 pytest_plugins = ["tests.evm.fixtures"]

@@ -131,7 +131,7 @@ def labels_remove(source: str) -> None:
 def exposure(hops: int, out: Path | None, every: bool, no_write: bool, as_json: bool) -> None:
     """Every wallet's direct and indirect exposure to risky categories (share of value received
     and sent), written onto the wallets; needs labels (`aidrop labels import`)."""
-    from graph.exposure import refresh_exposure
+    from ml.exposure import refresh_exposure
 
     result = run(with_store, lambda store: refresh_exposure(store, hops, write=not no_write, progress=_say))
     frame = result.frame if every else result.frame[result.frame["risk"] > 0]
@@ -236,7 +236,7 @@ def alerts_list(status: str | None, address: str | None, first: int, as_json: bo
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to keep trying.")
 def alerts_deliver(timeout: float) -> None:
     """Send the alerts still pending to their webhooks (ingestion does this as it goes)."""
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
     from ingest.alerts import Deliverer
 
     async def go(store: Any) -> tuple[int, int, int]:

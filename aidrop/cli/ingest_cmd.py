@@ -39,7 +39,7 @@ def _finish(report: IngestReport, as_json: bool, errors_file: Path | None) -> No
 
 
 def _ingest(name: str, paths: tuple[Path, ...]) -> IngestReport:
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
     from ingest import load
     from ingest.alerts import watching
 

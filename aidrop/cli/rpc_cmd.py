@@ -145,7 +145,7 @@ def rpc(
     """Blocks, receipts and token transfers from an EVM JSON-RPC node into the wallet graph.
 
     Resumes from the chain's checkpoint in the graph; a re-run of a range changes nothing."""
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
     from ingest.alerts import watching
     from ingest.labels import MAINNET, load_labels
     from ingest.rpc import Options, RetryPolicy, RpcClient, ingest_rpc

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from graph.address import normalize_address
-from graph.errors import AidropError, InvalidAddress
+from core.address import normalize_address
+from core.errors import AidropError, InvalidAddress
 from graph.model import CATEGORIES
 from graph.store import GraphStore
 

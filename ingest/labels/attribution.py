@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from graph.address import normalize_address
-from graph.errors import InvalidAddress
+from core.address import normalize_address
+from core.errors import InvalidAddress
 from graph.labels import MAX_LABEL, Label, category_of
 from ingest.labels import LabelsError, read_labels
 from ingest.report import RowError

@@ -21,8 +21,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from core.errors import AidropError
 from graph import chain
-from graph.errors import AidropError
 from graph.store import GraphStore
 from ingest.rpc.client import RpcClient
 from ingest.rpc.decode import BlockData, decode_blocks, token_addresses
