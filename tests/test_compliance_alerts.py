@@ -21,6 +21,7 @@ from aiohttp import web
 from websockets.sync.client import connect
 
 from graph import watch as gw
+from graph.falkor import FalkorStore
 from graph.labels import Label, write_labels
 from graph.store import GraphStore
 from ingest.alerts import Deliverer, Monitor, parse_rules
@@ -152,6 +153,9 @@ ALERTS_SUB = "subscription { alerts { id address rule status detail } }"
 WATCH_ADD = """mutation($a: [String!]!, $h: String) { watchAdd(addresses: $a, rules: ["any"], webhook: $h) {
   id address rules webhook } }"""
 ALERTS = "query { alerts(first: 10) { id status attempts address } }"
+WALLET = """query($a: String!) { wallet(address: $a) {
+  attributions { label category source confidence verified }
+  exposure { direct indirect directIn risk byCategory { category share } paths { wallets value } } } }"""
 
 
 def _subscribe(ws: Any) -> Any:
@@ -241,6 +245,22 @@ async def test_follow_mode_alert_on_subscription_and_signed_webhook(
             assert [p["id"] for _, p in receiver.calls] == [missed] and receiver.bad_signatures == 0
             states = {a["id"]: a["status"] for a in api.data(ALERTS)["alerts"]}
             assert states == {alert["id"]: "delivered", missed: "delivered"}
+
+            # the same wallet's labels and exposure over the API
+            store = FalkorStore(falkor_server.graph_url, api.graph)
+            await write_labels(store, [Label(a0, "test sanctioned", "sanctioned", "ofac", 0.9)])
+            await refresh_exposure(store)
+            await store.close()
+            got = api.data(WALLET, {"a": watched})["wallet"]
+            assert got["exposure"]["directIn"] == pytest.approx(2 / 3) and got["exposure"]["indirect"] == 0.0
+            assert got["exposure"]["byCategory"] == [
+                {"category": "sanctioned", "share": pytest.approx(2 / 3)}
+            ]
+            assert got["exposure"]["paths"] == [{"wallets": [a0, watched], "value": pytest.approx(2.0)}]
+            source = api.data(WALLET, {"a": a0})["wallet"]
+            expected = {"label": "test sanctioned", "category": "sanctioned", "source": "ofac"}
+            assert source["attributions"] == [{**expected, "confidence": 0.9, "verified": True}]
+            assert source["exposure"]["risk"] == 1.0
         finally:
             ws.close()
             follow.send_signal(signal.SIGINT)
