@@ -81,65 +81,64 @@ def result_frame(result: Any) -> pd.DataFrame:
     )
 
 
-def _explain(result: Any, i: int) -> tuple[str, str]:
-    cats = {
-        c: {"in": round(float(result.in_by[i, j]), ROUND), "out": round(float(result.out_by[i, j]), ROUND)}
-        for j, c in enumerate(result.categories)
-        if result.in_by[i, j] > 0 or result.out_by[i, j] > 0
-    }
-    paths = []
-    for side in ("in", "out"):
-        for p in result.paths(i, side, PATHS_KEPT):
-            paths.append(
-                {
-                    "side": side,
-                    "wallets": [str(result.addresses[w]) for w in p["wallets"]],
-                    "share": round(p["share"], ROUND),
-                    "value": round(p["value"], ROUND),
-                }
-            )
-    return json.dumps(cats, sort_keys=True), json.dumps(paths)
+def _explanations(result: Any, positions: list[int]) -> tuple[list[str], list[str]]:
+    """Per wallet: its shares by category and its strongest paths, as JSON text. Plain lists, not
+    numpy scalars: this runs for every exposed wallet."""
+    names = list(result.categories)
+    in_by, out_by = result.in_by[positions].tolist(), result.out_by[positions].tolist()
+    addresses = result.addresses.tolist()
+    sides = []
+    for side, preds, bests, base in (("in", result.in_pred, result.in_best, result.received),
+                                     ("out", result.out_pred, result.out_best, result.sent)):  # fmt: skip
+        sides.append((side, [p.tolist() for p in preds], [b.tolist() for b in bests], base.tolist()))
+    cats_out, paths_out = [], []
+    for k, i in enumerate(positions):
+        cats = {c: {"in": round(a, ROUND), "out": round(b, ROUND)}
+                for c, a, b in zip(names, in_by[k], out_by[k], strict=True) if a > 0 or b > 0}  # fmt: skip
+        paths = []
+        for side, preds, bests, base in sides:
+            found = []
+            for h in range(len(preds)):
+                share = bests[h][i]
+                if share <= 0:
+                    continue
+                chain, at = [i], i
+                for level in range(h, -1, -1):
+                    at = preds[level][at]
+                    if at < 0:
+                        break
+                    chain.append(at)
+                if len(chain) == h + 2:
+                    found.append((share * base[i], share, chain[::-1] if side == "in" else chain))
+            found.sort(key=lambda f: -f[0])
+            for value, share, chain in found[:PATHS_KEPT]:
+                wallets = [addresses[w] for w in chain]
+                paths.append({"side": side, "wallets": wallets, "share": round(share, ROUND),
+                              "value": round(value, ROUND)})  # fmt: skip
+        cats_out.append(json.dumps(cats, sort_keys=True))
+        paths_out.append(json.dumps(paths))
+    return cats_out, paths_out
 
 
 async def write_exposure(store: GraphStore, result: Any, exposed: pd.DataFrame) -> None:
     """Leave ml/exposure.py's result on the exposed wallets; clear it from the others."""
     previous = {r["address"] for r in await store.query(q.EXPOSURE_PREVIOUS)}
-    now = int(time.time())
-    positions = exposed.index.to_numpy()
-    gone = sorted(previous - set(exposed["address"]))
+    positions = exposed.index.to_numpy().tolist()
+    cats, paths = _explanations(result, positions)
     cols: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "address",
-            "direct_in",
-            "indirect_in",
-            "direct_out",
-            "indirect_out",
-            "top",
-            "risk",
-            "ppr",
-            "categories",
-            "paths",
-            "at",
-        )
+        "address": exposed["address"].tolist(),
+        "direct_in": exposed["direct_in"].astype(float).tolist(),
+        "indirect_in": exposed["indirect_in"].astype(float).tolist(),
+        "direct_out": exposed["direct_out"].astype(float).tolist(),
+        "indirect_out": exposed["indirect_out"].astype(float).tolist(),
+        "top": [t or None for t in exposed["top_category"].tolist()],
+        "risk": exposed["risk"].astype(float).tolist(),
+        "ppr": exposed["ppr"].astype(float).tolist(),
+        "categories": cats,
+        "paths": paths,
+        "at": [int(time.time())] * len(positions),
     }
-    for i in positions:
-        cats, paths = _explain(result, int(i))
-        row = exposed.loc[i]
-        for key, val in (
-            ("address", row["address"]),
-            ("direct_in", float(row["direct_in"])),
-            ("indirect_in", float(row["indirect_in"])),
-            ("direct_out", float(row["direct_out"])),
-            ("indirect_out", float(row["indirect_out"])),
-            ("top", row["top_category"] or None),
-            ("risk", float(row["risk"])),
-            ("ppr", float(row["ppr"])),
-            ("categories", cats),
-            ("paths", paths),
-            ("at", now),
-        ):
-            cols[key].append(val)
+    gone = sorted(previous - set(cols["address"]))
     for address in gone:
         cols["address"].append(address)
         for key in cols:

@@ -83,34 +83,6 @@ class ExposureResult:
         """One figure per wallet for filters: 1 for a risky wallet, else its largest total share."""
         return np.where(self.risky, 1.0, np.maximum(self.total_in, self.total_out))
 
-    def paths(self, i: int, side: str, limit: int = 3) -> list[dict]:
-        """Wallet i's strongest path per hop count, strongest first: positions from the risky end
-        to the wallet (`in`) or from the wallet to the risky end (`out`), and the value in ETH."""
-        preds, bests = (self.in_pred, self.in_best) if side == "in" else (self.out_pred, self.out_best)
-        base = self.received[i] if side == "in" else self.sent[i]
-        found = []
-        for h in range(len(preds)):
-            share = bests[h][i]
-            if share <= 0:
-                continue
-            chain, at = [i], i
-            for level in range(h, -1, -1):
-                at = int(preds[level][at])
-                if at < 0:
-                    break
-                chain.append(at)
-            if len(chain) != h + 2:
-                continue
-            found.append(
-                {
-                    "wallets": chain[::-1] if side == "in" else chain,
-                    "share": float(share),
-                    "value": float(share * base),
-                }
-            )
-        found.sort(key=lambda p: -p["value"])
-        return found[:limit]
-
 
 def _stochastic(src: np.ndarray, dst: np.ndarray, value: np.ndarray, n: int) -> tuple:
     """Parallel transfers summed per (sender, receiver); Pin (rows: receivers) and Pout (rows:
