@@ -1009,9 +1009,7 @@ LABEL_SOURCE_ADDRESSES = stmt(
 )
 DELETE_LABELS = stmt("delete_labels", "MATCH (l:Label) WHERE l.source = $source DETACH DELETE l")
 FALKOR_INDEXES.append(stmt("falkor_index_label_key", "CREATE INDEX FOR (l:Label) ON (l.key)"))
-NEO4J_SCHEMA.append(
-    stmt("index_label_key", "CREATE INDEX label_key IF NOT EXISTS FOR (l:Label) ON (l.key)")
-)
+NEO4J_SCHEMA.append(stmt("index_label_key", "CREATE INDEX label_key IF NOT EXISTS FOR (l:Label) ON (l.key)"))
 # Exposure (graph/exposure.py, ml/exposure.py): every wallet's successful native out-transfers
 # with value as two lists (JSON text on FalkorDB, as ML_OUT_EDGES), results written onto wallets.
 _EXPOSURE_EDGES = """
@@ -1039,8 +1037,7 @@ SET_EXPOSURE = stmt(
 EXPOSURE_OF = stmt(
     "exposure_of",
     "UNWIND $addresses AS a\nMATCH (w:Wallet {address: a})\nWHERE w.exposure_risk IS NOT NULL\n"
-    "RETURN a AS address, "
-    + ", ".join(f"w.exposure_{f} AS {f}" for f in _EXPOSURE_FIELDS),
+    "RETURN a AS address, " + ", ".join(f"w.exposure_{f} AS {f}" for f in _EXPOSURE_FIELDS),
 )
 # Watchlists and alerts (graph/watch.py, ingest/alerts.py): a :Watch per (address, webhook) with
 # its rules (JSON text) and the state its change rules compare with; an :Alert per event, its id

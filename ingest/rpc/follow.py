@@ -82,8 +82,10 @@ class RpcReport:
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "kinds"}
         out.update(
-            {k: self.kinds.get(k, 0)
-             for k in ("native", "erc20", "erc721", "erc1155", "skipped_logs", "internal")}  # fmt: skip
+            {
+                k: self.kinds.get(k, 0)
+                for k in ("native", "erc20", "erc721", "erc1155", "skipped_logs", "internal")
+            }  # fmt: skip
         )
         out["blocks_per_s"] = round(self.blocks_per_s, 1)
         out["transfers_per_s"] = round(self.transfers_per_s, 1)
