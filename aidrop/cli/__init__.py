@@ -7,6 +7,7 @@ import click
 from aidrop import __version__
 from aidrop.cli.api_cmd import analyze, api_group, serve, worker
 from aidrop.cli.common import AidropGroup
+from aidrop.cli.compliance_cmd import register as register_compliance
 from aidrop.cli.demo_cmd import demo
 from aidrop.cli.graph_cmd import graph_group
 from aidrop.cli.ingest_cmd import ingest_group
@@ -29,3 +30,4 @@ for command in (up, down, status, ingest_group, graph_group, synth, demo, serve,
                 sybil_group):  # fmt: skip
     main.add_command(command)
 main.add_command(neo4j_group)
+register_compliance(main)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def wallet(address: str, n_transfers: int, as_json: bool) -> None:
     """A wallet: labels, fan-in/fan-out, top counterparties, newest transfers."""
 
     async def fetch(store):  # type: ignore[no-untyped-def]
+        from graph.exposure import exposure_of
+        from graph.labels import labels_of
         from graph.model import NATIVE_TOKEN
 
         w = await store.wallet(address)
@@ -47,6 +50,8 @@ def wallet(address: str, n_transfers: int, as_json: bool) -> None:
                 pass
         return {
             "wallet": asdict(w),
+            "labels": [lab.to_dict() for lab in (await labels_of(store, [w.address])).get(w.address, [])],
+            "exposure": (await exposure_of(store, [w.address])).get(w.address),
             "stats": (await store.wallet_stats(address)).to_dict(),
             "counterparties": [asdict(c) for c in await store.counterparties(address, 10)],
             "transfers": [asdict(t) for t in transfers],
@@ -94,6 +99,13 @@ def describe_wallet(found: dict, symbols: dict[str, str]) -> str:
         profile = decode_json(props.get("cluster_profile"))
         if isinstance(profile, dict) and profile.get("summary"):
             lines.append(f"cluster profile: {profile['summary']}")
+    for lab in found.get("labels") or ():
+        what = " ".join(str(lab.get(k)) for k in ("label", "name", "category") if lab.get(k))
+        lines.append(
+            f"attribution: {what or lab}" + (f" (source {lab['source']})" if lab.get("source") else "")
+        )
+    if found.get("exposure"):
+        lines.append(f"exposure: {json.dumps(found['exposure'], default=str)[:300]}")
     for side, deg, tx, cps, value, first, last in (
         ("in ", "in_degree", "in_tx", "in_counterparties", "in_value", "first_in", "last_in"),
         ("out", "out_degree", "out_tx", "out_counterparties", "out_value", "first_out", "last_out"),
