@@ -36,7 +36,7 @@ def status(as_json: bool) -> None:
     """Report the embedded FalkorDB: running, pid, port, health."""
     s = get_settings()
     if not s.embedded:
-        click.echo(f"external graph: backend {s.backend}, {s.graph_url or s.neo4j_uri}")
+        click.echo(f"external graph: backend {s.backend}, {shown(s.graph_url or s.neo4j_uri)}")
         return
     st = embedded_server(s).status()
     if as_json:
