@@ -27,6 +27,14 @@ def start(timeout: float) -> None:
 
 
 @neo4j_group.command()
+def build() -> None:
+    """Build tools/neo4j (Maven Central into ~/.m2) unless up to date; `start` does it too."""
+    server = local_neo4j()
+    server.build(progress=_progress)
+    click.echo(f"local Neo4j launcher built in {server.tools / 'target'}")
+
+
+@neo4j_group.command()
 def stop() -> None:
     """Stop it; its data stays on disk."""
     stopped = local_neo4j().stop()
