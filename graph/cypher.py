@@ -873,10 +873,13 @@ MATCH (u:Wallet {address: x})<-[t:TRANSFER]-(v:Wallet)
 RETURN x AS src, v.address AS dst, sum(t.tx_count) AS w
 """,
 )
-# Neo4j with GDS: a Cypher projection weighted by tx_count, pageRank with sourceNodes, dropped.
+# Neo4j with GDS: a Cypher projection weighted by tx_count (every wallet, those without
+# transfers too: they are sources), pageRank with sourceNodes, dropped. GDS leaves the scores
+# unnormalised and drops dangling mass; graph/ppr.py scales them to the restart-to-p0 walk.
 _GDS_PROJECT = """
-MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
-WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: toFloat(t.tx_count)}}) AS g
+MATCH (a:Wallet)
+OPTIONAL MATCH (a)-[t:TRANSFER]->(b:Wallet)
+WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: coalesce(toFloat(t.tx_count), 1.0)}}) AS g
 RETURN g.nodeCount AS nodes, g.relationshipCount AS relationships
 """
 PPR_GDS_PROJECT = stmt("ppr_gds_project", _GDS_PROJECT, neo4j=_GDS_PROJECT)
