@@ -2,7 +2,8 @@
 a fresh graph per test.
 
 `any_store` (and `any_cli_env` beside it) run a test once per backend in AIDROP_TEST_BACKENDS
-(default both). Neo4j is the local one of graph/neo4j_server.py, started on first use, or an
+(default both); so do `store` and `cli_env` in tests marked `both_backends`. Neo4j is the local
+one of graph/neo4j_server.py, started once on first use (built the first time), or an
 external server when NEO4J_URI (NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE) is set; Neo4j
 Community has one database, so a test's fresh state is that database cleared.
 """
@@ -95,19 +96,28 @@ def graph_name() -> str:
     return f"test_{uuid.uuid4().hex[:12]}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_backends: the test's `store` and `cli_env` run on every backend, like any_store"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One run per backend for tests on `any_store`/`any_cli_env`, and for tests marked
+    both_backends on `store`/`cli_env`; other tests keep FalkorDB (the `backend` fixture)."""
+    names = set(metafunc.fixturenames)
+    if "backend" not in names:
+        return
+    both = metafunc.definition.get_closest_marker("both_backends") is not None
+    # `store` and `cli_env` stand on any_store too: FalkorDB only unless marked
+    if both or ({"any_store", "any_cli_env"} & names and not {"store", "cli_env"} & names):
+        metafunc.parametrize("backend", BACKENDS)
+
+
 @pytest.fixture
-async def store(falkor_server: EmbeddedServer, graph_name: str) -> AsyncIterator[FalkorStore]:
-    s = FalkorStore(falkor_server.graph_url, graph_name)
-    await s.ensure_schema()
-    yield s
-    await s.clear()
-    await s.close()
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """The graph backend of this run of the test: falkordb or neo4j."""
-    return request.param
+def backend() -> str:
+    """The graph backend of this run of the test: falkordb, or each of BACKENDS (see above)."""
+    return "falkordb"
 
 
 @pytest.fixture
@@ -127,32 +137,30 @@ async def any_store(
     await s.close()
 
 
-def _base_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIDROP_", "NEO4J_"))}
-    env["AIDROP_DATA_DIR"] = str(tmp_path / "data")
-    return env
-
-
 @pytest.fixture
-def cli_env(falkor_server: EmbeddedServer, graph_name: str, tmp_path: Path) -> dict[str, str]:
-    """Environment for running `aidrop` against the test FalkorDB and a fresh graph."""
-    env = _base_env(tmp_path)
-    env.update(AIDROP_GRAPH_URL=falkor_server.graph_url, AIDROP_GRAPH_NAME=graph_name)
-    return env
+def store(any_store: GraphStore) -> GraphStore:
+    """FalkorDB's fresh graph; every backend in tests marked both_backends."""
+    return any_store
 
 
 @pytest.fixture
 def any_cli_env(any_store: GraphStore, backend: str, request: pytest.FixtureRequest, graph_name: str,
                 tmp_path: Path) -> dict[str, str]:  # fmt: skip
     """Environment for running `aidrop` (CLI, serve, worker) against `any_store`'s graph."""
-    env = _base_env(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIDROP_", "NEO4J_"))}
+    env["AIDROP_DATA_DIR"] = str(tmp_path / "data")
     if backend == "neo4j":
         env.update(request.getfixturevalue("neo4j_server").env())
     else:
-        env.update(
-            AIDROP_GRAPH_URL=request.getfixturevalue("falkor_server").graph_url, AIDROP_GRAPH_NAME=graph_name
-        )
+        falkor = request.getfixturevalue("falkor_server")
+        env.update(AIDROP_GRAPH_URL=falkor.graph_url, AIDROP_GRAPH_NAME=graph_name)
     return env
+
+
+@pytest.fixture
+def cli_env(any_cli_env: dict[str, str]) -> dict[str, str]:
+    """`aidrop` against the test FalkorDB and a fresh graph; every backend when marked both_backends."""
+    return any_cli_env
 
 
 def dataset(*parts: str) -> Path:
