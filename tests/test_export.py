@@ -9,10 +9,14 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from graph import cypher as q
 from graph.export import TRANSFER_HEADER, WALLET_HEADER, export_neo4j_admin, schema_statements
 from graph.falkor import FalkorStore
 from tests.factories import addr, transfers, tx
+
+pytestmark = pytest.mark.both_backends
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = addr(100)
