@@ -243,7 +243,7 @@ EXPORT_WALLETS = stmt(
     """
 MATCH (w:Wallet) WHERE w.address > $after
 RETURN w.address AS address, labels(w) AS labels, w.category AS category, w.name AS name,
-  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals
+  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals, properties(w) AS props
 ORDER BY address LIMIT $first
 """,
 )
@@ -992,4 +992,28 @@ RETURN w.address AS address, w.ppr AS ppr, w.anomaly_score AS anomaly_score,
   w.typology_axes AS typology_axes, w.typology_explanation AS typology_explanation,
   w.typology_version AS typology_version, w.cluster AS cluster, w.cluster_version AS cluster_version
 """,
+)
+
+
+# --- Neo4j for real (issue 12) ---
+# The rest of the graph for `graph export neo4j-admin` (segments, campaigns, snapshots, chain
+# state): every node that is not a wallet and every relationship that is not a transfer, with an
+# id that is only meant to join them in the export files (FalkorDB id(), Neo4j elementId()).
+_OTHER_NODES = "MATCH (n) WHERE NOT n:Wallet RETURN {id} AS id, labels(n) AS labels, properties(n) AS props"
+EXPORT_OTHER_NODES = stmt(
+    "export_other_nodes",
+    _OTHER_NODES.format(id="toString(id(n))"),
+    neo4j=_OTHER_NODES.format(id="elementId(n)"),
+)
+_OTHER_RELATIONSHIPS = """
+MATCH (a)-[r]->(b) WHERE type(r) <> 'TRANSFER'
+WITH r, a, b, 'Wallet' IN labels(a) AS start_wallet, 'Wallet' IN labels(b) AS end_wallet
+RETURN type(r) AS type, start_wallet, end_wallet, properties(r) AS props,
+  CASE WHEN start_wallet THEN a.address ELSE {a} END AS start,
+  CASE WHEN end_wallet THEN b.address ELSE {b} END AS end
+"""
+EXPORT_OTHER_RELATIONSHIPS = stmt(
+    "export_other_relationships",
+    _OTHER_RELATIONSHIPS.format(a="toString(id(a))", b="toString(id(b))"),
+    neo4j=_OTHER_RELATIONSHIPS.format(a="elementId(a)", b="elementId(b)"),
 )
