@@ -100,6 +100,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "both_backends: the test's `store` and `cli_env` run on every backend, like any_store"
     )
+    config.addinivalue_line(
+        "markers", "several_graphs: FalkorDB only, in a both_backends module (Neo4j Community has one graph)"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -107,6 +110,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     both_backends on `store`/`cli_env`; other tests keep FalkorDB (the `backend` fixture)."""
     names = set(metafunc.fixturenames)
     if "backend" not in names:
+        return
+    if metafunc.definition.get_closest_marker("several_graphs"):
         return
     both = metafunc.definition.get_closest_marker("both_backends") is not None
     # `store` and `cli_env` stand on any_store too: FalkorDB only unless marked
