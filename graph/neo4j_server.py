@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import EmbeddedServerError
 from graph.embedded import HOST, _pid_alive, _port_taken
-from graph.errors import EmbeddedServerError
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "neo4j"
 USER = "neo4j"
@@ -345,7 +345,7 @@ class LocalNeo4j:
 
 
 def local_neo4j(settings: object | None = None) -> LocalNeo4j:
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
 
     s = settings or get_settings()
     return LocalNeo4j(s.data_dir, s.neo4j_port, s.neo4j_heap)  # type: ignore[attr-defined]
