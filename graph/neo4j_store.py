@@ -22,13 +22,23 @@ class Neo4jStore(GraphStore):
         self.database = database
         self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
 
-    async def _run(self, statement: q.Statement, params: dict[str, Any] | None) -> Any:
+    async def _run(self, statement: q.Statement, params: dict[str, Any] | None, write: bool = False) -> Any:
+        text = statement.for_backend(self.backend)
+
+        async def work(tx: Any) -> Any:
+            result = await tx.run(text, params or {})
+            rows = [record.data() async for record in result]
+            summary = await result.consume()
+            return rows, summary.counters
+
         try:
             async with self._driver.session(database=self.database) as session:
-                result = await session.run(statement.for_backend(self.backend), params or {})
-                rows = [record.data() async for record in result]
-                summary = await result.consume()
-                return rows, summary.counters
+                # Writes run as managed transactions: the driver retries them on transient errors
+                # (deadlocks between concurrent MERGEs on shared wallets). `CALL { } IN
+                # TRANSACTIONS` needs an auto-commit transaction.
+                if write and "IN TRANSACTIONS" not in text:
+                    return await session.execute_write(work)
+                return await work(session)
         except (ServiceUnavailable, OSError) as exc:
             raise GraphUnavailable(f"Neo4j at {self.uri} is unreachable: {exc}") from exc
 
@@ -37,7 +47,7 @@ class Neo4jStore(GraphStore):
         return rows
 
     async def execute(self, statement: q.Statement, params: dict[str, Any] | None = None) -> Counters:
-        _, c = await self._run(statement, params)
+        _, c = await self._run(statement, params, write=True)
         return Counters(c.nodes_created, c.relationships_created, c.properties_set)
 
     async def ensure_schema(self) -> None:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from matplotlib import image
 
 from ingest.synth import generate
+
+pytestmark = pytest.mark.both_backends
 
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 
