@@ -64,7 +64,10 @@ class MpoCryptoML:
         self.threshold = _best_threshold(sigma[positions], np.asarray(y))
         # sigma's scale depends on the graph (PPR sums over its sources): another graph is
         # flagged at the same share of its wallets as the training graph, not at the same sigma
-        self.flag_share = float(np.mean(sigma >= self.threshold)) if len(sigma) else 0.0
+        # flagged are at most as many as the labels' positive share: where sigma cannot tell the
+        # labelled wallets apart (0 for all of them) the best-F1 threshold would flag every wallet
+        at = float(np.mean(sigma >= self.threshold)) if len(sigma) else 0.0
+        self.flag_share = min(at, float(np.mean(y)))
         return self
 
     def _sigma(self, pi: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -107,12 +110,13 @@ class MpoCryptoML:
 
 
 def _best_threshold(score: np.ndarray, y: np.ndarray) -> float:
-    """The score threshold with the best F1 on the training labels."""
+    """The score threshold with the best F1 on the training labels, above zero: sigma is 0
+    wherever the walk from the sources never goes, and a threshold of 0 flags every wallet."""
     order = np.argsort(-score)
     s, t = score[order], y[order]
     tp = np.cumsum(t)
     k = np.arange(1, len(s) + 1)
     f1 = 2 * tp / (k + t.sum())
     last = np.r_[s[1:] != s[:-1], True]  # only between distinct scores
-    f1 = np.where(last, f1, -1)
+    f1 = np.where(last & ((s > 0) | ~(s > 0).any()), f1, -1)
     return float(s[int(np.argmax(f1))]) if len(s) else np.inf
