@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
+from api.laundering import Laundering, LaunderingQuery, laundering_of
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
 from api.safety import ApiError, KeyRequired, ReadKey, guard, page_size
@@ -351,6 +352,10 @@ class Wallet:
         first = page_size(first, _cap(info))
         return [Counterparty.of(c) for c in await info.context.counterparties.load((self.address, first))]
 
+    @strawberry.field(description="Laundering patterns the wallet takes part in, strongest first.")
+    async def laundering(self, info: Ctx, first: int = 10) -> Laundering:
+        return await laundering_of(info, self.address, first)
+
     @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
     async def neighbourhood(self, info: Ctx, hops: int = 1, limit: int = 25) -> Neighbourhood:
         if not 1 <= hops <= MAX_HOPS:
@@ -544,7 +549,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery):
+class Query(MarketingQuery, LaunderingQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = _address(address)

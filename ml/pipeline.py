@@ -23,7 +23,7 @@ from ml.clusters import ClusterModel
 from ml.dataset import Dataset, label_positions, read_labels
 from ml.evaluate import anomaly_metrics
 from ml.explain import to_json
-from ml.laundering.evidence import write_patterns
+from ml.laundering.evidence import examples, write_patterns
 from ml.registry import Artifact, Registry
 from ml.typology import AXES, TypologyModel, eligible_wallets
 
@@ -301,6 +301,7 @@ async def _score(
             await _write(store, columns, typology, clusters, ds)
         with timer.stage("patterns"):  # the laundering evidence behind the label-free score
             await write_patterns(store, ds.graph, ds.laundering())
+            registry.save_evaluation("patterns", examples(ds.graph, ds.laundering()))  # for the report
         with timer.stage("write-back"):
             await note_activity(store, status_of(ds.graph, summary, started))
     return ScoreRun(frame, model, art.version, timer, trained)

@@ -12,6 +12,7 @@ from aidrop.cli.graph_cmd import graph_group
 from aidrop.cli.ingest_cmd import ingest_group
 from aidrop.cli.marketing_cmd import campaign_group, target
 from aidrop.cli.ml_cmd import evaluate_group, report_group, score, train_group
+from aidrop.cli.patterns_cmd import patterns_group
 from aidrop.cli.server_cmd import down, status, up
 from aidrop.cli.synth_cmd import synth
 
@@ -23,5 +24,6 @@ def main() -> None:
 
 
 for command in (up, down, status, ingest_group, graph_group, synth, demo, serve, worker, analyze, api_group,
-                target, campaign_group, train_group, score, evaluate_group, report_group):  # fmt: skip
+                target, campaign_group, train_group, score, evaluate_group, report_group,
+                patterns_group):  # fmt: skip
     main.add_command(command)

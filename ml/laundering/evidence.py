@@ -55,3 +55,30 @@ async def write_patterns(store: GraphStore, graph: WalletGraph, det: Detection) 
         r["transfers"] = [h for hs in found for h in hs]
         del r["edges"]
     return await stored.replace_patterns(store, rows)
+
+
+def examples(graph: WalletGraph, det: Detection, per_type: int = 2) -> dict[str, Any]:
+    """Pattern counts per type and the strongest `per_type` of each, small enough for the model
+    report to draw: members (short addresses, roles) and transfers (member indexes, value)."""
+    addresses = graph.wallets["address"].tolist()
+    e = graph.edges
+    src, dst, value = e["src"].to_numpy(), e["dst"].to_numpy(), e["value"].to_numpy(dtype=float)
+    counts: dict[str, int] = {}
+    chosen: list[dict[str, Any]] = []
+    for p in sorted(det.patterns, key=lambda p: -p.score):
+        counts[p.type] = counts.get(p.type, 0) + 1
+        if counts[p.type] > per_type or len(p.wallets) > 30:
+            continue
+        at = {w: i for i, w in enumerate(p.wallets)}
+        chosen.append(
+            {
+                "type": p.type,
+                "score": round(float(p.score), 2),
+                "start_ts": int(p.start),
+                "end_ts": int(p.end),
+                "wallets": [addresses[w] for w in p.wallets],
+                "roles": list(p.roles),
+                "edges": [[at[int(src[i])], at[int(dst[i])], float(value[i])] for i in p.transfers],
+            }
+        )
+    return {"counts": counts, "examples": chosen}
