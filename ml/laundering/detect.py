@@ -186,26 +186,27 @@ def detect(graph: WalletGraph) -> Detection:
             break
         i = np.flatnonzero(near & usable[:-off] & usable[off:] & (asset[off:] == asset[:-off]))
         j = i + off  # j is the later one
-        i, j = i[other[i] != other[j]], j[other[i] != other[j]]
         diff = amount[j] - amount[i]
-        dt = np.maximum(ts[j] - ts[i], MIN_DT).astype(float)
-        w = wallet[i]
         sib = (out[i] == out[j]) & (np.abs(diff) <= np.log(SIBLING_RATIO))
         relay = ~out[i] & out[j] & (diff >= np.log(RELAY_KEEP[0])) & (diff <= np.log(RELAY_KEEP[1]))
-        rate = np.where(out[j], rate_out[w], rate_in[w])
-        kk, ai = asset[i], amount[i]
+        cand = (sib | relay) & (other[i] != other[j])
+        i, j, sib = i[cand], j[cand], sib[cand]
+        if not len(i):
+            continue
+        dt = np.maximum(ts[j] - ts[i], MIN_DT).astype(float)
+        w, kk, ai = wallet[i], asset[i], amount[i]
         low = np.where(sib, ai - np.log(SIBLING_RATIO), ai + np.log(RELAY_KEEP[0]))
         high = np.where(sib, ai + np.log(SIBLING_RATIO), ai + np.log(RELAY_KEEP[1]))
         looked = out[j].astype(np.int64)  # siblings: the same direction; relays: what it sends
-        # the wallet's usual rate of such transfers: its own matching ones over the period, or
-        # the asset's share of matching amounts at its overall rate, whichever is higher
-        # matching transfers outside the window around the link (a scheme's own transfers are
-        # not the wallet's usual activity): at least all its matches less all its transfers there
+        # the wallet's usual rate of such transfers, the higher of: its own matching transfers
+        # outside the window around the link (a scheme's own transfers are not its usual
+        # activity; at least all its matches less all its transfers there) over the period, and
+        # its overall rate times the asset's share of matching amounts
         near = np.where(sib, near_same[i], near_other[i])
         others = np.maximum(own(w, looked, kk, low, high) - near, 0)
-        usual = np.maximum(others / span, np.where(sib, rate, rate_out[w]) * share(kk, low, high))
-        p = usual * dt
-        keep = (sib | relay) & (p <= P_LINK)
+        rate = np.where(looked == 1, rate_out[w], rate_in[w])
+        p = np.maximum(others / span, rate * share(kk, low, high)) * dt
+        keep = p <= P_LINK
         if not keep.any():
             continue
         surprise = np.minimum(-np.log(np.maximum(p[keep], 1e-12)), CAP)
@@ -219,18 +220,20 @@ def detect(graph: WalletGraph) -> Detection:
     la, lb = np.concatenate(la), np.concatenate(lb)
     linked = np.unique(np.r_[la, lb])
     adj = sparse.coo_matrix((np.ones(len(la)), (la, lb)), shape=(m, m))
-    _, group = connected_components(adj, directed=False)
-    sub = pd.DataFrame({"edge": linked, "group": group[linked], "surprise": best[linked]})
-    totals = sub.groupby("group")["surprise"].sum()
-    strong = totals.index[totals.to_numpy() >= MIN_SCORE]
-    sub = sub[sub["group"].isin(strong)]
+    count, group = connected_components(adj, directed=False)
+    g = group[linked]
+    totals = np.bincount(g, weights=best[linked], minlength=count)
+    sizes = np.bincount(g, minlength=count)
+    strong = (totals >= MIN_SCORE) & (sizes >= MIN_TRANSFERS)
+    linked, g = linked[strong[g]], g[strong[g]]
+    order = np.argsort(g, kind="stable")
+    linked, g = linked[order], g[order]
+    bounds = np.flatnonzero(np.r_[True, g[1:] != g[:-1], True])
     patterns: list[Pattern] = []
     wallet_score, wallet_pattern = np.zeros(n), np.full(n, -1)
-    for _, part in sub.groupby("group", sort=False):
-        idx = part["edge"].to_numpy()
-        pat = _pattern(
-            graph, rows[idx], s[idx], d[idx], t[idx], v[idx], k[idx], float(part["surprise"].sum())
-        )
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        idx = linked[a:b]
+        pat = _pattern(graph, rows[idx], s[idx], d[idx], t[idx], v[idx], k[idx], float(totals[g[a]]))
         if pat is None:
             continue
         members = np.asarray(pat.wallets)
@@ -246,9 +249,9 @@ def _pattern(graph: WalletGraph, rows: np.ndarray, s: np.ndarray, d: np.ndarray,
     members = np.unique(np.r_[s, d])
     if len(members) < MIN_WALLETS or len(rows) < MIN_TRANSFERS:
         return None
-    kind, roles = shape(s, d, t, members)
-    totals = pd.Series(v).groupby(k).sum()
-    token = int(totals.idxmax())
+    kind, roles = shape(s, d, members)
+    codes, at = np.unique(k, return_inverse=True)
+    token = int(codes[np.argmax(np.bincount(at, weights=v))])
     value = _entering(s, d, v * (k == token), members)
     return Pattern(
         kind, round(score, 3), int(t.min()), int(t.max()), value,
@@ -264,22 +267,24 @@ def _entering(s: np.ndarray, d: np.ndarray, v: np.ndarray, members: np.ndarray) 
     return sent if sent > 0 else float(v.max(initial=0.0))
 
 
-def shape(s: np.ndarray, d: np.ndarray, t: np.ndarray, members: np.ndarray) -> tuple[str, list[str]]:
+def shape(s: np.ndarray, d: np.ndarray, members: np.ndarray) -> tuple[str, list[str]]:
     """The typology of a pattern from its wallet graph, and each member's role."""
-    pos = {w: i for i, w in enumerate(members.tolist())}
-    si, di = np.array([pos[x] for x in s.tolist()]), np.array([pos[x] for x in d.tolist()])
     n = len(members)
+    si, di = np.searchsorted(members, s), np.searchsorted(members, d)  # members are sorted
     outs = np.bincount(si, minlength=n)
     ins = np.bincount(di, minlength=n)
-    out_to = np.array([len(set(di[si == i].tolist())) for i in range(n)])
-    in_from = np.array([len(set(si[di == i].tolist())) for i in range(n)])
+    pairs = np.unique(si.astype(np.int64) * n + di)
+    out_to = np.bincount(pairs // n, minlength=n)  # distinct receivers
+    in_from = np.bincount(pairs % n, minlength=n)  # distinct senders
     roles = np.where((ins > 0) & (outs > 0), "relay", np.where(outs > 0, "source", "sink")).astype(object)
-    adj = sparse.coo_matrix((np.ones(len(si)), (si, di)), shape=(n, n))
-    cyclic, comp = connected_components(adj, directed=True, connection="strong")
+    relays = (ins > 0) & (outs > 0)
+    cyclic, comp = n, np.arange(n)
+    if relays.sum() >= 2 or np.isin(pairs, (pairs % n) * n + pairs // n).any():  # a cycle is possible
+        adj = sparse.coo_matrix((np.ones(len(si)), (si, di)), shape=(n, n))
+        cyclic, comp = connected_components(adj, directed=True, connection="strong")
     if cyclic < n:  # money returned to where it came from
         roles[np.bincount(comp, minlength=cyclic)[comp] > 1] = "cycle"
         return "cycle", roles.tolist()
-    relays = (ins > 0) & (outs > 0)
     hubs = (in_from >= 2) & (out_to >= 2)
     if hubs.sum() == 1 and relays.sum() == 1:
         roles[hubs] = "hub"

@@ -6,7 +6,9 @@
 import { testData } from '@neo4j-cypher/language-support';
 
 export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot', 'Meta'];
+LABELS.push('Pattern'); // laundering evidence (issue 14, docs/ml.md)
 export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED'];
+RELATIONSHIP_TYPES.push('INVOLVES');
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
@@ -30,6 +32,9 @@ export const PROPERTY_KEYS = [
   // the activity summary on wallets (graph/activity.py) and :Meta {name} status nodes
   'first_ts', 'last_ts', 'activity_days', 'activity_value', 'category_ts', 'written_at', 'transfers',
 ];
+// laundering patterns (docs/ml.md): :Pattern {id, type, start_ts, end_ts, value, token, score, transfers,
+// wallets} and INVOLVES {role}
+PROPERTY_KEYS.push('type', 'start_ts', 'end_ts', 'score', 'wallets', 'role');
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
 
