@@ -27,7 +27,7 @@ from ml.anomaly import AnomalyResult
 from ml.dataset import Dataset
 from ml.explain import forest_contributions, top_factors
 from ml.features import feature_names
-from ml.laundering.score import wallet_scores
+from ml.laundering.score import timed, wallet_scores
 
 MISSING = -1.0  # trees split undefined features apart
 LABEL_FREE = {  # signal -> (feature, transform)
@@ -185,6 +185,8 @@ class AidropAnomaly:
         """The laundering evidence (patterns detected in the transfers, ml/laundering) first; the
         collector heuristic orders the wallets in no pattern, below them."""
         collector = self._collector(ds)
+        if not timed(ds.graph.edges["tx_count"].to_numpy()):
+            return collector
         score, flagged, why = wallet_scores(ds.laundering(), collector.score)
         explanation = [w if w is not None else c for w, c in zip(why, collector.explanation, strict=True)]
         return AnomalyResult(score, flagged, explanation)

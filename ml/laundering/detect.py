@@ -29,7 +29,9 @@ graph. Not linked, whatever their timing:
   reports, AMLSim's group sizes);
 - transfers of a *regular* relationship: a pair that transacts REGULAR times or more, over more
   than MAX_GAP (salaries, subscriptions, a user and their exchange deposit address);
-- contracts, tokens, NFTs and the zero address (ml/motifs.py's peer transfers).
+- contracts, tokens, NFTs and the zero address (ml/motifs.py's peer transfers);
+- edges that stand for several transactions (`tx_count` > 1, pre-aggregated edge lists): they
+  have no single time.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def _window_counts(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray) -> tuple
 def detect(graph: WalletGraph) -> Detection:
     n, e = graph.n, graph.edges
     none = Detection([], np.zeros(n), np.full(n, -1))
-    peer = _peer_mask(graph)
+    peer = _peer_mask(graph) & (e["tx_count"].to_numpy() <= 1)  # an aggregate has no single time
     rows = np.flatnonzero(peer)
     if len(rows) < 2:
         return none

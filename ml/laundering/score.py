@@ -9,7 +9,9 @@ time: exchanges, routers, distributions) are scored by nothing they relay.
 The score is mapped to [0.5, 1) by 0.5 + 0.5 (1 - exp(-evidence / SCALE)); wallets in no pattern
 are ordered below every pattern by `fallback` in [0, 1), scaled into [0, 0.5): the collector
 heuristic (ml/anomaly/aidrop.py), which is what a graph without laundering shapes (phishing
-collectors, tedge) still shows.
+collectors) still shows. A pre-aggregated edge list (more than MAX_AGGREGATED of its edges
+stand for several transactions, tedge: a third) has no per-transfer times, so its score is the
+fallback alone.
 `flagged` marks wallets with evidence >= FLAG (about four transfers, each far beyond chance)."""
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ import numpy as np
 from ml.laundering.detect import Detection
 
 SCALE = 30.0  # evidence at which the score is 0.63: a scheme of six transfers, each 1-in-150
+MAX_AGGREGATED = 0.1  # share of edges standing for several transactions above which times are not
+#                      per transfer (a pre-aggregated edge list such as tedge): no evidence used
 FLAG = 30.0  # about five transfers that are each 1-in-400 by chance, or three beyond 1-in-8,000
+
+
+def timed(edges_tx_count: np.ndarray) -> bool:
+    """Whether the graph's transfers carry their own times (few pre-aggregated edges)."""
+    return not len(edges_tx_count) or float(np.mean(edges_tx_count > 1)) <= MAX_AGGREGATED
 
 
 def wallet_scores(det: Detection, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
