@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.compliance import ComplianceMutation, ComplianceQuery, ComplianceSubscription
+from api.laundering import LaunderingQuery
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
 from api.safety import ApiError, guard, page_size
@@ -119,7 +120,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery, ComplianceQuery):
+class Query(MarketingQuery, ComplianceQuery, LaunderingQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = parse_address(address)

@@ -957,6 +957,78 @@ RETURN w.address AS address, w.ppr AS ppr, w.anomaly_score AS anomaly_score,
 )
 
 
+# --- laundering patterns (issue 14) ---
+# Evidence of ml/laundering: (:Pattern {id, type, start_ts, end_ts, value, token, score,
+# transfers})-[:INVOLVES {role}]->(:Wallet). `transfers` lists the hashes. Every scoring run
+# replaces all patterns (they are derived data, like the scores).
+PATTERN_CLEAR = stmt(
+    "pattern_clear",
+    "MATCH (p:Pattern) WITH p LIMIT $batch DETACH DELETE p",
+)
+PATTERN_HASHES = stmt(
+    "pattern_hashes",
+    """
+UNWIND $rows AS r
+MATCH (a:Wallet {address: r.src})-[t:TRANSFER]->(b:Wallet {address: r.dst})
+WHERE t.ts = r.ts
+RETURN r.i AS i, t.hash AS hash
+""",
+)
+PATTERN_WRITE = stmt(
+    "pattern_write",
+    """
+UNWIND $rows AS r
+CREATE (p:Pattern {id: r.id, type: r.type, start_ts: r.start_ts, end_ts: r.end_ts, value: r.value,
+  token: r.token, score: r.score, transfers: r.transfers, wallets: size(r.wallets)})
+WITH p, r
+UNWIND range(0, size(r.wallets) - 1) AS i
+MATCH (w:Wallet {address: r.wallets[i]})
+CREATE (p)-[:INVOLVES {role: r.roles[i]}]->(w)
+RETURN count(*) AS links
+""",
+)
+_PATTERN_FIELDS = """p.id AS id, p.type AS type, p.start_ts AS start_ts, p.end_ts AS end_ts,
+  p.value AS value, p.token AS token, p.score AS score, p.transfers AS transfers"""
+PATTERNS_OF_WALLET = stmt(
+    "patterns_of_wallet",
+    f"""
+MATCH (w:Wallet {{address: $address}})<-[i:INVOLVES]-(p:Pattern)
+RETURN {_PATTERN_FIELDS}, i.role AS role
+ORDER BY p.score DESC, p.id LIMIT $first
+""",
+)
+PATTERNS_LIST = stmt(
+    "patterns_list",
+    f"""
+MATCH (p:Pattern)
+WHERE $type IS NULL OR p.type = $type
+RETURN {_PATTERN_FIELDS}
+ORDER BY p.score DESC, p.id SKIP $skip LIMIT $first
+""",
+)
+PATTERN_BY_ID = stmt(
+    "pattern_by_id",
+    f"MATCH (p:Pattern {{id: $id}}) RETURN {_PATTERN_FIELDS}",
+)
+PATTERN_COUNT = stmt(
+    "pattern_count",
+    "MATCH (p:Pattern) WHERE $type IS NULL OR p.type = $type RETURN count(p) AS n",
+)
+PATTERN_MEMBERS = stmt(
+    "pattern_members",
+    """
+UNWIND $ids AS pid
+MATCH (p:Pattern {id: pid})-[i:INVOLVES]->(w:Wallet)
+RETURN p.id AS id, w.address AS address, i.role AS role
+ORDER BY id, role, address
+""",
+)
+FALKOR_INDEXES.append(stmt("index_pattern_id", "CREATE INDEX FOR (p:Pattern) ON (p.id)"))
+NEO4J_SCHEMA.append(
+    stmt("index_pattern_id_neo4j", "CREATE INDEX pattern_id IF NOT EXISTS FOR (p:Pattern) ON (p.id)")
+)
+
+
 # --- compliance: labels, exposure, watchlists and alerts (issue 16) ---
 # Attribution labels: one :Label node per (address, source, category), linked from its wallet by
 # TAGGED; the wallet keeps the distinct categories as `label_categories` (a list) for filters.
