@@ -25,15 +25,18 @@ from ingest.synth.chain import Chain
 from ingest.synth.events import Events, sort_by_time
 from ingest.synth.kinds import Kind
 from ingest.synth.laundering import Laundering, LaunderingParams, build_laundering
+from ingest.synth.lifecycle import AIRDROP_TOKEN, Lifecycle, LifecycleParams, simulate
+from ingest.synth.lifecycle import write_table as write_lifecycle
 from ingest.synth.population import build_population
 
-__all__ = ["CampaignParams", "LaunderingParams", "SynthSummary", "generate", "in_treatment"]
+__all__ = ["CampaignParams", "LaunderingParams", "LifecycleParams", "SynthSummary", "generate",
+           "in_treatment"]  # fmt: skip
 
 # independent random streams, so that one part changing leaves the others as they were
-_POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW = range(1, 8)
+_POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW, _LIFECYCLE = range(1, 9)
 EXCHANGE_NONCE = 4_000_000
 OUTPUTS = ("transactions", "receipts", "token_transfers", "contracts", "tokens", "labels", "laundering",
-           "campaign")  # fmt: skip  # hot wallets have sent millions of transactions before
+           "campaign", "lifecycle")  # fmt: skip  # hot wallets have sent millions of transactions before
 
 
 @dataclass
@@ -75,8 +78,11 @@ def generate(
     campaign_params: CampaignParams | None = None,
     window_events: int = 150_000,
     progress: bool | None = None,
+    lifecycle: LifecycleParams | None = None,
 ) -> SynthSummary:
-    """Write the synthetic data set into the folder `out` (created if needed)."""
+    """Write the synthetic data set into the folder `out` (created if needed). With `lifecycle`,
+    wallets onboard, fade, fall dormant, wake up and adopt categories (ingest/synth/lifecycle.py)
+    and lifecycle.csv records it."""
     if wallets < 10:
         raise ValueError("wallets must be at least 10")
     if days < 1:
@@ -99,7 +105,7 @@ def generate(
 
     try:
         summary = _generate(out, wallets, days, seed, laundering_share, campaign, start, laundering,
-                            campaign_params, window_events, progress)  # fmt: skip
+                            campaign_params, window_events, progress, lifecycle)  # fmt: skip
     except BaseException:
         for name in OUTPUTS:
             writer.partial(out / f"{name}.csv").unlink(missing_ok=True)
@@ -110,26 +116,31 @@ def generate(
             writer.partial(out / f"{name}.csv").replace(out / f"{name}.csv")
     if not campaign:
         (out / "campaign.csv").unlink(missing_ok=True)  # from an earlier run
+    if lifecycle is None:
+        (out / "lifecycle.csv").unlink(missing_ok=True)
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
 
 
 def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: float, campaign: bool,
               start: int, laundering: LaunderingParams, campaign_params: CampaignParams,
-              window_events: int, progress: bool | None) -> SynthSummary:  # fmt: skip
+              window_events: int, progress: bool | None,
+              lifecycle: LifecycleParams | None = None) -> SynthSummary:  # fmt: skip
     campaign_day = campaign_params.start(days) if campaign else None
     catalog = build_catalog(_rng(seed, _CATALOG), wallets, days, campaign_day)
     pop = build_population(_rng(seed, _POPULATION), wallets, start, days)
     world = World.build(seed, start, days, pop, catalog)
     table, addresses = _address_table(world.human0 + wallets, seed)
     humans = addresses[world.human0 :]
+    if lifecycle is not None:
+        world.lifecycle = _lifecycle(_rng(seed, _LIFECYCLE), lifecycle, world)
 
     schedule_rng = _rng(seed, _SCHEDULE)
     launder = build_laundering(_rng(seed, _LAUNDERING), world, laundering_share, laundering)
     camp = build_campaign(_rng(seed, _CAMPAIGN), world, humans, campaign_params) if campaign else None
     scheduled = sort_by_time(Events.concat([
         _funding(schedule_rng, world), _deployments(schedule_rng, world), launder.events,
-        *([camp.events] if camp else []),
+        *([camp.events] if camp else []), *([world.lifecycle.airdrops] if world.lifecycle else []),
     ]))  # fmt: skip
 
     hours = days * 24
@@ -173,7 +184,15 @@ def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: f
     _count(summary, launder, camp)
     if camp is not None:
         summary.files["campaign"] = tables.write_campaign(out, camp, humans)
+    if world.lifecycle is not None:
+        summary.files["lifecycle"] = write_lifecycle(out / "lifecycle.csv", world.lifecycle, humans)
     return summary
+
+
+def _lifecycle(rng: np.random.Generator, params: LifecycleParams, world: World) -> Lifecycle:
+    tokens = {c: int(world.catalog.index[k]) for c, k in AIRDROP_TOKEN.items()}
+    return simulate(rng, params, world.t0, world.days, world.pop.start, world.pop.focus, world.peer_key,
+                    tokens, world.human0)  # fmt: skip
 
 
 def _address_table(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
