@@ -171,3 +171,43 @@ def _day(t: int) -> str:
     import pandas as pd
 
     return pd.Timestamp(int(t), unit="s").strftime("%Y-%m-%d")
+
+
+def parse_horizon(text: str) -> int:
+    """'30d', '30' or '4w' -> days."""
+    text = text.strip().lower()
+    factor = 7 if text.endswith("w") else 1
+    number = text.rstrip("dw")
+    if not number.isdigit() or not 1 <= int(number) * factor <= 365:
+        raise ValueError(f"horizon {text!r}: a number of days (1-365) like 30d or 4w")
+    return int(number) * factor
+
+
+def parse_as_of(text: str | None) -> int | None:
+    """A date (YYYY-MM-DD, UTC), an ISO time or unix seconds; None: the end of the data - horizon."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    if text.strip().isdigit():
+        return int(text)
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError as exc:
+        raise ValueError(f"as-of {text!r}: a date like 2024-05-01 or unix seconds") from exc
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return int(stamp.timestamp())
+
+
+async def evaluate_from_store(store: Any, task: str, as_of: int | None, horizon_days: int,
+                              category: str | None = None, contracts: list[str] | None = None,
+                              progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+    """Read the graph once and judge `task` (churn or propensity) by time."""
+    from graph.features import load_wallet_graph
+
+    say = progress or (lambda _: None)
+    say("reading the transfers")
+    graph = await load_wallet_graph(store)
+    if task == "churn":
+        return evaluate_churn(graph, as_of, horizon_days, progress=say)
+    return evaluate_propensity(graph, category, contracts, as_of, horizon_days, progress=say)
