@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graph.errors import AidropError
+from core.errors import AidropError
 from ml.growth.features import AsOf
 from ml.growth.models import DormancyModel, NeighbourBaseline, PropensityModel, RecencyFrequency
 from ml.growth.timeline import (
