@@ -25,7 +25,7 @@ from ingest.synth.chain import Chain
 from ingest.synth.events import Events, sort_by_time
 from ingest.synth.kinds import Kind
 from ingest.synth.laundering import Laundering, LaunderingParams, build_laundering
-from ingest.synth.lifecycle import AIRDROP_TOKEN, Lifecycle, LifecycleParams, simulate
+from ingest.synth.lifecycle import AIRDROP_TOKEN, Lifecycle, LifecycleParams, onboarding, simulate
 from ingest.synth.lifecycle import write_table as write_lifecycle
 from ingest.synth.population import build_population
 from ingest.synth.sybil import Sybil, SybilParams, build_sybil
@@ -139,6 +139,8 @@ def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: f
     catalog = build_catalog(_rng(seed, _CATALOG), wallets, days, campaign_day)
     pop = build_population(_rng(seed, _POPULATION), wallets, start, days)
     farms = _sybil(seed, pop, catalog, start, days, *sybil_args)  # before the world: it adjusts pop
+    if lifecycle is not None:  # new users keep arriving
+        pop.start = onboarding(_rng(seed, _LIFECYCLE, 1), lifecycle, pop.start, start, days)
     world = World.build(seed, start, days, pop, catalog)
     table, addresses = _address_table(world.human0 + wallets + (farms.extra if farms else 0), seed)
     humans = addresses[world.human0 : world.human0 + wallets]

@@ -70,6 +70,7 @@ SLOT_WEIGHT = 0.35 * 0.65 ** np.arange(FRIEND_SLOTS)  # geometric(0.35) over the
 class LifecycleParams:
     """Daily hazards and effects; every rate is per day."""
 
+    arrivals: float = 0.6  # share of wallets funded over the whole period (the rest at its start)
     half_life_days: float = 120.0  # median engagement half-life (lognormal, sigma 0.6)
     dormancy_rate: float = 0.03  # hazard of falling dormant at zero engagement
     friends_churn: float = 2.5  # dormancy hazard x (1 + this * share of friends dormant)
@@ -132,6 +133,15 @@ class Lifecycle:
             extra = adopted & (self.focus[wallets] != c) & (rng.random(len(kind)) < self.added_share)
             kind[extra] = np.array(ADDED[category])[rng.integers(0, len(ADDED[category]), int(extra.sum()))]
         return kind
+
+
+def onboarding(rng: np.random.Generator, params: LifecycleParams, start: np.ndarray, t0: int, days: int
+               ) -> np.ndarray:  # fmt: skip
+    """Funding times with new users arriving all along: `arrivals` of the wallets are funded at
+    a uniform time over the period instead of during its first 15%."""
+    late = rng.random(len(start)) < params.arrivals
+    when = t0 + (rng.random(len(start)) * days * DAY).astype(np.int64)
+    return np.where(late, np.minimum(when, t0 + days * DAY - 3600), start)
 
 
 def friends_of(n: int, peer_key: np.uint64) -> np.ndarray:

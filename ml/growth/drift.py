@@ -71,18 +71,24 @@ def level(psi: float) -> str:
     return "drift" if psi >= DRIFT else "watch" if psi >= WATCH else "stable"
 
 
+# features that grow with the calendar for every wallet (a cohort ages): reported, not judged
+CALENDAR = ("age", "sent_all")
+
+
 def compare(
     reference: Reference, X: pd.DataFrame, score: np.ndarray, threshold: float = DRIFT
 ) -> dict[str, Any]:
     """PSI per feature and of the score, their levels, and whether any passed `threshold`."""
     features = {c: round(h.psi(X[c].to_numpy(float)), 4) for c, h in reference.features.items() if c in X}
     score_psi = round(reference.score.psi(score), 4) if reference.score else 0.0
-    worst = max(features.items(), key=lambda kv: kv[1], default=("", 0.0))
+    judged = {c: v for c, v in features.items() if c not in CALENDAR}
+    worst = max(judged.items(), key=lambda kv: kv[1], default=("", 0.0))
     return {
         "n_reference": reference.n,
         "n_now": int(len(X)),
         "features": {
-            c: {"psi": v, "level": level(v)} for c, v in sorted(features.items(), key=lambda kv: -kv[1])
+            c: {"psi": v, "level": "calendar" if c in CALENDAR else level(v)}
+            for c, v in sorted(features.items(), key=lambda kv: -kv[1])
         },
         "score": {"psi": score_psi, "level": level(score_psi)},
         "worst_feature": {"name": worst[0], "psi": worst[1]},

@@ -59,9 +59,17 @@ def fit_churn_model(tl: Timeline, now: int | None = None, horizon_days: int = 30
         "window": _window(split),
         "trained_to": now,
         "train": {"n": int(len(y)), "positives": int(y.sum())},
-        "reference": model.reference_.to_dict(),
+        "reference": _snapshot(tl, model, now),
     }
     return model, meta
+
+
+def _snapshot(tl: Timeline, model: DormancyModel, now: int) -> dict[str, Any]:
+    """The reference drift is measured against: the features and scores of the wallets the
+    model was made for, as they were when it was trained (its `now`). The training examples
+    themselves are older (as-of T1 and before) and, on a young chain, have shorter histories."""
+    _, X, _ = churn_examples(tl, now, model.horizon_days, labels=False)
+    return drift.Reference.of(X, model.predict_proba(X)[:, 1]).to_dict()
 
 
 def fit_propensity_models(tl: Timeline, now: int | None = None, horizon_days: int = 30, seed: int = 0
@@ -187,7 +195,7 @@ def check_and_retrain(tl: Timeline, registry: Registry, policy: RetrainPolicy | 
     meta = {"task": "churn", "params": challenger.get_params(), "window": _window(split),
             "trained_to": holdout_t,
             "train": {"n": int(len(y_train)), "positives": int(y_train.sum())},
-            "reference": challenger.reference_.to_dict(), "holdout_auc": auc_new}  # fmt: skip
+            "reference": _snapshot(tl, challenger, now), "holdout_auc": auc_new}  # fmt: skip
     art = registry.save("churn", challenger, meta, activate=promote)
     entry.update(
         reason="+".join(reasons),
@@ -206,3 +214,25 @@ def _record(registry: Registry, entry: dict[str, Any], now: int, policy: Retrain
 
 def history_frame(registry: Registry) -> pd.DataFrame:
     return pd.DataFrame(registry.history("churn"))
+
+
+async def _timeline(store: Any) -> Timeline:
+    from graph.features import load_wallet_graph
+
+    return Timeline(await load_wallet_graph(store))
+
+
+async def drift_from_store(store: Any, registry: Registry, threshold: float = drift.DRIFT) -> dict[str, Any]:
+    """`aidrop monitor drift`: the active churn model's drift now (fits one when none is active)."""
+    tl = await _timeline(store)
+    if not registry.active("churn"):
+        model, meta = fit_churn_model(tl)
+        registry.save("churn", model, meta)
+    return churn_drift(tl, registry.load("churn"), threshold=threshold)
+
+
+async def retrain_from_store(
+    store: Any, registry: Registry, policy: RetrainPolicy | None = None
+) -> dict[str, Any]:
+    """The worker's daily check (jobs/worker.py `check_growth_models`)."""
+    return check_and_retrain(await _timeline(store), registry, policy)
