@@ -86,6 +86,9 @@ def model_report(registry: Registry) -> str:
         parts.append(_typology_section(evaluations.get("typology"), metas.get("typology")))
     if "clusters" in metas:
         parts.append(_cluster_section(metas["clusters"]))
+    from ml.growth.report import growth_section
+
+    parts.append(growth_section(registry, evaluations))
     body = "\n".join(parts)
     head = f"<meta charset='utf-8'><title>aidrop models</title><style>{STYLE}</style>"
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
