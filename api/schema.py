@@ -19,6 +19,7 @@ from api.context import Context
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
 from api.safety import ApiError, KeyRequired, ReadKey, guard, page_size
+from api.sybil import SybilMutation, SybilQuery, WalletSybil
 from graph import api_reads
 from graph.address import normalize_address
 from graph.errors import NotFound
@@ -287,6 +288,10 @@ class Wallet:
                 return _cluster_after_refresh(services, int(cid), version)  # awaited by the executor
         return Cluster(id=int(cid), version=version, profile=profile)
 
+    @strawberry.field(permission_classes=[ReadKey], description="Its sybil cluster and appeals.")
+    def sybil(self) -> WalletSybil:
+        return WalletSybil(address=self.address)
+
     @strawberry.field
     def anomaly(self) -> Anomaly | None:
         p = self.node.props
@@ -544,7 +549,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery):
+class Query(MarketingQuery, SybilQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = _address(address)
@@ -642,7 +647,7 @@ class Query(MarketingQuery):
 
 
 @strawberry.type
-class Mutation(MarketingMutation):
+class Mutation(MarketingMutation, SybilMutation):
     @strawberry.mutation(
         permission_classes=WRITE, description="Queue the analysis of a wallet; the job at once."
     )

@@ -30,7 +30,7 @@ BATCH = 2000
 
 
 class AppealRejected(AidropError, ValueError):
-    code = "BAD_REQUEST"
+    code = "BAD_USER_INPUT"
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,8 @@ class Link:
 class SybilDetector:
     """Finds farms in a WalletGraph. `fit(graph)` sets `clusters_`, `links_` (the links kept as
     evidence: each member's strongest links inside its cluster), `pairs_` (every linked pair with
-    its kinds as bits) and `timings_` (seconds per step)."""
+    its kinds as bits), `link_bits_` (every pair with any evidence, for baselines) and `timings_`
+    (seconds per step)."""
 
     def __init__(self, hub_wallets: int = 1000, pass_through_hours: float = 48.0, window_minutes: int = 60,
                  crowd: int = 300, min_contracts: int = 2, min_share: float = 0.25, price_share: float = 0.2,
@@ -118,6 +119,7 @@ class SybilDetector:
             bits = bits + m
         bits = bits.tocoo()
         n_kinds = np.array([bin(int(x)).count("1") for x in bits.data]) if bits.nnz else np.zeros(0, int)
+        self.link_bits_ = pd.DataFrame({"u": bits.row, "v": bits.col, "bits": bits.data, "kinds": n_kinds})
         strong = n_kinds >= self.min_kinds
         self.pairs_ = pd.DataFrame({"u": bits.row[strong], "v": bits.col[strong], "bits": bits.data[strong],
                                     "kinds": n_kinds[strong]})  # fmt: skip
