@@ -58,6 +58,7 @@ class SegmentFilterInput:
     )
     addresses: list[str] | None = None
     include_flagged: bool = False
+    include_sybil: bool = strawberry.field(default=False, description="Keep members of sybil clusters.")
 
     def to_filter(self) -> gm.SegmentFilter:
         since = self.active_since
@@ -74,6 +75,7 @@ class SegmentFilterInput:
                 categories=tuple(self.categories or ()),
                 addresses=tuple(self.addresses or ()),
                 include_flagged=self.include_flagged,
+                include_sybil=self.include_sybil,
             )
             return ms.base_filter(self.base).merged(f) if self.base else f
         except (MarketingError, ValueError) as exc:

@@ -463,6 +463,7 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($min_anomaly IS NULL OR w.anomaly_score >= $min_anomaly)
   AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
+  AND ($include_sybil OR w.sybil_cluster IS NULL)
 """
 # Activity tests read the wallet's activity summary (graph/activity.py), not its transfers:
 # recency and categories to the second (last transfer, last contact per category), native volume
@@ -1135,4 +1136,13 @@ SYBIL_COUNT_LINKS = stmt(
 SYBIL_COUNT_CLUSTERS = stmt("sybil_count_clusters", "MATCH (c:SybilCluster) RETURN count(c) AS n")
 SYBIL_COUNT_MARKS = stmt(
     "sybil_count_marks", "MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL RETURN count(w) AS n"
+)
+SYBIL_CLUSTERS_OF = stmt(
+    "sybil_clusters_of",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+WHERE w.sybil_cluster IS NOT NULL
+RETURN a AS address, w.sybil_cluster AS cluster
+""",
 )

@@ -84,7 +84,8 @@ class SegmentFilter:
     dealt with) count transfers in that window, `min_volume` (native value sent and received)
     the whole UTC days from the day of `active_since`; all of them without a window. Activity
     comes from the wallets' activity summary (graph/activity.py). Contracts and tokens are
-    never members; wallets flagged by the anomaly model only with `include_flagged`."""
+    never members; wallets flagged by the anomaly model only with `include_flagged`, members of
+    sybil clusters (graph/sybil.py) only with `include_sybil`."""
 
     typologies: tuple[str, ...] = ()
     clusters: tuple[int, ...] = ()
@@ -95,6 +96,7 @@ class SegmentFilter:
     categories: tuple[str, ...] = ()
     addresses: tuple[str, ...] = ()
     include_flagged: bool = False
+    include_sybil: bool = False
 
     def __post_init__(self) -> None:
         for p in self.typologies:
@@ -120,6 +122,7 @@ class SegmentFilter:
             "min_anomaly": None if self.min_anomaly is None else float(self.min_anomaly),
             "max_anomaly": None if self.max_anomaly is None else float(self.max_anomaly),
             "include_flagged": bool(self.include_flagged),
+            "include_sybil": bool(self.include_sybil),
             "active": int(self.active_since) if self.active_since is not None else None,
             "since": int(self.active_since) if self.active_since is not None else -(2**62),
             "since_day": int(self.active_since) // DAY if self.active_since is not None else -(2**62),
@@ -172,6 +175,7 @@ class SegmentFilter:
             categories=pick(self.categories, other.categories),
             addresses=pick(self.addresses, other.addresses),
             include_flagged=self.include_flagged or other.include_flagged,
+            include_sybil=self.include_sybil or other.include_sybil,
         )
 
 
