@@ -29,6 +29,9 @@ Parameters and why they have these values (how farms operate, not fitted to any 
 - `min_kinds = 2`, `min_size = 3`: every kind has an honest explanation on its own (friends
   send to the same person, a popular dApp is used by everyone at once); two independent ones
   rarely do. One person with two wallets is not a farm.
+- clusters are connected components of the links that lie in a triangle of links: a farm's
+  wallets are linked to many of each other, while a single chance link between two farms (or a
+  farm and a bystander) has no wallet linked to both ends and would otherwise merge them.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ class SybilDetector:
         return self
 
     def _cluster(self, graph: WalletGraph, p: ev.Prepared) -> None:
-        pairs = self.pairs_
+        self.pairs_ = pairs = self._supported(self.pairs_, p.n)
         adj = sp.csr_matrix((np.ones(len(pairs)), (pairs["u"], pairs["v"])), shape=(p.n, p.n))
         n_comp, label = connected_components(adj, directed=False)
         sizes = np.bincount(label, minlength=n_comp)
@@ -158,6 +161,18 @@ class SybilDetector:
                 self.member_of_[m] = i
         self.clusters_ = clusters
         self.label_ = label
+
+    @staticmethod
+    def _supported(pairs: pd.DataFrame, n: int) -> pd.DataFrame:
+        """Links in at least one triangle of links. A farm's wallets are linked to many of each
+        other; one link between two farms (or from a farm to a bystander) has no third wallet
+        linked to both, and alone would merge them."""
+        if pairs.empty:
+            return pairs
+        u, v = pairs["u"].to_numpy(), pairs["v"].to_numpy()
+        adj = sp.csr_matrix((np.ones(2 * len(u)), (np.r_[u, v], np.r_[v, u])), shape=(n, n))
+        common = np.asarray((adj[u].multiply(adj[v])).sum(axis=1)).ravel()
+        return pairs[common >= 1].reset_index(drop=True)
 
     def _evidence(self, graph: WalletGraph, p: ev.Prepared, targets: pd.DataFrame, t_rows: pd.DataFrame,
                   a_rows: pd.DataFrame, c_rows: pd.DataFrame) -> None:  # fmt: skip
