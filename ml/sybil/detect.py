@@ -101,7 +101,8 @@ class SybilDetector:
         p = ev.prepare(graph, self.hub_wallets, self.pass_through_hours)
         people = max(int(p.person.sum()), 2)
         lap("prepare")
-        kinds: dict[str, sp.csr_matrix] = {"funder": ev.funder_pairs(p)}
+        f_rows = ev.funders(p)
+        kinds: dict[str, sp.csr_matrix] = {"funder": ev.funder_pairs(p, f_rows)}
         lap("funder")
         targets = ev.collector_targets(p)
         kinds["collector"] = ev.collector_pairs(p, targets)
@@ -128,7 +129,7 @@ class SybilDetector:
                                     "kinds": n_kinds[strong]})  # fmt: skip
         self._cluster(graph, p)
         lap("clusters")
-        self._evidence(graph, p, targets, t_rows, a_rows, c_rows)
+        self._evidence(graph, p, f_rows, targets, t_rows, a_rows, c_rows)
         lap("evidence")
         return self
 
@@ -174,7 +175,8 @@ class SybilDetector:
         common = np.asarray((adj[u].multiply(adj[v])).sum(axis=1)).ravel()
         return pairs[common >= 1].reset_index(drop=True)
 
-    def _evidence(self, graph: WalletGraph, p: ev.Prepared, targets: pd.DataFrame, t_rows: pd.DataFrame,
+    def _evidence(self, graph: WalletGraph, p: ev.Prepared, f_rows: pd.DataFrame, targets: pd.DataFrame,
+                  t_rows: pd.DataFrame,
                   a_rows: pd.DataFrame, c_rows: pd.DataFrame) -> None:  # fmt: skip
         """The links kept as evidence: for each member its `links_per_member` strongest links
         within its cluster (most kinds first), each kind with the transfers that show it."""
@@ -196,12 +198,13 @@ class SybilDetector:
         a_by = a_rows.groupby("wallet") if len(a_rows) else None
         c_by = c_rows.groupby("wallet") if len(c_rows) else None
         s_by = targets.groupby("wallet") if len(targets) else None
+        f_by = f_rows.groupby("wallet") if len(f_rows) else None
         links = []
         for u, v, b in chosen.itertuples(index=False):
             u, v, b = int(u), int(v), int(b)
             edges: dict[str, list[int]] = {}
             if b & BIT["funder"]:
-                edges["funder"] = p.fund_edges[u] + p.fund_edges[v]
+                edges["funder"] = _funding(f_by, p, u, v)
             if b & BIT["collector"]:
                 edges["collector"] = _shared(s_by, u, v, "target")
             if b & BIT["timing"]:
@@ -214,6 +217,19 @@ class SybilDetector:
             shown = {k: sorted(set(x))[:8] for k, x in edges.items()}
             links.append(Link(address[u], address[v], kinds, shown))
         self.links_ = links
+
+
+def _funding(groups, p: ev.Prepared, u: int, v: int) -> list[int]:
+    """The funding transfers from each wallet up to the funder they share (and that funder's own
+    funding when they share it at the second level)."""
+    a, b = groups.get_group(u), groups.get_group(v)
+    common = set(a["funder"]) & set(b["funder"])
+    edges: list[int] = []
+    for w, rows in ((u, a), (v, b)):
+        edges += p.fund_edges[w]
+        if not set(rows.loc[rows["level"] == 1, "funder"]) & common:  # shared one level up
+            edges += p.fund_edges[int(p.root[w])]
+    return edges
 
 
 def _shared(groups, u: int, v: int, key: str, most: int = 4) -> list[int]:
