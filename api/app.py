@@ -50,7 +50,7 @@ from api.safety import BodyLimit, RateLimit, code_error, send_error
 from api.schema import build_schema
 
 if TYPE_CHECKING:
-    from aidrop.settings import Settings
+    from core.settings import Settings
 
 log = logging.getLogger("aidrop.api")
 STATIC = Path(__file__).parent / "static" / "graphiql"
@@ -247,7 +247,7 @@ def count_queries(store: Any, metrics: Metrics, limit: int = GRAPH_CONCURRENCY) 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     """The app; services (graph store, blobs, Redis) are opened at startup unless given."""
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
 
     settings = settings or get_settings()
     metrics = Metrics()
@@ -346,12 +346,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 async def open_services(settings: Settings) -> Services:
     from graph import open_store
     from graph.blobs import open_blobs
-    from jobs.queue import JobQueue, redis_url
+    from graph.embedded import jobs_redis_url
+    from jobs.queue import JobQueue
     from jobs.records import JobRecords
 
     store = open_store(settings)
     await store.ensure_schema()
-    records = JobRecords.from_url(redis_url(settings), settings.job_ttl_days)
+    records = JobRecords.from_url(jobs_redis_url(settings), settings.job_ttl_days)
     return Services(settings, store, open_blobs(settings), records, JobQueue(records, settings))
 
 

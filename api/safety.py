@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
-from graph.errors import AidropError
+from core.errors import AidropError
 
 log = logging.getLogger("aidrop.api")
 

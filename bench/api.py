@@ -49,8 +49,7 @@ def bare_app():  # type: ignore[no-untyped-def]
 
     from api.app import GRAPH_CONCURRENCY, count_queries
     from api.metrics import Metrics
-    from graph import api_reads
-    from graph.address import normalize_address
+    from core.address import normalize_address
     from graph.falkor import FalkorStore
 
     store = FalkorStore(os.environ["AIDROP_GRAPH_URL"], os.environ["AIDROP_GRAPH_NAME"])
@@ -58,8 +57,8 @@ def bare_app():  # type: ignore[no-untyped-def]
 
     async def wallet(request):  # type: ignore[no-untyped-def]
         address = normalize_address(request.path_params["address"])
-        nodes = await api_reads.wallets_by_address(store, [address])
-        stats = await api_reads.stats_by_address(store, [address])
+        nodes = await store.wallets_by_address([address])
+        stats = await store.stats_by_address([address])
         node, s = nodes.get(address), stats.get(address)
         if node is None:
             return JSONResponse({"error": "not found"}, status_code=404)

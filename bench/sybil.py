@@ -60,7 +60,9 @@ SETTINGS: dict[str, tuple[str, object]] = {
 }
 
 
-def _components(u: np.ndarray, v: np.ndarray, n: int, address: np.ndarray, min_size: int = 3) -> dict[str, str]:
+def _components(
+    u: np.ndarray, v: np.ndarray, n: int, address: np.ndarray, min_size: int = 3
+) -> dict[str, str]:
     adj = sp.csr_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
     _, label = connected_components(adj, directed=False)
     touched = np.zeros(n, dtype=bool)
@@ -75,22 +77,37 @@ def baselines(graph: WalletGraph, detector: SybilDetector) -> dict[str, dict[str
     p = ev.prepare(graph, detector.hub_wallets, detector.pass_through_hours)
     direct = np.array([int(p.src[f[0]]) if f else -1 for f in p.fund_edges])
     out = {}
-    for name, funder, ok in (("same first funder", direct, direct >= 0),
-                             ("same first funder, hubs suppressed", direct,
-                              (direct >= 0) & p.person[np.maximum(direct, 0)] & p.person)):  # fmt: skip
+    for name, funder, ok in (
+        ("same first funder", direct, direct >= 0),
+        (
+            "same first funder, hubs suppressed",
+            direct,
+            (direct >= 0) & p.person[np.maximum(direct, 0)] & p.person,
+        ),
+    ):
         frame = pd.DataFrame({"w": np.flatnonzero(ok), "f": funder[ok]})
         size = frame.groupby("f")["w"].transform("size")
         frame = frame[size >= 3]
         out[name] = {address[w]: f"f{f}" for w, f in zip(frame["w"], frame["f"], strict=True)}
     weak = detector.link_bits_
-    out["any one kind of evidence"] = _components(weak["u"].to_numpy(), weak["v"].to_numpy(), graph.n, address)
+    out["any one kind of evidence"] = _components(
+        weak["u"].to_numpy(), weak["v"].to_numpy(), graph.n, address
+    )
     return out
 
 
 def make_chain(folder: Path, kind: str, settings: object, wallets: int, days: int, seed: int) -> None:
     if kind == "own":
-        generate(folder, wallets, days, seed, laundering_share=0.02, sybil_share=0.05, sybil=settings,
-                 progress=False)  # fmt: skip
+        generate(
+            folder,
+            wallets,
+            days,
+            seed,
+            laundering_share=0.02,
+            sybil_share=0.05,
+            sybil=settings,
+            progress=False,
+        )
     else:  # an honest chain with the look-alikes, then the other generator's farms
         generate(folder, wallets, days, seed, laundering_share=0.02, sybil_share=1e-9, progress=False)
         add_farms(folder, seed, settings)
@@ -119,8 +136,13 @@ async def one_run(server, folder: Path, name: str) -> tuple[dict, dict[str, dict
         m["lookalikes_merged"] = len([g for g in merged if g != "honest_in_clusters"])
         m["honest_in_clusters"] = merged["honest_in_clusters"]
         result[method] = m
-    info = {"wallets": graph.n, "transfers": len(graph.edges), "farm_wallets": len(truth), "seconds": seconds,
-            "farms": len(set(truth.values()))}  # fmt: skip
+    info = {
+        "wallets": graph.n,
+        "transfers": len(graph.edges),
+        "farm_wallets": len(truth),
+        "seconds": seconds,
+        "farms": len(set(truth.values())),
+    }
     return info, result
 
 
@@ -149,13 +171,36 @@ async def accuracy(args: argparse.Namespace) -> None:
                     for key, value in m.items():
                         per.setdefault(method, {}).setdefault(key, []).append(value)
                 print(f"{name} seed {seed}: {info} {result['aidrop sybil (two kinds)']}", file=sys.stderr)
-            farms = f"{statistics.mean(i['farm_wallets'] for i in infos):.0f} in {statistics.mean(i['farms'] for i in infos):.0f}"
+            wallets = statistics.mean(i["farm_wallets"] for i in infos)
+            farms = f"{wallets:.0f} in {statistics.mean(i['farms'] for i in infos):.0f}"
             for method, m in per.items():
-                rows.append((name if method.startswith("aidrop") else "", method, len(run_seeds), farms,
-                             _fmt(m["precision"]), _fmt(m["recall"]), int(sum(m["lookalikes_merged"])),
-                             int(sum(m["honest_in_clusters"]))))  # fmt: skip
-    print(table(rows, ("setting", "method", "seeds", "farm wallets in farms (mean)", "pairwise precision",
-                       "pairwise recall", "look-alike groups merged", "honest wallets in clusters")))  # fmt: skip
+                rows.append(
+                    (
+                        name if method.startswith("aidrop") else "",
+                        method,
+                        len(run_seeds),
+                        farms,
+                        _fmt(m["precision"]),
+                        _fmt(m["recall"]),
+                        int(sum(m["lookalikes_merged"])),
+                        int(sum(m["honest_in_clusters"])),
+                    )
+                )
+    print(
+        table(
+            rows,
+            (
+                "setting",
+                "method",
+                "seeds",
+                "farm wallets in farms (mean)",
+                "pairwise precision",
+                "pairwise recall",
+                "look-alike groups merged",
+                "honest wallets in clusters",
+            ),
+        )
+    )
     print(f"load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB")
 
 
@@ -179,20 +224,39 @@ async def speed(args: argparse.Namespace) -> None:
     lab = pd.read_csv(folder / "labels.csv", dtype=str, keep_default_na=False) if folder.exists() else None
     total = report.seconds["total"]
     steps = ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items() if k != "total")
-    print(table([
-        ("read the graph alone (graph.features.load_wallet_graph)", report.wallets, report.transfers,
-         f"{read:.1f} s", "1.00"),
-        ("aidrop sybil detect (read, evidence, clusters, hashes, write)", report.wallets, report.transfers,
-         f"{total:.1f} s", f"{total / read:.2f}"),
-    ], ("step", "wallets", "transfers", "seconds", "x read")))  # fmt: skip
+    print(
+        table(
+            [
+                (
+                    "read the graph alone (graph.features.load_wallet_graph)",
+                    report.wallets,
+                    report.transfers,
+                    f"{read:.1f} s",
+                    "1.00",
+                ),
+                (
+                    "aidrop sybil detect (read, evidence, clusters, hashes, write)",
+                    report.wallets,
+                    report.transfers,
+                    f"{total:.1f} s",
+                    f"{total / read:.2f}",
+                ),
+            ],
+            ("step", "wallets", "transfers", "seconds", "x read"),
+        )
+    )
     print(f"steps: {steps}")
-    print(f"{report.clusters} clusters, {report.members} wallets, {report.links} links; "
-          f"load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+    print(
+        f"{report.clusters} clusters, {report.members} wallets, {report.links} links; "
+        f"load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB"
+    )
     del lab
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["accuracy", "speed"])
     parser.add_argument("--wallets", type=int, default=None)
     parser.add_argument("--days", type=int, default=None)

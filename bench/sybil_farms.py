@@ -28,12 +28,44 @@ import numpy as np
 import pandas as pd
 
 BLOCK = 12
-TX_COLUMNS = ("hash", "nonce", "block_hash", "block_number", "transaction_index", "from_address", "to_address",
-              "value", "gas", "gas_price", "input", "block_timestamp", "max_fee_per_gas",
-              "max_priority_fee_per_gas", "transaction_type")  # fmt: skip
-RECEIPT_COLUMNS = ("transaction_hash", "transaction_index", "block_hash", "block_number", "cumulative_gas_used",
-                   "gas_used", "contract_address", "root", "status", "effective_gas_price")  # fmt: skip
-TT_COLUMNS = ("token_address", "from_address", "to_address", "value", "transaction_hash", "log_index", "block_number")
+TX_COLUMNS = (
+    "hash",
+    "nonce",
+    "block_hash",
+    "block_number",
+    "transaction_index",
+    "from_address",
+    "to_address",
+    "value",
+    "gas",
+    "gas_price",
+    "input",
+    "block_timestamp",
+    "max_fee_per_gas",
+    "max_priority_fee_per_gas",
+    "transaction_type",
+)
+RECEIPT_COLUMNS = (
+    "transaction_hash",
+    "transaction_index",
+    "block_hash",
+    "block_number",
+    "cumulative_gas_used",
+    "gas_used",
+    "contract_address",
+    "root",
+    "status",
+    "effective_gas_price",
+)
+TT_COLUMNS = (
+    "token_address",
+    "from_address",
+    "to_address",
+    "value",
+    "transaction_hash",
+    "log_index",
+    "block_number",
+)
 
 
 @dataclass(frozen=True)
@@ -56,24 +88,51 @@ class _Writer:
     def hex(self, n: int) -> str:
         return "0x" + self.rng.bytes(n).hex()
 
-    def send(self, ts: int, src: str, dst: str, wei: int, selector: str = "0x",
-             token: tuple[str, str, int] | None = None) -> None:  # fmt: skip
+    def send(
+        self,
+        ts: int,
+        src: str,
+        dst: str,
+        wei: int,
+        selector: str = "0x",
+        token: tuple[str, str, int] | None = None,
+    ) -> None:
         block = self.block0 + (int(ts) - self.t0) // BLOCK
         ts = self.t0 + (block - self.block0) * BLOCK
         h, bh = self.hex(32), self.hex(32)
         index = int(self.rng.integers(0, 150))
         gas = 21000 if selector == "0x" else 90000
         price = int(self.rng.integers(8, 60)) * 10**9
-        self.tx.append((h, int(self.rng.integers(0, 5000)), bh, block, index, src, dst, wei, gas, price, selector,
-                        ts, "", "", 0))  # fmt: skip
+        self.tx.append(
+            (
+                h,
+                int(self.rng.integers(0, 5000)),
+                bh,
+                block,
+                index,
+                src,
+                dst,
+                wei,
+                gas,
+                price,
+                selector,
+                ts,
+                "",
+                "",
+                0,
+            )
+        )
         self.receipts.append((h, index, bh, block, gas * (index + 1), gas, "", "", 1, price))
         if token is not None:
             token_address, to, raw = token
             self.tt.append((token_address, src, to, raw, h, index * 2, block))
 
     def append(self, folder: Path) -> None:
-        for name, columns, rows in (("transactions", TX_COLUMNS, self.tx), ("receipts", RECEIPT_COLUMNS, self.receipts),
-                                    ("token_transfers", TT_COLUMNS, self.tt)):  # fmt: skip
+        for name, _columns, rows in (
+            ("transactions", TX_COLUMNS, self.tx),
+            ("receipts", RECEIPT_COLUMNS, self.receipts),
+            ("token_transfers", TT_COLUMNS, self.tt),
+        ):
             with (folder / f"{name}.csv").open("a", newline="") as fh:
                 w = csv.writer(fh, lineterminator="\n")
                 w.writerows(rows)
@@ -98,8 +157,9 @@ def add_farms(folder: Path, seed: int, settings: FarmSettings | None = None) -> 
     exchanges = contracts.loc[contracts["category"] == "Exchange", "address"].tolist()
     menu = contracts.loc[~contracts["category"].isin(["Exchange"]), "address"].tolist()
     usdc = tokens.loc[tokens["symbol"] == "USDC", "address"].iloc[0]
-    free = labels[(labels["sybil_cluster"] == "") & (labels["sybil_lookalike"] == "")
-                  & (labels["laundering_id"] == "")]["address"].tolist()  # fmt: skip
+    free = labels[
+        (labels["sybil_cluster"] == "") & (labels["sybil_lookalike"] == "") & (labels["laundering_id"] == "")
+    ]["address"].tolist()
     free = [free[i] for i in rng.permutation(len(free))]
     w = _Writer(rng, t0, block0)
     span = t1 - t0
@@ -127,12 +187,21 @@ def add_farms(folder: Path, seed: int, settings: FarmSettings | None = None) -> 
             for j, sub in enumerate(subs):
                 w.send(start + j * 600, operator, sub, int(amounts.sum() / len(subs) * 1.1e18))
             for i, m in enumerate(members):
-                w.send(start + 3600 + int(rng.uniform(0, 6 * 3600)), subs[i % len(subs)], m, int(amounts[i] * 1e18))
+                w.send(
+                    start + 3600 + int(rng.uniform(0, 6 * 3600)),
+                    subs[i % len(subs)],
+                    m,
+                    int(amounts[i] * 1e18),
+                )
         elif funding == 1:  # a chain: each member funds the next
             w.send(start, operator, members[0], int(amounts.sum() * 1.2e18))
             for i in range(1, size):
-                w.send(start + i * int(rng.uniform(300, 5400)), members[i - 1], members[i],
-                       int(amounts[i:].sum() * 1.1e18))  # fmt: skip
+                w.send(
+                    start + i * int(rng.uniform(300, 5400)),
+                    members[i - 1],
+                    members[i],
+                    int(amounts[i:].sum() * 1.1e18),
+                )
         else:  # an exchange pays each member a different amount over two days
             ex = str(rng.choice(exchanges))
             w.send(start - 3600, operator, ex, int(amounts.sum() * 1.05e18))
@@ -141,17 +210,26 @@ def add_farms(folder: Path, seed: int, settings: FarmSettings | None = None) -> 
         # activity
         tasks = [menu[i] for i in rng.choice(len(menu), size=int(rng.integers(4, 7)), replace=False)]
         first_day = (start + 86400 - t0) // 86400 + 1
-        days = np.sort(rng.choice(np.arange(first_day, max(first_day + 3, span // 86400 - 3)),
-                                  size=int(rng.integers(3, 9)), replace=True))  # fmt: skip
+        days = np.sort(
+            rng.choice(
+                np.arange(first_day, max(first_day + 3, span // 86400 - 3)),
+                size=int(rng.integers(3, 9)),
+                replace=True,
+            )
+        )
         hour = rng.uniform(0, 24, size)
         together = _pick(rng, s.activity) == 1
         for day in days:
             at = t0 + int(day) * 86400
             campaign_at = at + int(rng.uniform(0, 20 * 3600))
             for i, m in enumerate(members):
-                base = campaign_at + i * int(rng.uniform(5, 40)) if together else at + int((hour[i] * 3600))
+                base = campaign_at + i * int(rng.uniform(5, 40)) if together else at + int(hour[i] * 3600)
                 for step in range(int(rng.integers(1, 4))):
-                    ts = base + step * int(rng.uniform(60, 900)) + (0 if together else int(rng.normal(0, 2400)))
+                    ts = (
+                        base
+                        + step * int(rng.uniform(60, 900))
+                        + (0 if together else int(rng.normal(0, 2400)))
+                    )
                     wei = int(round(float(rng.lognormal(np.log(0.01), 0.5)), 4) * 1e18)
                     w.send(min(ts, t1 - 3600), m, str(rng.choice(tasks)), wei, "0xa1903eab")
         # sweep

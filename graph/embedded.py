@@ -14,7 +14,8 @@ from pathlib import Path
 
 import redis
 
-from graph.errors import EmbeddedServerError
+from core.errors import EmbeddedServerError
+from core.settings import Settings, get_settings
 
 HOST = "127.0.0.1"
 
@@ -186,8 +187,14 @@ class EmbeddedServer:
         return True
 
 
-def embedded_server(settings: object | None = None) -> EmbeddedServer:
-    from aidrop.settings import get_settings
-
+def embedded_server(settings: Settings | None = None) -> EmbeddedServer:
     s = settings or get_settings()
-    return EmbeddedServer(s.data_dir, s.embedded_port)  # type: ignore[attr-defined]
+    return EmbeddedServer(s.data_dir, s.embedded_port)
+
+
+def jobs_redis_url(settings: Settings) -> str:
+    """The Redis of the job queue: REDIS_URL, or db 1 of the embedded server (started when needed).
+    Called where a process starts (the API, the worker), never by the queue itself."""
+    if settings.redis_url:
+        return settings.redis_url
+    return embedded_server(settings).start().redis_url

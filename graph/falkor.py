@@ -14,9 +14,9 @@ from falkordb.helpers import stringify_param_value
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from core.errors import GraphUnavailable
 from graph import cypher as q
 from graph.bulk import BulkWriter
-from graph.errors import GraphUnavailable
 from graph.model import WriteResult
 from graph.store import Counters, GraphStore, TransferSink
 

@@ -7,8 +7,8 @@ from typing import Any
 from neo4j import AsyncGraphDatabase
 from neo4j.exceptions import ClientError, ServiceUnavailable
 
+from core.errors import GraphUnavailable
 from graph import cypher as q
-from graph.errors import GraphUnavailable
 from graph.store import Counters, GraphStore
 
 

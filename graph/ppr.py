@@ -19,9 +19,9 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from core.address import normalize_address
+from core.errors import NotFound
 from graph import cypher as q
-from graph.address import normalize_address
-from graph.errors import NotFound
 from graph.store import GraphStore
 
 ALPHA = 0.5

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.address import normalize_address
+from core.errors import AidropError, NotFound
 from graph import cypher as q
-from graph.address import normalize_address
-from graph.errors import AidropError, NotFound
 from graph.store import GraphStore
 
 MAX_PAGE = 1000

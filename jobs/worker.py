@@ -30,13 +30,13 @@ from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.errors import AidropError, GraphUnavailable
 from graph import api_reads
-from graph.errors import AidropError, GraphUnavailable
 from jobs import analysis
 from jobs.records import JobRecords
 
 if TYPE_CHECKING:
-    from aidrop.settings import Settings
+    from core.settings import Settings
 
 log = logging.getLogger("aidrop.worker")
 BEAT_S = 1.0  # heartbeat period
@@ -197,15 +197,15 @@ async def analyze_one(ctx: dict[str, Any], address: str, job_id: str, version: s
         if progress is not None:
             await progress(fraction, message)
 
-    current = (await api_reads.wallets_by_address(store, [address])).get(address)
+    current = (await store.wallets_by_address([address])).get(address)
     fetched = None
     if settings.rpc_url:
         await step(0.05, "reading the chain")
         fetched = await analysis.catch_up(store, address, settings, missing=current is None)
         if fetched:
-            current = (await api_reads.wallets_by_address(store, [address])).get(address)
+            current = (await store.wallets_by_address([address])).get(address)
     if current is None:
-        from graph.errors import NotFound
+        from core.errors import NotFound
 
         raise NotFound(
             f"no wallet {address} in the graph" + ("" if settings.rpc_url else " (no RPC node configured)")
@@ -389,9 +389,9 @@ FUNCTIONS = (analyze_wallet, analyze_batch, ingest_range, rescore_all, snapshot_
 
 
 def create_worker(settings: Settings, *, burst: bool = False, concurrency: int | None = None) -> Worker:
-    from jobs.queue import redis_url
+    from graph.embedded import jobs_redis_url
 
-    url = redis_url(settings)
+    url = jobs_redis_url(settings)
     arq_tries = settings.job_max_tries * 2 + 5  # room for runs lost with their worker; _run decides
     return Worker(
         functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],  # type: ignore[arg-type]

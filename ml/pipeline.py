@@ -21,8 +21,8 @@ from graph.store import GraphStore
 from ml.anomaly import AnomalyResult, make_model
 from ml.clusters import ClusterModel
 from ml.dataset import Dataset, label_positions, read_labels
-from ml.evaluate import anomaly_metrics
 from ml.explain import to_json
+from ml.metrics import anomaly_metrics
 from ml.registry import Artifact, Registry
 from ml.typology import AXES, TypologyModel, eligible_wallets
 

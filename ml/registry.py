@@ -15,7 +15,7 @@ from typing import Any
 
 import joblib
 
-from graph.errors import NotFound
+from core.errors import NotFound
 
 MODEL_NAMES = ("aidrop", "mpocryptoml", "typology", "clusters")
 _VERSION = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from aidrop.settings import Settings
+from core.settings import Settings
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read docker-compose.yml")
 
@@ -37,7 +37,7 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 def graph_and_queue_settings() -> set[str]:
-    """Environment variables aidrop/settings.py reads for Neo4j, Redis and the backend choice."""
+    """Environment variables core/settings.py reads for Neo4j, Redis and the backend choice."""
     names = {f.alias for f in Settings.model_fields.values() if f.alias}
     return {n for n in names if n.startswith(("NEO4J_", "REDIS_"))} | {"AIDROP_GRAPH_BACKEND"}
 

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import NotFound
 from graph import marketing as gm
 from graph.cypher import Statement
-from graph.errors import NotFound
 from graph.store import GraphStore
 from ingest.load import ingest_etl
 from ingest.synth import CampaignParams, generate, in_treatment

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from bench.segments import export_frames, label_frame, pandas_segment, set_labels
+from core.errors import NotFound
 from graph import marketing as gm
 from graph.embedded import EmbeddedServer
-from graph.errors import NotFound
 from graph.falkor import FalkorStore
 from graph.marketing import MarketingError, SegmentFilter
 from ingest.load import ingest_etl

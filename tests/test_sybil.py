@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.errors import NotFound
 from graph import sybil as gs
 from graph.cypher import Statement
-from graph.errors import NotFound
 from graph.store import GraphStore
 from ingest.load import ingest_etl
 from ingest.synth import generate

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from aidrop.settings import get_settings
+from core.settings import get_settings
 
 ANALYZE = """mutation($addresses: [String!]!, $force: Boolean!) {
   analyzeWallets(addresses: $addresses, force: $force) { id status }

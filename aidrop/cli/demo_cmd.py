@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from aidrop.cli.common import run, with_store
-from aidrop.settings import get_settings
+from core.settings import get_settings
 
 EXAMPLE = """{{
   wallet(address: "{address}") {{

@@ -21,7 +21,7 @@ _absolute = click.option(
 
 
 def _registry() -> Any:
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
     from ml.registry import Registry
 
     return Registry(get_settings().data_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from aidrop.cli.common import echo_json
-from aidrop.settings import get_settings
+from core.settings import get_settings
 from graph.embedded import embedded_server
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from core.address import normalize_address
 from graph import marketing as gm
-from graph.address import normalize_address
 from graph.marketing import GROUPS, Goal, MarketingError
 from graph.store import GraphStore
 from graph.sybil import clusters_of as sybil_clusters_of

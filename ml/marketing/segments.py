@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.errors import NotFound
 from graph import marketing as gm
-from graph.errors import NotFound
 from graph.marketing import MarketingError, Member, SegmentFilter
 from graph.store import GraphStore
 
