@@ -424,6 +424,7 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($min_anomaly IS NULL OR w.anomaly_score >= $min_anomaly)
   AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
+  AND ($include_sybil OR w.sybil_cluster IS NULL)
   AND ($max_exposure IS NULL OR coalesce(w.exposure_risk, 0.0) < $max_exposure)
 """
 # Activity tests read the wallet's activity summary (graph/activity.py), not its transfers:
@@ -1409,4 +1410,13 @@ EXPORT_OTHER_RELATIONSHIPS = stmt(
     "export_other_relationships",
     _OTHER_RELATIONSHIPS.format(a="toString(id(a))", b="toString(id(b))"),
     neo4j=_OTHER_RELATIONSHIPS.format(a="elementId(a)", b="elementId(b)"),
+
+SYBIL_CLUSTERS_OF = stmt(
+    "sybil_clusters_of",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+WHERE w.sybil_cluster IS NOT NULL
+RETURN a AS address, w.sybil_cluster AS cluster
+""",
 )

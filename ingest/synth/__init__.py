@@ -37,7 +37,11 @@ __all__ = ["CampaignParams", "LaunderingParams", "LifecycleParams", "SybilParams
 _POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW, _SYBIL, _LIFECYCLE = range(1, 10)
 EXCHANGE_NONCE = 4_000_000
 OUTPUTS = ("transactions", "receipts", "token_transfers", "contracts", "tokens", "labels", "laundering",
+<<<<<<< HEAD
            "campaign", "lifecycle")  # fmt: skip  # hot wallets have sent millions of transactions before
+=======
+           "campaign", "farms")  # fmt: skip  # hot wallets have sent millions of transactions before
+>>>>>>> i15
 
 
 @dataclass
@@ -124,8 +128,13 @@ def generate(
             writer.partial(out / f"{name}.csv").replace(out / f"{name}.csv")
     if not campaign:
         (out / "campaign.csv").unlink(missing_ok=True)  # from an earlier run
+<<<<<<< HEAD
     if lifecycle is None:
         (out / "lifecycle.csv").unlink(missing_ok=True)
+=======
+    if not sybil_share:
+        (out / "farms.csv").unlink(missing_ok=True)
+>>>>>>> i15
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
 
@@ -197,6 +206,7 @@ def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: f
     _count(summary, launder, camp)
     if farms is not None:
         summary.farms, summary.farm_wallets = len(farms.farms), farms.members
+        summary.files["farms"] = tables.write_farms(out, farms, humans)
     if camp is not None:
         summary.files["campaign"] = tables.write_campaign(out, camp, humans)
     if world.lifecycle is not None:
