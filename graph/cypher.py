@@ -1410,6 +1410,8 @@ EXPORT_OTHER_RELATIONSHIPS = stmt(
     "export_other_relationships",
     _OTHER_RELATIONSHIPS.format(a="toString(id(a))", b="toString(id(b))"),
     neo4j=_OTHER_RELATIONSHIPS.format(a="elementId(a)", b="elementId(b)"),
+)
+
 
 SYBIL_CLUSTERS_OF = stmt(
     "sybil_clusters_of",

@@ -35,13 +35,9 @@ __all__ = ["CampaignParams", "LaunderingParams", "LifecycleParams", "SybilParams
 
 # independent random streams, so that one part changing leaves the others as they were
 _POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW, _SYBIL, _LIFECYCLE = range(1, 10)
-EXCHANGE_NONCE = 4_000_000
+EXCHANGE_NONCE = 4_000_000  # hot wallets have sent millions of transactions before
 OUTPUTS = ("transactions", "receipts", "token_transfers", "contracts", "tokens", "labels", "laundering",
-<<<<<<< HEAD
-           "campaign", "lifecycle")  # fmt: skip  # hot wallets have sent millions of transactions before
-=======
-           "campaign", "farms")  # fmt: skip  # hot wallets have sent millions of transactions before
->>>>>>> i15
+           "campaign", "lifecycle", "farms")  # fmt: skip
 
 
 @dataclass
@@ -128,13 +124,10 @@ def generate(
             writer.partial(out / f"{name}.csv").replace(out / f"{name}.csv")
     if not campaign:
         (out / "campaign.csv").unlink(missing_ok=True)  # from an earlier run
-<<<<<<< HEAD
     if lifecycle is None:
         (out / "lifecycle.csv").unlink(missing_ok=True)
-=======
     if not sybil_share:
         (out / "farms.csv").unlink(missing_ok=True)
->>>>>>> i15
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
 
