@@ -13,9 +13,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.compliance import ComplianceMutation, ComplianceQuery, ComplianceSubscription
+from api.laundering import LaunderingQuery
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
 from api.safety import ApiError, clip, guard, page_size
+from api.sybil import SybilMutation, SybilQuery
 from api.types import (
     READ,
     WRITE,
@@ -120,7 +122,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery, ComplianceQuery):
+class Query(MarketingQuery, ComplianceQuery, LaunderingQuery, SybilQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = parse_address(address)
@@ -220,7 +222,7 @@ class Query(MarketingQuery, ComplianceQuery):
 
 
 @strawberry.type
-class Mutation(MarketingMutation, ComplianceMutation):
+class Mutation(MarketingMutation, ComplianceMutation, SybilMutation):
     @strawberry.mutation(
         permission_classes=WRITE, description="Queue the analysis of a wallet; the job at once."
     )

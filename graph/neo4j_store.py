@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from typing import Any
 
 from neo4j import AsyncGraphDatabase, Query
-from neo4j.exceptions import ClientError, ServiceUnavailable, TransientError
+from neo4j.exceptions import ClientError, ServiceUnavailable
 
 from core.errors import GraphUnavailable, QueryTimeout
 from graph import cypher as q
 from graph.store import Counters, GraphStore
 
 log = logging.getLogger("aidrop.graph")
-DEADLOCK_TRIES = 8
 
 
 class Neo4jStore(GraphStore):
@@ -28,27 +25,27 @@ class Neo4jStore(GraphStore):
         self.database = database
         self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
 
-    async def _run(self, statement: q.Statement, params: dict[str, Any] | None, timeout: float = 0) -> Any:
-        """One statement; a deadlock between concurrent writers (two loads MERGing the same wallets)
-        is tried again, as the driver's managed transactions would (the statements are idempotent)."""
-        for attempt in range(DEADLOCK_TRIES):
-            try:
-                return await self._run_once(statement, params, timeout)
-            except TransientError as exc:
-                if "DeadlockDetected" not in (exc.code or "") or attempt == DEADLOCK_TRIES - 1:
-                    raise
-                await asyncio.sleep(random.uniform(0.05, 0.2) * 2**attempt)
-        raise AssertionError("unreachable")
-
-    async def _run_once(self, statement: q.Statement, params: dict[str, Any] | None, timeout: float) -> Any:
+    async def _run(
+        self, statement: q.Statement, params: dict[str, Any] | None, timeout: float = 0, write: bool = False
+    ) -> Any:
         text = statement.for_backend(self.backend)
+        query = Query(text, timeout=timeout) if timeout else text
+
+        async def work(tx: Any) -> Any:
+            result = await tx.run(query, params or {})
+            rows = [record.data() async for record in result]
+            summary = await result.consume()
+            return rows, summary.counters
+
         try:
             async with self._driver.session(database=self.database) as session:
-                # a transaction timeout: Neo4j itself stops the query (the reads of the API)
-                result = await session.run(Query(text, timeout=timeout) if timeout else text, params or {})
-                rows = [record.data() async for record in result]
-                summary = await result.consume()
-                return rows, summary.counters
+                # Writes run as managed transactions: the driver retries them on transient errors
+                # (deadlocks between concurrent MERGEs on shared wallets). `CALL { } IN
+                # TRANSACTIONS` needs an auto-commit transaction. A read's timeout makes Neo4j
+                # itself stop the query (the API's reads).
+                if write and "IN TRANSACTIONS" not in text:
+                    return await session.execute_write(work)
+                return await work(session)
         except (ServiceUnavailable, OSError) as exc:
             log.warning("Neo4j at %s is unreachable: %s", self.uri, exc)
             raise GraphUnavailable("the graph database is unreachable (details in the server log)") from exc
@@ -62,7 +59,7 @@ class Neo4jStore(GraphStore):
         return rows
 
     async def execute(self, statement: q.Statement, params: dict[str, Any] | None = None) -> Counters:
-        _, c = await self._run(statement, params)
+        _, c = await self._run(statement, params, write=True)
         return Counters(c.nodes_created, c.relationships_created, c.properties_set)
 
     async def ensure_schema(self) -> None:

@@ -341,6 +341,17 @@ async def monitor_campaigns(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     return done
 
 
+async def check_growth_models(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Cron (daily): drift of the growth models; on drift or schedule a challenger is trained and
+    promoted only if better (ml/growth/ops.py); the decision goes into the registry history."""
+    from ml.growth.ops import retrain_from_store
+    from ml.registry import Registry
+
+    decision = await retrain_from_store(ctx["store"], Registry(ctx["settings"].data_dir))
+    log.info("growth models: %s (%s)", decision.get("decision"), decision.get("reason"))
+    return decision
+
+
 # ---- worker lifecycle ------------------------------------------------------------------------
 def _held(ctx: dict[str, Any]) -> list[str]:
     """The jobs arq has claimed in this worker (from the claim on, before they start)."""
@@ -414,7 +425,10 @@ def create_worker(settings: Settings, *, burst: bool = False, concurrency: int |
     arq_tries = settings.job_max_tries * 2 + 5  # room for runs lost with their worker; _run decides
     worker = Worker(
         functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],  # type: ignore[arg-type]
-        cron_jobs=[cron(monitor_campaigns, minute=7, run_at_startup=False)],  # type: ignore[arg-type]
+        cron_jobs=[
+            cron(monitor_campaigns, minute=7, run_at_startup=False),  # type: ignore[arg-type]
+            cron(check_growth_models, hour=3, minute=17, run_at_startup=False),  # type: ignore[arg-type]
+        ],
         redis_settings=RedisSettings.from_dsn(url),
         on_startup=startup,
         on_shutdown=shutdown,

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import dataset
 from tests.test_ingest_files import TX_HEADER, tx_row
+
+pytestmark = pytest.mark.both_backends
 
 AIDROP = [sys.executable, "-m", "aidrop"]
 

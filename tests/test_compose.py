@@ -62,6 +62,13 @@ def test_neo4j(compose: dict[str, Any]) -> None:
     assert "cypher-shell" in " ".join(neo4j["healthcheck"]["test"])
 
 
+def test_neo4j_is_the_version_the_tests_run(compose: dict[str, Any]) -> None:
+    pom = (ROOT / "tools" / "neo4j" / "pom.xml").read_text()
+    version = re.search(r"<neo4j.version>([^<]+)</neo4j.version>", pom).group(1)  # type: ignore[union-attr]
+    assert compose["services"]["neo4j"]["image"] == f"neo4j:{version}-community"
+    assert re.search(r"<apoc.version>([^<]+)</apoc.version>", pom).group(1) == version  # type: ignore[union-attr]
+
+
 def test_redis_and_minio(compose: dict[str, Any]) -> None:
     services = compose["services"]
     redis = services["redis"]

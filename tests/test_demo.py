@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.both_backends
+
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 
 

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from matplotlib import image
 
 from ingest.synth import generate
+
+pytestmark = pytest.mark.both_backends
 
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 
@@ -72,10 +75,23 @@ def test_train_score_evaluate_report(cli_env: dict[str, str], tmp_path: Path) ->
     report = tmp_path / "report.html"
     run(cli_env, "report", "model", "--out", str(report))
     html = report.read_text()
-    for heading in ("Anomaly: evaluation", "Typology", "Clusters", "Active versions"):
+    for heading in ("Anomaly: evaluation", "Typology", "Clusters", "Active versions", "Laundering patterns"):
         assert heading in html
     pngs = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(pngs) >= 12  # ROC, P@K, 3 score histograms, importance, 4x2 typology, map
     for data in pngs:
         pixels = image.imread(io.BytesIO(base64.b64decode(data)), format="png")
         assert pixels.shape[0] > 100 and np.asarray(pixels)[..., :3].std() > 0.01  # not blank
+
+    # the laundering evidence the last scoring run stored
+    listed = json.loads(run(cli_env, "patterns", "list", "--first", "3", "--json").stdout)
+    assert listed["total"] >= 1 and 1 <= len(listed["patterns"]) <= 3
+    first = listed["patterns"][0]
+    assert first["members"] and first["transfers"] and first["start_ts"] <= first["end_ts"]
+    shown = run(cli_env, "patterns", "show", first["id"]).stdout
+    assert (
+        first["type"] in shown and first["members"][0]["address"] in shown and first["transfers"][0] in shown
+    )
+    assert first["id"] in run(cli_env, "patterns", "list", "--type", first["type"]).stdout
+    missing = run(cli_env, "patterns", "show", "fan_in-000000000000", ok=False)
+    assert missing.returncode == 2 and "no pattern" in missing.stderr

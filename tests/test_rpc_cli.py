@@ -11,10 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from graph import chain
 from graph.falkor import FalkorStore
 from ingest.labels import MAINNET, read_labels
 from tests.evm.node import E18, Anvil, build_scenario, free_port, graph_state
+
+pytestmark = pytest.mark.both_backends
 
 pytest_plugins = ["tests.evm.fixtures"]
 AIDROP = [str(Path(sys.executable).with_name("aidrop"))]
@@ -73,6 +77,7 @@ def test_cli_errors_are_one_line(anvil: Anvil, cli_env: dict[str, str]) -> None:
     assert bad.returncode == 2 and "--to 3 is before --from 9" in bad.stderr
 
 
+@pytest.mark.several_graphs  # compares with a second FalkorDB graph
 async def test_killed_run_resumes_to_the_same_graph(
     anvil: Anvil,
     cli_env: dict[str, str],
