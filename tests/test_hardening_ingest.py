@@ -19,13 +19,11 @@ from tests.test_cli_ingest import aidrop
 from tests.test_ingest_files import TX_HEADER, tx_row
 
 
-def twin(store: GraphStore) -> GraphStore:
+def twin(store: GraphStore, request: pytest.FixtureRequest) -> GraphStore:
     """A second client of the same graph (another process's view)."""
     if isinstance(store, FalkorStore):
         return FalkorStore(store.url, store.name)
-    from tests.conftest import _neo4j_store
-
-    return _neo4j_store()
+    return request.getfixturevalue("neo4j_server").store()
 
 
 async def first_load(store: GraphStore, frames: list[pd.DataFrame], delay: float) -> None:
@@ -39,8 +37,10 @@ async def first_load(store: GraphStore, frames: list[pd.DataFrame], delay: float
         await sink.close()
 
 
-async def test_two_first_loads_at_once_lose_nothing(any_store: GraphStore) -> None:
-    other = twin(any_store)
+async def test_two_first_loads_at_once_lose_nothing(
+    any_store: GraphStore, request: pytest.FixtureRequest
+) -> None:
+    other = twin(any_store, request)
     a = [random_transfers(300, 40, seed=1, start_tx=0), random_transfers(300, 40, seed=2, start_tx=300)]
     b = [random_transfers(300, 60, seed=3, start_tx=600), random_transfers(300, 60, seed=4, start_tx=900)]
     try:
