@@ -18,6 +18,7 @@ from api.loader import Loader
 from api.safety import ApiError, KeyRequired, ReadKey, page_size
 from core.address import normalize_address
 from graph import api_reads
+from graph import sybil as gs
 from graph.exposure import exposure_record
 from graph.labels import labels_of
 from graph.model import Counterparty as CounterpartyRecord
@@ -293,6 +294,12 @@ class Wallet:
             if profile is None and services.may_refresh_profiles():  # a cluster newer than the cache
                 return _cluster_after_refresh(services, int(cid), version)  # awaited by the executor
         return Cluster(id=int(cid), version=version, profile=profile)
+
+    @strawberry.field(
+        permission_classes=[ReadKey], description="Its sybil cluster and appeals (docs/sybil.md)."
+    )
+    def sybil(self) -> WalletSybil:
+        return WalletSybil(address=self.address)
 
     @strawberry.field
     def anomaly(self) -> Anomaly | None:
@@ -634,3 +641,69 @@ class Pattern:
 @strawberry.type(description="What the laundering detectors found about a wallet.")
 class Laundering:
     patterns: list[Pattern]
+
+
+# ---- sybil clusters (docs/sybil.md; the queries and the appeal mutation are in api/sybil.py) ------
+MAX_SYBIL_MEMBERS = 1000
+
+
+@strawberry.type(description="One kind of evidence between two wallets, with the transactions that show it.")
+class SybilEvidence:
+    kind: str = strawberry.field(description="funder, collector, timing, amount or counterparty.")
+    a: str
+    b: str
+    transactions: list[str]
+
+
+@strawberry.type(description="Wallets one operator appears to run, found by aidrop sybil detect.")
+class SybilCluster:
+    id: strawberry.ID
+    size: int
+    score: float = strawberry.field(description="0.5-1: how densely the members are linked, and by how much.")
+    evidence_counts: JSON = strawberry.field(description="Links per kind of evidence.")
+
+    @strawberry.field(description="Its wallets' addresses, in address order.")
+    async def members(self, info: Ctx, first: int = 100) -> list[str]:
+        first = page_size(first, MAX_SYBIL_MEMBERS)
+        return await gs.members(info.context.services.store, str(self.id), first)
+
+    @strawberry.field(
+        description="The stored evidence: each member's strongest links, each kind with its transactions."
+    )
+    async def evidence(self, info: Ctx, first: int = 100, address: str | None = None) -> list[SybilEvidence]:
+        first = page_size(first, MAX_SYBIL_MEMBERS)
+        links = await gs.links(info.context.services.store, str(self.id), address, first)
+        return [SybilEvidence(kind=x.kind, a=x.a, b=x.b, transactions=x.transactions) for x in links]
+
+    @classmethod
+    def of(cls, c: gs.ClusterRecord) -> SybilCluster:
+        return cls(id=strawberry.ID(c.id), size=c.size, score=c.score, evidence_counts=c.evidence_counts)
+
+
+@strawberry.type(description="An appeal against a sybil cluster, and where its review stands.")
+class SybilAppeal:
+    id: strawberry.ID
+    address: str
+    cluster: str | None
+    reason: str
+    status: str = strawberry.field(description="open until someone reviews it.")
+    created_at: int
+
+    @classmethod
+    def of(cls, a: gs.Appeal) -> SybilAppeal:
+        return cls(id=strawberry.ID(a.id), address=a.address, cluster=a.cluster, reason=a.reason,
+                   status=a.status, created_at=a.created_at)  # fmt: skip
+
+
+@strawberry.type(description="A wallet's standing in the sybil detection.")
+class WalletSybil:
+    address: strawberry.Private[str]
+
+    @strawberry.field(description="Its cluster, or null if it is in none.")
+    async def cluster(self, info: Ctx) -> SybilCluster | None:
+        found = await gs.wallet_cluster(info.context.services.store, self.address)
+        return SybilCluster.of(found) if found else None
+
+    @strawberry.field(description="Appeals filed for it, newest first.")
+    async def appeals(self, info: Ctx) -> list[SybilAppeal]:
+        return [SybilAppeal.of(a) for a in await gs.appeals(info.context.services.store, self.address)]

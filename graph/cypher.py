@@ -203,7 +203,7 @@ EXPORT_WALLETS = stmt(
     """
 MATCH (w:Wallet) WHERE w.address > $after
 RETURN w.address AS address, labels(w) AS labels, w.category AS category, w.name AS name,
-  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals
+  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals, properties(w) AS props
 ORDER BY address LIMIT $first
 """,
 )
@@ -424,6 +424,7 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($min_anomaly IS NULL OR w.anomaly_score >= $min_anomaly)
   AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
+  AND ($include_sybil OR w.sybil_cluster IS NULL)
   AND ($max_exposure IS NULL OR coalesce(w.exposure_risk, 0.0) < $max_exposure)
 """
 # Activity tests read the wallet's activity summary (graph/activity.py), not its transfers:
@@ -835,10 +836,13 @@ MATCH (u:Wallet {address: x})<-[t:TRANSFER]-(v:Wallet)
 RETURN x AS src, v.address AS dst, sum(t.tx_count) AS w
 """,
 )
-# Neo4j with GDS: a Cypher projection weighted by tx_count, pageRank with sourceNodes, dropped.
+# Neo4j with GDS: a Cypher projection weighted by tx_count (every wallet, those without
+# transfers too: they are sources), pageRank with sourceNodes, dropped. GDS leaves the scores
+# unnormalised and drops dangling mass; graph/ppr.py scales them to the restart-to-p0 walk.
 _GDS_PROJECT = """
-MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
-WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: toFloat(t.tx_count)}}) AS g
+MATCH (a:Wallet)
+OPTIONAL MATCH (a)-[t:TRANSFER]->(b:Wallet)
+WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: coalesce(toFloat(t.tx_count), 1.0)}}) AS g
 RETURN g.nodeCount AS nodes, g.relationshipCount AS relationships
 """
 PPR_GDS_PROJECT = stmt("ppr_gds_project", _GDS_PROJECT, neo4j=_GDS_PROJECT)
@@ -1382,4 +1386,39 @@ SYBIL_COUNT_LINKS = stmt(
 SYBIL_COUNT_CLUSTERS = stmt("sybil_count_clusters", "MATCH (c:SybilCluster) RETURN count(c) AS n")
 SYBIL_COUNT_MARKS = stmt(
     "sybil_count_marks", "MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL RETURN count(w) AS n"
+)
+
+
+# --- Neo4j for real (issue 12) ---
+# The rest of the graph for `graph export neo4j-admin` (segments, campaigns, snapshots, chain
+# state): every node that is not a wallet and every relationship that is not a transfer, with an
+# id that is only meant to join them in the export files (FalkorDB id(), Neo4j elementId()).
+_OTHER_NODES = "MATCH (n) WHERE NOT n:Wallet RETURN {id} AS id, labels(n) AS labels, properties(n) AS props"
+EXPORT_OTHER_NODES = stmt(
+    "export_other_nodes",
+    _OTHER_NODES.format(id="toString(id(n))"),
+    neo4j=_OTHER_NODES.format(id="elementId(n)"),
+)
+_OTHER_RELATIONSHIPS = """
+MATCH (a)-[r]->(b) WHERE type(r) <> 'TRANSFER'
+WITH r, a, b, 'Wallet' IN labels(a) AS start_wallet, 'Wallet' IN labels(b) AS end_wallet
+RETURN type(r) AS type, start_wallet, end_wallet, properties(r) AS props,
+  CASE WHEN start_wallet THEN a.address ELSE {a} END AS start,
+  CASE WHEN end_wallet THEN b.address ELSE {b} END AS end
+"""
+EXPORT_OTHER_RELATIONSHIPS = stmt(
+    "export_other_relationships",
+    _OTHER_RELATIONSHIPS.format(a="toString(id(a))", b="toString(id(b))"),
+    neo4j=_OTHER_RELATIONSHIPS.format(a="elementId(a)", b="elementId(b)"),
+)
+
+
+SYBIL_CLUSTERS_OF = stmt(
+    "sybil_clusters_of",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+WHERE w.sybil_cluster IS NOT NULL
+RETURN a AS address, w.sybil_cluster AS cluster
+""",
 )

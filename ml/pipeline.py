@@ -4,6 +4,7 @@ score every wallet, write the results back onto the wallets. Each stage is timed
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from ml.metrics import anomaly_metrics
 from ml.registry import Artifact, Registry
 from ml.typology import AXES, TypologyModel, eligible_wallets
 
+log = logging.getLogger("aidrop.ml")  # progress of the long steps (the CLI shows it on stderr)
+
 
 @dataclass
 class Timer:
@@ -34,6 +37,7 @@ class Timer:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        log.info("%s ...", name)
         start = time.perf_counter()
         try:
             yield
@@ -184,6 +188,9 @@ async def _train(
     **params: Any,
 ) -> Artifact:
     ds = ds or await dataset(store)
+    log.info(
+        "fitting %s (%s) on %d wallets ...", what, model if what == "anomaly" else what, len(ds.addresses)
+    )
     if what == "anomaly":
         obj, meta = fit_anomaly(ds, model, labels, **params)
         return registry.save(model, obj, meta)

@@ -86,6 +86,9 @@ def model_report(registry: Registry) -> str:
         parts.append(_typology_section(evaluations.get("typology"), metas.get("typology")))
     if "clusters" in metas:
         parts.append(_cluster_section(metas["clusters"]))
+    from ml.growth.report import growth_section
+
+    parts.append(growth_section(registry, evaluations))
     body = "\n".join(parts)
     head = f"<meta charset='utf-8'><title>aidrop models</title><style>{STYLE}</style>"
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
@@ -195,12 +198,16 @@ def _anomaly_model_section(name: str, meta: dict[str, Any]) -> str:
             + _table([[k, v] for k, v in metrics.items()], ["metric", "value"])
         )
     imp = meta.get("importance") or {}
-    if imp:
+    if imp and len({round(float(v), 6) for v in imp.values()}) == 1:  # e.g. the label-free model
+        out.append(f"<p>{len(imp)} features, all weighed alike: no feature importance to show "
+                   "(each wallet's explanation names the factors of its own score).</p>")  # fmt: skip
+    elif imp:
         names, values = list(imp)[:15][::-1], list(imp.values())[:15][::-1]
+        unit = "mean decrease in impurity" if meta.get("supervised") else "importance"
 
         def bars(ax: Any) -> None:
             ax.barh(names, values, color="#4c72b0")
-            ax.set(title=f"{name}: feature importance", xlabel="mean decrease in impurity")
+            ax.set(title=f"{name}: feature importance", xlabel=unit)
             ax.tick_params(axis="y", labelsize=7)
 
         out.append(_png(bars, (6.4, 4.6)))
@@ -213,6 +220,11 @@ def _typology_section(ev: dict[str, Any] | None, meta: dict[str, Any] | None) ->
     source = (
         "aidrop evaluate typology (known axes)" if ev else f"the active model ({(meta or {}).get('source')})"
     )
+    if not axes:
+        out.append(f"<p>No held-out evaluation in {html.escape(source)}: it was trained without known "
+                   "axes. <code>aidrop evaluate typology --labels FILE</code> (labels with the four "
+                   "axes) measures one.</p>")  # fmt: skip
+        return "\n".join(out)
     out.append(f"<p>Held-out evaluation from {html.escape(source)}.</p>")
     rules = (ev or {}).get("rules", {})
     out.append(

@@ -10,6 +10,7 @@ from aidrop.cli.common import AidropGroup
 from aidrop.cli.compliance_cmd import register as register_compliance
 from aidrop.cli.demo_cmd import demo
 from aidrop.cli.graph_cmd import graph_group
+from aidrop.cli.growth_cmd import monitor_group
 from aidrop.cli.ingest_cmd import ingest_group
 from aidrop.cli.marketing_cmd import campaign_group, target
 from aidrop.cli.ml_cmd import evaluate_group, report_group, score, train_group
@@ -31,4 +32,5 @@ for command in (up, down, status, ingest_group, graph_group, synth, demo, serve,
                 sybil_group, patterns_group):  # fmt: skip
     main.add_command(command)
 main.add_command(neo4j_group)
+main.add_command(monitor_group)
 register_compliance(main)
