@@ -25,6 +25,7 @@ from graph.model import Counterparty as CounterpartyRecord
 from graph.model import Transfer as TransferRecord
 from graph.model import Wallet as WalletRecord
 from graph.model import WalletStats as StatsRecord
+from graph.patterns import wallet_patterns
 from graph.store import MAX_HOPS
 from jobs.records import JobRecord
 
@@ -364,6 +365,12 @@ class Wallet:
         first = page_size(first, page_cap(info))
         return [Counterparty.of(c) for c in await info.context.counterparties.load((self.address, first))]
 
+    @strawberry.field(description="Laundering patterns the wallet takes part in, strongest first.")
+    async def laundering(self, info: Ctx, first: int = 10) -> Laundering:
+        first = page_size(first, MAX_PATTERNS_PER_WALLET)
+        rows = await wallet_patterns(info.context.services.store, self.address, first)
+        return Laundering(patterns=[Pattern.of(r) for r in rows])
+
     @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
     async def neighbourhood(self, info: Ctx, hops: int = 1, limit: int = 25) -> Neighbourhood:
         if not 1 <= hops <= MAX_HOPS:
@@ -574,6 +581,66 @@ def wallet_exposure(props: dict[str, Any]) -> Exposure | None:
     return Exposure.of(
         exposure_record({k[len("exposure_") :]: v for k, v in props.items() if k.startswith("exposure_")})
     )
+
+
+# ---- laundering evidence (issue 14; api/laundering.py lists them) ------------------------------------
+MAX_PATTERNS_PER_WALLET = 50
+
+
+@strawberry.type(description="A wallet in a pattern and its role (source, sink, hub, relay, cycle).")
+class PatternWallet:
+    address: str
+    role: str
+
+
+@strawberry.type(description="A transfer of a pattern, by transaction hash.")
+class PatternTransfer:
+    hash: str
+
+
+@strawberry.type(description="A laundering pattern: wallets and transfers that hang together in time and "
+                             "amount far more than chance allows (docs/ml.md).")  # fmt: skip
+class Pattern:
+    id: strawberry.ID
+    type: str = strawberry.field(
+        description="fan_in, fan_out, cycle, scatter_gather, gather_scatter, peel or bipartite."
+    )
+    role: str | None = strawberry.field(description="The asking wallet's role (under wallet.laundering).")
+    score: float = strawberry.field(description="Evidence: sum over transfers of -ln(chance of the link).")
+    window: JSON = strawberry.field(description='{"start", "end"} (ISO 8601, UTC) and "days".')
+    start: datetime
+    end: datetime
+    value: float = strawberry.field(description="Value entering the pattern, in units of `token`.")
+    token: str
+    wallets: list[PatternWallet]
+    transfers: list[PatternTransfer]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Pattern:
+        start = datetime.fromtimestamp(int(row["start_ts"]), UTC)
+        end = datetime.fromtimestamp(int(row["end_ts"]), UTC)
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            type=str(row["type"]),
+            role=row.get("role"),
+            score=float(row["score"]),
+            window={
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "days": round((end - start).total_seconds() / 86_400, 3),
+            },
+            start=start,
+            end=end,
+            value=float(row["value"]),
+            token=str(row["token"]),
+            wallets=[PatternWallet(address=m["address"], role=m["role"]) for m in row["members"]],
+            transfers=[PatternTransfer(hash=h) for h in row["transfers"]],
+        )
+
+
+@strawberry.type(description="What the laundering detectors found about a wallet.")
+class Laundering:
+    patterns: list[Pattern]
 
 
 # ---- sybil clusters (docs/sybil.md; the queries and the appeal mutation are in api/sybil.py) ------

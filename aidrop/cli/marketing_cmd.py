@@ -88,6 +88,18 @@ def target(segment: str, typology, cluster, min_anomaly, max_anomaly, active_sin
     async def go(store):  # type: ignore[no-untyped-def]
         from graph.activity import activity_status
 
+        nonlocal extra, now
+        if ms.is_relative(active_since) and not as_of:
+            last = (await activity_status(store)).last_ts
+            if last is not None and extra.active_since is not None and last < extra.active_since:
+                # nothing in the window counted back from today: a graph of past data (the demo's
+                # chain, an old export) is read as of its own last transfer instead
+                extra, now = _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volume,
+                                     category, addresses, include_flagged, str(last))  # fmt: skip
+                when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last))
+                click.echo(f"note: the graph's last transfer is at {when}, before the last {active_since}; "
+                           f"--active-since {active_since} counts back from it (--as-of now: from today)",
+                           err=True)  # fmt: skip
         if extra.reads_transfers and (status := await activity_status(store)).stale and status.refreshed_at:
             click.echo(
                 "note: transfers were added after the activity summary was written; "
