@@ -61,6 +61,7 @@ class SegmentFilterInput:
     )
     addresses: list[str] | None = None
     include_flagged: bool = False
+    include_sybil: bool = strawberry.field(default=False, description="Keep members of sybil clusters.")
     include_exposed: bool = strawberry.field(
         default=False, description="Also wallets exposed to risky categories (docs/compliance.md)."
     )
@@ -89,6 +90,7 @@ class SegmentFilterInput:
                 categories=tuple(self.categories or ()),
                 addresses=tuple(self.addresses or ()),
                 include_flagged=self.include_flagged,
+                include_sybil=self.include_sybil,
                 include_exposed=self.include_exposed,
                 max_exposure=self.max_exposure,
                 min_churn_risk=self.min_churn_risk,

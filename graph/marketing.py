@@ -89,7 +89,8 @@ class SegmentFilter:
     comes from the wallets' activity summary (graph/activity.py). Contracts and tokens are
     never members; wallets flagged by the anomaly model only with `include_flagged`; wallets
     exposed to risky categories (graph/exposure.py: risky themselves, or a share of value from or to
-    them at `max_exposure` or above, default EXPOSURE_LIMIT) only with `include_exposed`."""
+    them at `max_exposure` or above, default EXPOSURE_LIMIT) only with `include_exposed`; members
+    of sybil clusters (graph/sybil.py) only with `include_sybil`."""
 
     typologies: tuple[str, ...] = ()
     clusters: tuple[int, ...] = ()
@@ -100,6 +101,7 @@ class SegmentFilter:
     categories: tuple[str, ...] = ()
     addresses: tuple[str, ...] = ()
     include_flagged: bool = False
+    include_sybil: bool = False
     include_exposed: bool = False
     max_exposure: float | None = None
     min_churn_risk: float | None = None  # growth (issue 17): dormancy risk at least this
@@ -137,6 +139,7 @@ class SegmentFilter:
             "min_anomaly": None if self.min_anomaly is None else float(self.min_anomaly),
             "max_anomaly": None if self.max_anomaly is None else float(self.max_anomaly),
             "include_flagged": bool(self.include_flagged),
+            "include_sybil": bool(self.include_sybil),
             "max_exposure": None if self.include_exposed else float(self.max_exposure or EXPOSURE_LIMIT),
             "active": int(self.active_since) if self.active_since is not None else None,
             "since": int(self.active_since) if self.active_since is not None else -(2**62),
@@ -202,6 +205,7 @@ class SegmentFilter:
             categories=pick(self.categories, other.categories),
             addresses=pick(self.addresses, other.addresses),
             include_flagged=self.include_flagged or other.include_flagged,
+            include_sybil=self.include_sybil or other.include_sybil,
             include_exposed=self.include_exposed or other.include_exposed,
             max_exposure=min(
                 (v for v in (self.max_exposure, other.max_exposure) if v is not None), default=None

@@ -31,6 +31,26 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
+def _progress() -> None:
+    """The long steps of training, scoring and evaluation on stderr, with the time so far."""
+    import logging
+    import time
+
+    start = time.monotonic()
+
+    class Elapsed(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"[{time.monotonic() - start:6.1f} s] {record.getMessage()}"
+
+    logger = logging.getLogger("aidrop.ml")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(Elapsed())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 @click.group("train")
 def train_group() -> None:
     """Fit a model on the wallet graph and make it the active version."""
@@ -40,6 +60,7 @@ def _train(what: str, model: str = "aidrop", labels: Path | None = None, **param
     from ml.pipeline import train
 
     registry = _registry()
+    _progress()
     art = run(with_store, lambda store: train(store, registry, what, model, labels, **params))
     _say(f"trained {art.model} {art.version} ({art.metadata.get('seconds', 0):.1f}s) -> {art.path}")
     summary = {
@@ -97,6 +118,7 @@ def score(model: str, out: Path | None, top: int | None, no_write: bool) -> None
     from ml.pipeline import score as score_fn
 
     registry = _registry()
+    _progress()
     result = run(with_store, lambda store: score_fn(store, registry, model, write=not no_write))
     for name in result.trained:
         _say(f"no active {name} model: trained one from the graph (label-free) and made it active")
@@ -137,6 +159,7 @@ def evaluate_anomaly(labels: Path, ks: str, folds: int, absolute_time: bool, as_
 
     k_values = tuple(int(k) for k in ks.split(",") if k.strip())
     registry = _registry()
+    _progress()
     result = run(
         with_store, lambda store: compare_anomaly(store, registry, labels, k_values, folds, absolute_time)
     )

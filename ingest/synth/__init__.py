@@ -35,9 +35,9 @@ __all__ = ["CampaignParams", "LaunderingParams", "LifecycleParams", "SybilParams
 
 # independent random streams, so that one part changing leaves the others as they were
 _POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW, _SYBIL, _LIFECYCLE = range(1, 10)
-EXCHANGE_NONCE = 4_000_000
+EXCHANGE_NONCE = 4_000_000  # hot wallets have sent millions of transactions before
 OUTPUTS = ("transactions", "receipts", "token_transfers", "contracts", "tokens", "labels", "laundering",
-           "campaign", "lifecycle")  # fmt: skip  # hot wallets have sent millions of transactions before
+           "campaign", "lifecycle", "farms")  # fmt: skip
 
 
 @dataclass
@@ -126,6 +126,8 @@ def generate(
         (out / "campaign.csv").unlink(missing_ok=True)  # from an earlier run
     if lifecycle is None:
         (out / "lifecycle.csv").unlink(missing_ok=True)
+    if not sybil_share:
+        (out / "farms.csv").unlink(missing_ok=True)
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
 
@@ -197,6 +199,7 @@ def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: f
     _count(summary, launder, camp)
     if farms is not None:
         summary.farms, summary.farm_wallets = len(farms.farms), farms.members
+        summary.files["farms"] = tables.write_farms(out, farms, humans)
     if camp is not None:
         summary.files["campaign"] = tables.write_campaign(out, camp, humans)
     if world.lifecycle is not None:

@@ -9,6 +9,8 @@ export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment
   'SybilCluster', 'SybilAppeal', 'Label', 'Watch', 'Alert'];
 export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED',
   'MEMBER', 'SYBIL_LINK', 'APPEALS', 'TAGGED'];
+LABELS.push('Pattern'); // laundering evidence (issue 14, docs/ml.md)
+RELATIONSHIP_TYPES.push('INVOLVES');
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
@@ -41,6 +43,9 @@ export const PROPERTY_KEYS = [
   'rules', 'webhook', 'seq', 'rule', 'detail', 'delivered_at', 'attempts', 'last_error', 'wallet',
   'state', 'laundering_pattern', 'updated_at',
 ];
+// laundering patterns (docs/ml.md): :Pattern {id, type, start_ts, end_ts, value, token, score, transfers,
+// wallets} and INVOLVES {role}
+PROPERTY_KEYS.push('type', 'start_ts', 'end_ts', 'score', 'wallets', 'role');
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
 
