@@ -21,6 +21,7 @@ from graph import api_reads
 from graph import sybil as gs
 from graph.exposure import exposure_record
 from graph.labels import labels_of
+from graph.model import CATEGORIES
 from graph.model import Counterparty as CounterpartyRecord
 from graph.model import Transfer as TransferRecord
 from graph.model import Wallet as WalletRecord
@@ -43,6 +44,12 @@ def to_datetime(ms: int | None) -> datetime | None:
 
 
 # ---- wallets ------------------------------------------------------------------------------------
+@strawberry.type(description="First-interaction propensity for one contract category.")
+class CategoryPropensity:
+    category: str
+    probability: float
+
+
 @strawberry.type(
     description="Fan-in / fan-out of a wallet: transfers, transactions, counterparties, native value."
 )
@@ -249,6 +256,23 @@ class Wallet:
     @strawberry.field(description="Personalised PageRank of the wallet (from ml/).")
     def ppr(self) -> float | None:
         return as_float(self.node.props.get("ppr"))
+
+    @strawberry.field(description="P(no transaction in the next 30 days) at the last scoring (ml/growth/).")
+    def churn_risk(self) -> float | None:
+        return as_float(self.node.props.get("churn_risk"))
+
+    @strawberry.field(description="Expected days to the wallet's next transaction (survival view).")
+    def expected_active_days(self) -> float | None:
+        return as_float(self.node.props.get("expected_active_days"))
+
+    @strawberry.field(description="P(first use in the next 30 days) per category the wallet never used.")
+    def propensity(self) -> list[CategoryPropensity]:
+        values = self.node.props.get("propensity") or []
+        return [
+            CategoryPropensity(category=c, probability=float(v))
+            for c, v in zip(CATEGORIES, values, strict=False)
+            if v is not None and float(v) >= 0
+        ]
 
     @strawberry.field(description="Attribution labels: who the wallet is, by source (docs/compliance.md).")
     async def attributions(self, info: Ctx) -> list[Attribution]:
