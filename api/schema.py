@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
+from api.insight import ActivityDay, InsightQuery, wallet_activity
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
 from api.safety import ApiError, KeyRequired, ReadKey, guard, page_size
@@ -351,6 +352,12 @@ class Wallet:
         first = page_size(first, _cap(info))
         return [Counterparty.of(c) for c in await info.context.counterparties.load((self.address, first))]
 
+    @strawberry.field(description="Native value in and out per UTC day with a transfer, oldest first.")
+    async def activity(
+        self, info: Ctx, since: int | None = None, until: int | None = None
+    ) -> list[ActivityDay]:
+        return await wallet_activity(info, self.address, since, until)
+
     @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
     async def neighbourhood(self, info: Ctx, hops: int = 1, limit: int = 25) -> Neighbourhood:
         if not 1 <= hops <= MAX_HOPS:
@@ -544,7 +551,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery):
+class Query(MarketingQuery, InsightQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = _address(address)
