@@ -30,7 +30,9 @@ def chain_folder(stack_: Stack) -> Path:
 def personas(folder: Path, n: int = 5) -> list[str]:
     """Wallets of the chain with a persona (not exchanges, contracts or launderers)."""
     with (folder / "labels.csv").open() as fh:
-        rows = [r for r in csv.DictReader(fh) if r["segment"] in ("power", "active") and not r["laundering_id"]]
+        rows = [
+            r for r in csv.DictReader(fh) if r["segment"] in ("power", "active") and not r["laundering_id"]
+        ]
     return [r["address"] for r in rows[:n]]
 
 
@@ -45,10 +47,23 @@ def _campaign(s: Stack, folder: Path) -> None:
     )
     s.data(
         "mutation($i: CampaignInput!) { createCampaign(input: $i) { id } }",
-        {"i": {"name": "Quest", "segment": "quest-targets", "goalContracts": [goal], "start": START, "cost": 150.0}},
+        {
+            "i": {
+                "name": "Quest",
+                "segment": "quest-targets",
+                "goalContracts": [goal],
+                "start": START,
+                "cost": 150.0,
+            }
+        },
     )
-    snap = "mutation($n: String!, $at: Int!) { snapshotCampaign(campaignId: \"quest\", name: $n, at: $at) { id } }"
-    jobs = [s.data(snap, {"n": n, "at": at})["snapshotCampaign"]["id"] for n, at in (("start", START), ("end", END))]
+    snap = (
+        'mutation($n: String!, $at: Int!) { snapshotCampaign(campaignId: "quest", name: $n, at: $at) { id } }'
+    )
+    jobs = [
+        s.data(snap, {"n": n, "at": at})["snapshotCampaign"]["id"]
+        for n, at in (("start", START), ("end", END))
+    ]
     done = s.wait_jobs(jobs, timeout=120)
     assert all(j["status"] == "COMPLETED" for j in done.values()), done
 
@@ -59,7 +74,8 @@ def web_stack(server: EmbeddedServer, tmp: Path, workers: int = 1) -> Iterator[S
     try:
         started = time.monotonic()
         demo = subprocess.run(
-            [AIDROP, "demo", "--wallets", str(WALLETS), "--days", str(DAYS), "--seed", str(SEED), "--no-serve"],
+            [AIDROP, "demo", "--wallets", str(WALLETS), "--days", str(DAYS), "--seed", str(SEED),
+             "--no-serve"],
             env=s.env, cwd=tmp, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         assert demo.returncode == 0, demo.stdout + demo.stderr

@@ -17,7 +17,7 @@ declare global {
 }
 
 const STYLE: cytoscape.StylesheetJson = [
-  { selector: "node", style: { "background-color": "data(color)", label: "data(label)", "font-size": 9, color: "#222", width: 18, height: 18, "text-valign": "bottom", "text-margin-y": 3 } },
+  { selector: "node", style: { "background-color": "data(color)", label: "data(label)", "font-size": 9, color: "#222", width: 18, height: 18, "text-valign": "bottom", "text-margin-y": 3, "min-zoomed-font-size": 7 } },
   { selector: "node.center", style: { width: 30, height: 30, "border-width": 3, "border-color": "#1a237e" } },
   { selector: "node.expanded", style: { "border-width": 2, "border-color": "#3949ab" } },
   { selector: "node.contract", style: { shape: "round-rectangle" } },
@@ -145,7 +145,7 @@ export default function FlowGraph({ center, info, firstSeen, lastSeen }: { cente
       if (el.isNode()) {
         const n = graphRef.current.nodes[el.id()];
         if (!n) return;
-        setHover({ kind: "node", title: n.name || n.id, lines: [n.id, `anomaly ${n.score === null ? "not scored" : num(n.score, 3)}${n.flagged ? " (flagged)" : ""}`, typologyWords(n.typology), n.labels.join(", ") || "wallet", n.expanded ? "expanded" : "click to expand"] });
+        setHover({ kind: "node", title: n.name || short(n.id), lines: [n.id, `anomaly ${n.score === null ? "not scored" : num(n.score, 3)}${n.flagged ? " (flagged)" : ""}`, typologyWords(n.typology), n.labels.join(", ") || "wallet", n.expanded ? "expanded" : "click to expand"] });
       } else {
         const d = el.data();
         setHover({ kind: "edge", title: `${short(d.source)} → ${short(d.target)}`, lines: [`${eth(d.value)} native value`, `${d.transfers} transfers`] });

@@ -129,13 +129,14 @@ export function edgeWidth(value: number, max: number): number {
   return 1 + 9 * Math.sqrt(Math.min(value, max) / max);
 }
 
-/** Colour of a risk score: green (low) through amber to red (high); grey when unknown. */
-export function riskColour(score: number | null | undefined, flagged = false): string {
-  if (flagged) return "#c62828";
-  if (score === null || score === undefined || Number.isNaN(score)) return "#9e9e9e";
+/** Colour of a risk score: green (low) through amber to red (high); grey when unknown. For text
+ * on white (`text`), darker shades that keep a 4.5:1 contrast. */
+export function riskColour(score: number | null | undefined, flagged = false, text = false): string {
+  if (flagged) return text ? "#a51d1d" : "#c62828";
+  if (score === null || score === undefined || Number.isNaN(score)) return text ? "#5f6368" : "#9e9e9e";
   const s = Math.max(0, Math.min(1, score));
   const hue = Math.round(120 * (1 - s)); // 120 green -> 0 red
-  return `hsl(${hue}, 70%, 40%)`;
+  return `hsl(${hue}, 70%, ${text ? 26 : 40}%)`;
 }
 
 /** An edge's risk: the riskier of its two wallets. */

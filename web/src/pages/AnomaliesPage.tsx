@@ -23,7 +23,7 @@ export function AnomalyTable({ first }: { first: number }) {
             <tr key={w.address}>
               <td className="num">{w.anomaly?.rank ?? "–"}</td>
               <td><Link className="mono" to={`/app/wallet/${w.address}`}>{w.name || short(w.address)}</Link>{w.anomaly?.flagged && <span className="badge danger">flagged</span>}</td>
-              <td className="num" style={{ color: riskColour(w.anomaly?.score, w.anomaly?.flagged) }}>{num(w.anomaly?.score, 3)}</td>
+              <td className="num" style={{ color: riskColour(w.anomaly?.score, w.anomaly?.flagged, true) }}>{num(w.anomaly?.score, 3)}</td>
               <td className="small">{reasons(w.anomaly?.explanation ?? [], 1)[0]?.text ?? "–"}</td>
               <td title={typologyWords(w.typology?.code)}>{w.typology?.code ?? "–"}</td>
               <td className="num">{w.cluster?.id ?? "–"}</td>

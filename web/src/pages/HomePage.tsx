@@ -11,6 +11,7 @@ export function SearchBox({ compact = false }: { compact?: boolean }) {
   return (
     <form
       role="search"
+      aria-label={compact ? "Search a wallet (any page)" : "Search a wallet"}
       className={compact ? "search compact" : "search"}
       onSubmit={(e) => {
         e.preventDefault();

@@ -139,7 +139,7 @@ function AnomalyCard({ w }: { w: WalletData }) {
         <p className="muted">No anomaly score yet: run the analysis.</p>
       ) : (
         <>
-          <p className="score" style={{ color: riskColour(a.score, a.flagged) }}>
+          <p className="score" style={{ color: riskColour(a.score, a.flagged, true) }}>
             <span id="anomaly-score">{num(a.score, 3)}</span> <small>{band(a.score)}{a.flagged ? ", flagged" : ""}</small>
           </p>
           <p className="muted">
@@ -281,7 +281,7 @@ function CounterpartiesCard({ w }: { w: WalletData }) {
                   <td className="num">{eth(c.sent)}</td>
                   <td className="num">{eth(c.received)}</td>
                   <td>{c.wallet?.typology?.code ?? "–"}</td>
-                  <td className="num" style={{ color: riskColour(c.wallet?.anomaly?.score ?? null, c.wallet?.anomaly?.flagged) }}>{num(c.wallet?.anomaly?.score, 3)}</td>
+                  <td className="num" style={{ color: riskColour(c.wallet?.anomaly?.score ?? null, c.wallet?.anomaly?.flagged, true) }}>{num(c.wallet?.anomaly?.score, 3)}</td>
                 </tr>
               ))}
             </tbody>
