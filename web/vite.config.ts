@@ -2,7 +2,6 @@ import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 
 // Served by `aidrop serve` at /app/ (api/webapp.py); `npm run dev` proxies the API to AIDROP_URL.
-declare const process: { env: Record<string, string | undefined> };
 const api = process.env.AIDROP_URL ?? "http://127.0.0.1:8000";
 
 export default defineConfig({

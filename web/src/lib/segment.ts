@@ -34,7 +34,7 @@ function number(text: string, name: string, errors: string[], min?: number, max?
     return null;
   }
   if ((min !== undefined && v < min) || (max !== undefined && v > max)) {
-    errors.push(`${name}: between ${min ?? "-∞"} and ${max ?? "∞"}`);
+    errors.push(max === undefined ? `${name}: at least ${min}` : `${name}: between ${min} and ${max}`);
     return null;
   }
   return v;
