@@ -23,8 +23,8 @@ START, END = DEFAULT_START + DAYS // 2 * 86400, DEFAULT_START + DAYS * 86400
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
-def chain_folder(stack_: Stack) -> Path:
-    return stack_.tmp / "data" / "demo" / f"w{WALLETS}-d{DAYS}-s{SEED}"
+def chain_folder(stack_: Stack, wallets: int = WALLETS) -> Path:
+    return stack_.tmp / "data" / "demo" / f"w{wallets}-d{DAYS}-s{SEED}"
 
 
 def personas(folder: Path, n: int = 5) -> list[str]:
@@ -69,12 +69,12 @@ def _campaign(s: Stack, folder: Path) -> None:
 
 
 @contextmanager
-def web_stack(server: EmbeddedServer, tmp: Path, workers: int = 1) -> Iterator[Stack]:
+def web_stack(server: EmbeddedServer, tmp: Path, workers: int = 1, wallets: int = WALLETS) -> Iterator[Stack]:
     s = Stack(server, tmp, {"AIDROP_ANALYZER": "", "AIDROP_WEB_DIST": str(WEB / "dist")})
     try:
         started = time.monotonic()
         demo = subprocess.run(
-            [AIDROP, "demo", "--wallets", str(WALLETS), "--days", str(DAYS), "--seed", str(SEED),
+            [AIDROP, "demo", "--wallets", str(wallets), "--days", str(DAYS), "--seed", str(SEED),
              "--no-serve"],
             env=s.env, cwd=tmp, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
@@ -82,7 +82,7 @@ def web_stack(server: EmbeddedServer, tmp: Path, workers: int = 1) -> Iterator[S
         s.start_api()
         for _ in range(workers):
             s.start_worker()
-        _campaign(s, chain_folder(s))
+        _campaign(s, chain_folder(s, wallets))
         s.setup_seconds = time.monotonic() - started  # type: ignore[attr-defined]
         yield s
     finally:

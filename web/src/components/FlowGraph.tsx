@@ -163,10 +163,20 @@ export default function FlowGraph({ center, info, firstSeen, lastSeen }: { cente
     const c = cy.current;
     if (!c) return;
     const elements = toElements(shown);
-    const before = new Set(c.nodes().map((n) => n.id()));
+    const before = new Map(c.nodes().map((n) => [n.id(), { ...n.position() }]));
     c.batch(() => {
       c.elements().remove();
       c.add(elements);
+      // known wallets stay put; new ones start around a known neighbour (never all on one point)
+      c.nodes().forEach((n) => {
+        const kept = before.get(n.id());
+        if (kept) return void n.position(kept);
+        const anchor = n.neighborhood("node").filter((m) => before.has(m.id()))[0];
+        const base = anchor ? before.get(anchor.id())! : { x: 0, y: 0 };
+        const angle = Math.random() * 2 * Math.PI;
+        const r = 60 + Math.random() * 120;
+        n.position({ x: base.x + r * Math.cos(angle), y: base.y + r * Math.sin(angle) });
+      });
     });
     const fresh = elements.some((e) => e.group === "nodes" && !before.has(e.data.id as string));
     if (fresh || before.size === 0) {
