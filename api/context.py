@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from api.loader import Loader
-from graph import api_reads
 from graph.model import Counterparty, Wallet, WalletStats
 from graph.store import TransferPage
 
 if TYPE_CHECKING:
-    from aidrop.settings import Settings
+    from core.settings import Settings
     from graph.blobs import BlobStore
     from graph.store import GraphStore
     from jobs.queue import JobQueue
@@ -123,7 +122,7 @@ class Context:
         store = self.services.store
 
         async def load(keys: list[str]) -> list[Wallet | None]:
-            found = await api_reads.wallets_by_address(store, keys)
+            found = await store.wallets_by_address(keys)
             return [found.get(k) for k in keys]
 
         return Loader(load)
@@ -133,7 +132,7 @@ class Context:
         store = self.services.store
 
         async def load(keys: list[str]) -> list[WalletStats | None]:
-            found = await api_reads.stats_by_address(store, keys)
+            found = await store.stats_by_address(keys)
             return [found.get(k) for k in keys]
 
         return Loader(load)
@@ -145,7 +144,7 @@ class Context:
         async def load(keys: list[tuple[str, int]]) -> list[list[Counterparty]]:
             out: dict[tuple, list[Counterparty]] = {}
             for (first,), addresses in _grouped(keys).items():
-                found = await api_reads.counterparties_by_address(store, addresses, first)
+                found = await store.counterparties_by_address(addresses, first)
                 out.update({(a, first): found.get(a, []) for a in addresses})
             return [out[k] for k in keys]
 
@@ -158,7 +157,7 @@ class Context:
         async def load(keys: list[tuple]) -> list[TransferPage]:
             out: dict[tuple, TransferPage] = {}
             for args, addresses in _grouped(keys).items():
-                found = await api_reads.transfers_by_address(store, addresses, *args)
+                found = await store.transfers_by_address(addresses, *args)
                 out.update({(a, *args): found.get(a, TransferPage([], None)) for a in addresses})
             return [out[k] for k in keys]
 

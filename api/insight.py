@@ -12,8 +12,8 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.safety import ReadKey
+from core.errors import NotFound
 from graph import api_reads
-from graph.errors import NotFound
 
 Ctx = Info[Context, None]
 READ = [ReadKey]

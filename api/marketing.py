@@ -1,10 +1,11 @@
 """GraphQL for marketing (docs/marketing.md): segments, previews, campaigns with their snapshots,
-metrics and report; merged into api/schema.py's Query and Mutation as mixins."""
+metrics and report; merged into api/schema.py's Query and Mutation as mixins. Wallets and jobs
+are api/types.py's."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,19 +13,15 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.safety import ApiError, KeyRequired, ReadKey, page_size
+from api.types import Job, Wallet
 from graph import marketing as gm
 from graph.marketing import MarketingError
 from ml.marketing import campaigns as mc
 from ml.marketing import segments as ms
 
-if TYPE_CHECKING:
-    from api.schema import Job, Wallet
-
 Ctx = Info[Context, None]
 READ = [ReadKey]
 WRITE = [KeyRequired]
-LazyWallet = Annotated["Wallet", strawberry.lazy("api.schema")]
-LazyJob = Annotated["Job", strawberry.lazy("api.schema")]
 
 
 @strawberry.type(description="Wallets of one typology code in a segment.")
@@ -58,6 +55,13 @@ class SegmentFilterInput:
     )
     addresses: list[str] | None = None
     include_flagged: bool = False
+    include_sybil: bool = strawberry.field(default=False, description="Keep members of sybil clusters.")
+    include_exposed: bool = strawberry.field(
+        default=False, description="Also wallets exposed to risky categories (docs/compliance.md)."
+    )
+    max_exposure: float | None = strawberry.field(
+        default=None, description="Leave out wallets with this exposure share or more (default 0.05)."
+    )
 
     def to_filter(self) -> gm.SegmentFilter:
         since = self.active_since
@@ -74,6 +78,9 @@ class SegmentFilterInput:
                 categories=tuple(self.categories or ()),
                 addresses=tuple(self.addresses or ()),
                 include_flagged=self.include_flagged,
+                include_sybil=self.include_sybil,
+                include_exposed=self.include_exposed,
+                max_exposure=self.max_exposure,
             )
             return ms.base_filter(self.base).merged(f) if self.base else f
         except (MarketingError, ValueError) as exc:
@@ -96,9 +103,7 @@ class Segment:
     typologies: list[SegmentTypology]
 
     @strawberry.field(description="Its wallets by address (a page).")
-    async def wallets(self, info: Ctx, first: int = 100, after: str | None = None) -> list[LazyWallet]:
-        from api.schema import Wallet
-
+    async def wallets(self, info: Ctx, first: int = 100, after: str | None = None) -> list[Wallet]:
         first = page_size(first, info.context.settings.max_page)
         members = await gm.segment_members(info.context.services.store, str(self.id))
         addresses = [m.address for m in members if after is None or m.address > after][:first]
@@ -318,9 +323,7 @@ class MarketingMutation:
     )
     async def snapshot_campaign(
         self, info: Ctx, campaign_id: strawberry.ID, name: str | None = None, at: int | None = None
-    ) -> LazyJob:
-        from api.schema import Job
-
+    ) -> Job:
         await mc.get(info.context.services.store, str(campaign_id))  # NOT_FOUND now, not in the job
         try:
             record = await info.context.services.queue.snapshot_campaign(str(campaign_id), name, at)

@@ -5,410 +5,35 @@ jobs/. `schema.graphql` at the repository root is printed from this module (`aid
 from __future__ import annotations
 
 import base64
-import enum
+import math
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import strawberry
-from graphql import FieldNode
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from api.context import Context
-from api.insight import ActivityDay, InsightQuery, wallet_activity
+from api.compliance import ComplianceMutation, ComplianceQuery, ComplianceSubscription
+from api.insight import InsightQuery
+from api.laundering import LaunderingQuery
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
-from api.safety import ApiError, KeyRequired, ReadKey, guard, page_size
-from graph import api_reads
-from graph.address import normalize_address
-from graph.errors import NotFound
-from graph.model import Counterparty as CounterpartyRecord
-from graph.model import Transfer as TransferRecord
-from graph.model import Wallet as WalletRecord
-from graph.model import WalletStats as StatsRecord
-from graph.store import MAX_HOPS
-from jobs.records import JobRecord
-
-Ctx = Info[Context, None]
-READ = [ReadKey]
-WRITE = [KeyRequired]
-
-
-def _cap(info: Ctx) -> int:
-    return info.context.settings.max_page
-
-
-def _time(ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
-
-
-# ---- wallets ------------------------------------------------------------------------------------
-@strawberry.type(
-    description="Fan-in / fan-out of a wallet: transfers, transactions, counterparties, native value."
+from api.safety import ApiError, clip, guard, page_size
+from api.sybil import SybilMutation, SybilQuery
+from api.types import (
+    READ,
+    WRITE,
+    Ctx,
+    Job,
+    JobStatus,
+    PageInfo,
+    Wallet,
+    as_float,
+    load_wallet,
+    page_cap,
+    parse_address,
 )
-class WalletStats:
-    in_degree: int = strawberry.field(description="Incoming transfers (edges).")
-    out_degree: int = strawberry.field(description="Outgoing transfers (edges).")
-    in_tx: int = strawberry.field(description="Incoming transactions (sum of tx_count).")
-    out_tx: int = strawberry.field(description="Outgoing transactions.")
-    fan_in: int = strawberry.field(description="Distinct wallets that sent to this one.")
-    fan_out: int = strawberry.field(description="Distinct wallets this one sent to.")
-    in_value: float = strawberry.field(description="Native value received (ETH).")
-    out_value: float = strawberry.field(description="Native value sent (ETH).")
-    first_seen: int | None = strawberry.field(description="First transfer either way (epoch seconds).")
-    last_seen: int | None = strawberry.field(description="Last transfer either way (epoch seconds).")
-    first_in: int | None
-    last_in: int | None
-    first_out: int | None
-    last_out: int | None
-
-    @classmethod
-    def of(cls, s: StatsRecord) -> WalletStats:
-        times = [t for t in (s.first_in, s.first_out) if t is not None]
-        lasts = [t for t in (s.last_in, s.last_out) if t is not None]
-        return cls(
-            in_degree=s.in_degree,
-            out_degree=s.out_degree,
-            in_tx=s.in_tx,
-            out_tx=s.out_tx,
-            fan_in=s.in_counterparties,
-            fan_out=s.out_counterparties,
-            in_value=s.in_value,
-            out_value=s.out_value,
-            first_seen=min(times) if times else None,
-            last_seen=max(lasts) if lasts else None,
-            first_in=s.first_in,
-            last_in=s.last_in,
-            first_out=s.first_out,
-            last_out=s.last_out,
-        )
-
-
-@strawberry.type
-class TypologyAxis:
-    axis: str = strawberry.field(description="focus, pattern, risk or community.")
-    value: str = strawberry.field(description="The axis' letter, e.g. D (DeFi) or T (trader).")
-    probability: float | None
-
-
-@strawberry.type
-class Typology:
-    code: str = strawberry.field(description="The four axes as a code, e.g. D-T-A-C.")
-    axes: list[TypologyAxis]
-
-
-@strawberry.type
-class Cluster:
-    id: int
-    version: str | None
-    profile: JSON | None = strawberry.field(description="What the cluster's wallets look like (from ml/).")
-
-
-@strawberry.type
-class AnomalyFactor:
-    factor: str
-    contribution: float
-
-
-@strawberry.type
-class Anomaly:
-    score: float
-    rank: int | None = strawberry.field(description="1 = the most anomalous wallet.")
-    flagged: bool
-    model: str | None
-    version: str | None
-    explanation: list[AnomalyFactor]
-
-
-@strawberry.type
-class ProfileImage:
-    image_url: str
-    metadata_url: str | None
-    source: str | None = strawberry.field(description="openai or avatar (drawn locally).")
-
-
-@strawberry.type
-class Transfer:
-    hash: str
-    log_index: int
-    from_address: str
-    to_address: str
-    value: float
-    value_raw: str
-    token: str
-    ts: int
-    block: int
-    status: int
-    tx_count: int
-    fee: float = strawberry.field(
-        description="ETH the sender paid for the transaction (its native transfer; 0 on token "
-        "transfers and where the source does not say)."
-    )
-
-    @classmethod
-    def of(cls, t: TransferRecord) -> Transfer:
-        return cls(**{k: getattr(t, k) for k in TransferRecord.__dataclass_fields__})
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class TransferEdge:
-    cursor: str
-    node: Transfer
-
-
-@strawberry.type
-class TransferConnection:
-    edges: list[TransferEdge]
-    page_info: PageInfo
-
-
-@strawberry.enum
-class Direction(enum.Enum):
-    IN = "in"
-    OUT = "out"
-    BOTH = "both"
-
-
-@strawberry.type
-class Counterparty:
-    address: str
-    sent: float = strawberry.field(description="Native value this wallet sent to the counterparty.")
-    received: float = strawberry.field(description="Native value it received from the counterparty.")
-    transfers: int
-
-    @strawberry.field
-    async def wallet(self, info: Ctx) -> Wallet | None:
-        return await load_wallet(info, self.address)
-
-    @classmethod
-    def of(cls, c: CounterpartyRecord) -> Counterparty:
-        return cls(address=c.address, sent=c.sent, received=c.received, transfers=c.transfers)
-
-
-@strawberry.type
-class NeighbourEdge:
-    from_address: str
-    to_address: str
-    transfers: int
-    value: float
-
-
-@strawberry.type
-class Neighbourhood:
-    center: str
-    addresses: list[str]
-    edges: list[NeighbourEdge]
-    truncated: bool
-
-    @strawberry.field(description="The neighbours as wallets (batched).")
-    async def nodes(self, info: Ctx) -> list[Wallet]:
-        found = await info.context.wallets.load_many(self.addresses)
-        return [
-            Wallet(address=a, node=n) for a, n in zip(self.addresses, found, strict=True) if n is not None
-        ]
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-@strawberry.type(description="A wallet with what the graph and the analysis know about it.")
-class Wallet:
-    address: str
-    node: strawberry.Private[WalletRecord]
-
-    @strawberry.field
-    def labels(self) -> list[str]:
-        return self.node.labels
-
-    @strawberry.field
-    def category(self) -> str | None:
-        return self.node.category
-
-    @strawberry.field
-    def name(self) -> str | None:
-        return self.node.name
-
-    @strawberry.field
-    def symbol(self) -> str | None:
-        return self.node.symbol
-
-    @strawberry.field(description="When the analysis last ran (epoch seconds); null if never.")
-    def analyzed_at(self) -> int | None:
-        return self.node.props.get("analyzed_at")
-
-    @strawberry.field(description="Personalised PageRank of the wallet (from ml/).")
-    def ppr(self) -> float | None:
-        return _float(self.node.props.get("ppr"))
-
-    @strawberry.field
-    async def stats(self, info: Ctx) -> WalletStats | None:
-        found = await info.context.stats.load(self.address)
-        return WalletStats.of(found) if found else None
-
-    @strawberry.field
-    def typology(self) -> Typology | None:
-        code = self.node.props.get("typology")
-        if not code:
-            return None
-        axes = api_reads.typology_axes(str(code), self.node.props.get("typology_axes"))
-        return Typology(
-            code=str(code),
-            axes=[
-                TypologyAxis(
-                    axis=str(a.get("axis")),
-                    value=str(a.get("value")),
-                    probability=_float(a.get("probability")),
-                )
-                for a in axes
-            ],
-        )
-
-    @strawberry.field
-    def cluster(self, info: Ctx) -> Cluster | None:  # a Cluster, or an awaitable of one after a refresh
-        cid = self.node.props.get("cluster")
-        if cid is None:
-            return None
-        version = self.node.props.get("cluster_version")
-        profile = api_reads.decode_json(self.node.props.get("cluster_profile"))
-        if profile is None:
-            services = info.context.services
-            profile = services.cached_profiles().get(int(cid))
-            if profile is None and services.may_refresh_profiles():  # a cluster newer than the cache
-                return _cluster_after_refresh(services, int(cid), version)  # awaited by the executor
-        return Cluster(id=int(cid), version=version, profile=profile)
-
-    @strawberry.field
-    def anomaly(self) -> Anomaly | None:
-        p = self.node.props
-        score = _float(p.get("anomaly_score"))
-        if score is None:
-            return None
-        factors = api_reads.explanation(p.get("anomaly_explanation"))
-        return Anomaly(
-            score=score,
-            rank=p.get("anomaly_rank"),
-            flagged=bool(p.get("anomaly_flagged")),
-            model=p.get("anomaly_model"),
-            version=p.get("anomaly_version"),
-            explanation=[
-                AnomalyFactor(factor=f["factor"], contribution=_float(f["contribution"]) or 0.0)
-                for f in factors
-            ],
-        )
-
-    @strawberry.field
-    def profile(self, info: Ctx) -> ProfileImage | None:
-        image = self.node.props.get("profile_image")
-        if not image:
-            return None
-        blobs = info.context.services.blobs
-        meta = self.node.props.get("profile_metadata")
-        return ProfileImage(
-            image_url=blobs.url(image),
-            metadata_url=blobs.url(meta) if meta else None,
-            source=self.node.props.get("profile_source"),
-        )
-
-    @strawberry.field(description="Transfers newest first, in keyset pages.")
-    async def transfers(
-        self,
-        info: Ctx,
-        direction: Direction = Direction.BOTH,
-        since: int | None = None,
-        until: int | None = None,
-        first: int = 20,
-        after: str | None = None,
-    ) -> TransferConnection:
-        first = page_size(first, _cap(info))
-        if after is not None:
-            try:
-                from graph.store import TransferCursor
-
-                TransferCursor.decode(after)
-            except ValueError as exc:
-                raise ApiError(str(exc), "BAD_USER_INPUT") from exc
-        page = await info.context.transfers.load((self.address, direction.value, since, until, first, after))
-        edges = []
-        for t in page.transfers:
-            edges.append(TransferEdge(cursor=f"{t.ts}:{t.hash}:{t.log_index}", node=Transfer.of(t)))
-        return TransferConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-        )
-
-    @strawberry.field(description="Top counterparties by transactions both ways, then native value.")
-    async def counterparties(self, info: Ctx, first: int = 10) -> list[Counterparty]:
-        first = page_size(first, _cap(info))
-        return [Counterparty.of(c) for c in await info.context.counterparties.load((self.address, first))]
-
-    @strawberry.field(description="Native value in and out per UTC day with a transfer, oldest first.")
-    async def activity(
-        self, info: Ctx, since: int | None = None, until: int | None = None
-    ) -> list[ActivityDay]:
-        return await wallet_activity(info, self.address, since, until)
-
-    @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
-    async def neighbourhood(self, info: Ctx, hops: int = 1, limit: int = 25) -> Neighbourhood:
-        if not 1 <= hops <= MAX_HOPS:
-            raise ApiError(f"hops must be between 1 and {MAX_HOPS}, not {hops}", "BAD_USER_INPUT")
-        limit = page_size(limit, _cap(info), "limit")
-        n = await info.context.services.store.neighbourhood(self.address, hops, limit)
-        return Neighbourhood(
-            center=n.center,
-            addresses=n.nodes,
-            edges=[
-                NeighbourEdge(
-                    from_address=e["from_address"],
-                    to_address=e["to_address"],
-                    transfers=int(e["transfers"] or 0),
-                    value=float(e["value"] or 0.0),
-                )
-                for e in n.edges
-            ],
-            truncated=n.truncated,
-        )
-
-
-async def _cluster_after_refresh(services: Any, cid: int, version: str | None) -> Cluster:
-    return Cluster(id=cid, version=version, profile=(await services.profiles(force=True)).get(cid))
-
-
-async def load_wallet(info: Ctx, address: str) -> Wallet | None:
-    node = info.context.wallets.load(address)
-    if _asks(info, "stats"):  # read the stats beside the node instead of after it
-        info.context.stats.load(address).add_done_callback(_retrieved)
-    found = await node
-    return Wallet(address=address, node=found) if found is not None else None
-
-
-def _asks(info: Ctx, name: str) -> bool:
-    """Whether the field's selection names `name` itself (fragments are not followed)."""
-    for node in info._raw_info.field_nodes:
-        for selection in node.selection_set.selections if node.selection_set else ():
-            if isinstance(selection, FieldNode) and selection.name.value == name:
-                return True
-    return False
-
-
-def _retrieved(future: Any) -> None:
-    """A prefetch nobody awaits (no such wallet) fails quietly; its error reaches who awaits it."""
-    if not future.cancelled():
-        future.exception()
-
-
-def _address(value: str) -> str:
-    return normalize_address(value)  # InvalidAddress -> INVALID_ADDRESS
+from core.errors import NotFound
+from graph import api_reads
 
 
 # ---- connections ----------------------------------------------------------------------------------
@@ -461,10 +86,10 @@ def _uncursor(text: str | None, kind: str) -> str | None:
     try:
         value = base64.urlsafe_b64decode(text.encode()).decode()
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(f"invalid cursor {text!r}", "BAD_USER_INPUT") from exc
+        raise ApiError(f"invalid cursor {clip(text)}", "BAD_USER_INPUT") from exc
     prefix, _, rest = value.partition(":")
     if prefix != kind:
-        raise ApiError(f"invalid cursor {text!r}", "BAD_USER_INPUT")
+        raise ApiError(f"invalid cursor {clip(text)}", "BAD_USER_INPUT")
     return rest
 
 
@@ -484,59 +109,6 @@ class TypologyCount:
     share: float
 
 
-# ---- jobs -------------------------------------------------------------------------------------------
-@strawberry.enum
-class JobStatus(enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-@strawberry.type(description="An asynchronous job: poll job(id) or subscribe to jobUpdates(id).")
-class Job:
-    id: strawberry.ID
-    kind: str
-    status: JobStatus
-    progress: float = strawberry.field(description="0 to 1.")
-    message: str | None
-    attempts: int
-    error: str | None = strawberry.field(description="Why it failed (or why the last try failed).")
-    error_code: str | None
-    result: JSON | None
-    args: JSON
-    created_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    updated_at: datetime | None
-    next_attempt_at: datetime | None
-
-    @strawberry.field(description="The wallet of an analyze_wallet job.")
-    async def wallet(self, info: Ctx) -> Wallet | None:
-        address = self.args.get("address") if isinstance(self.args, dict) else None
-        return await load_wallet(info, address) if address else None
-
-    @classmethod
-    def of(cls, r: JobRecord) -> Job:
-        return cls(
-            id=strawberry.ID(r.id),
-            kind=r.kind,
-            status=JobStatus(r.status),
-            progress=r.progress,
-            message=r.message,
-            attempts=r.attempts,
-            error=r.error,
-            error_code=r.error_code,
-            result=r.result,
-            args=r.args,
-            created_at=_time(r.created_at),
-            started_at=_time(r.started_at),
-            finished_at=_time(r.finished_at),
-            updated_at=_time(r.updated_at),
-            next_attempt_at=_time(r.next_attempt_at),
-        )
-
-
 @strawberry.type
 class JobEdge:
     cursor: str
@@ -551,10 +123,10 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery, InsightQuery):
+class Query(MarketingQuery, ComplianceQuery, LaunderingQuery, SybilQuery, InsightQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
-        address = _address(address)
+        address = parse_address(address)
         found = await load_wallet(info, address)
         if found is None:
             raise NotFound(f"no wallet {address} in the graph")
@@ -564,7 +136,7 @@ class Query(MarketingQuery, InsightQuery):
     async def wallets(
         self, info: Ctx, filter: WalletFilter | None = None, first: int = 20, after: str | None = None
     ) -> WalletConnection:
-        first = page_size(first, _cap(info))
+        first = page_size(first, page_cap(info))
         where = (filter or WalletFilter()).to_filter()
         addresses, more = await api_reads.wallet_page(
             info.context.services.store, where, first, _uncursor(after, "wallet")
@@ -583,7 +155,7 @@ class Query(MarketingQuery, InsightQuery):
 
     @strawberry.field(description="The most anomalous wallets, highest score first.")
     async def top_anomalies(self, info: Ctx, first: int = 20, model: str | None = None) -> list[Wallet]:
-        first = page_size(first, _cap(info))
+        first = page_size(first, page_cap(info))
         addresses = await api_reads.top_anomalies(info.context.services.store, first, model)
         nodes = await info.context.wallets.load_many(addresses)
         return [Wallet(address=a, node=n) for a, n in zip(addresses, nodes, strict=True) if n is not None]
@@ -597,7 +169,7 @@ class Query(MarketingQuery, InsightQuery):
                 id=int(r["cluster"]),
                 wallets=int(r["wallets"]),
                 flagged=int(r["flagged"] or 0),
-                mean_anomaly=_float(r["mean_anomaly"]),
+                mean_anomaly=as_float(r["mean_anomaly"]),
                 profile=profiles.get(int(r["cluster"])),
             )
             for r in rows
@@ -632,12 +204,14 @@ class Query(MarketingQuery, InsightQuery):
     async def jobs(
         self, info: Ctx, status: JobStatus | None = None, first: int = 20, after: str | None = None
     ) -> JobConnection:
-        first = page_size(first, _cap(info))
+        first = page_size(first, page_cap(info))
         raw = _uncursor(after, "job")
         try:
             score = float(raw) if raw is not None else None
+            if score is not None and not math.isfinite(score):
+                raise ValueError(raw)
         except ValueError as exc:
-            raise ApiError(f"invalid cursor {after!r}", "BAD_USER_INPUT") from exc
+            raise ApiError(f"invalid cursor {clip(after)}", "BAD_USER_INPUT") from exc
         records, more = await info.context.services.records.page(
             status.value if status else None, first, score
         )
@@ -649,12 +223,12 @@ class Query(MarketingQuery, InsightQuery):
 
 
 @strawberry.type
-class Mutation(MarketingMutation):
+class Mutation(MarketingMutation, ComplianceMutation, SybilMutation):
     @strawberry.mutation(
         permission_classes=WRITE, description="Queue the analysis of a wallet; the job at once."
     )
     async def analyze_wallet(self, info: Ctx, address: str, force: bool = False) -> Job:
-        return Job.of(await info.context.services.queue.analyze_wallet(_address(address), force))
+        return Job.of(await info.context.services.queue.analyze_wallet(parse_address(address), force))
 
     @strawberry.mutation(
         permission_classes=WRITE, description="analyzeWallet for many wallets (one job each)."
@@ -678,7 +252,7 @@ class Mutation(MarketingMutation):
 
 
 @strawberry.type
-class Subscription:
+class Subscription(ComplianceSubscription):
     @strawberry.subscription(
         permission_classes=READ, description="The job now and on every change until it ends."
     )
@@ -695,12 +269,15 @@ class _Schema(strawberry.Schema):
         """Not logged here: api.safety.code_error logs the unexpected ones, once."""
 
 
-def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000) -> strawberry.Schema:
+def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000, max_cost: int = 0,
+                 max_page: int = 100, max_batch: int = 1000,
+                 max_list: int = 1000) -> strawberry.Schema:  # fmt: skip
     schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[guard(max_tokens, max_depth, max_aliases)],  # a class: a fresh one per operation
+        # a class: a fresh one per operation
+        extensions=[guard(max_tokens, max_depth, max_aliases, max_cost, max_page, max_batch, max_list)],
     )
     lean_resolvers(schema)
     return schema

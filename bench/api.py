@@ -49,8 +49,7 @@ def bare_app():  # type: ignore[no-untyped-def]
 
     from api.app import GRAPH_CONCURRENCY, count_queries
     from api.metrics import Metrics
-    from graph import api_reads
-    from graph.address import normalize_address
+    from core.address import normalize_address
     from graph.falkor import FalkorStore
 
     store = FalkorStore(os.environ["AIDROP_GRAPH_URL"], os.environ["AIDROP_GRAPH_NAME"])
@@ -58,8 +57,8 @@ def bare_app():  # type: ignore[no-untyped-def]
 
     async def wallet(request):  # type: ignore[no-untyped-def]
         address = normalize_address(request.path_params["address"])
-        nodes = await api_reads.wallets_by_address(store, [address])
-        stats = await api_reads.stats_by_address(store, [address])
+        nodes = await store.wallets_by_address([address])
+        stats = await store.stats_by_address([address])
         node, s = nodes.get(address), stats.get(address)
         if node is None:
             return JSONResponse({"error": "not found"}, status_code=404)
@@ -245,6 +244,7 @@ def main() -> None:
         "--rate", default="300", help="open loop: total requests/s, comma-separated (0: none)"
     )
     parser.add_argument("--open-clients", type=int, default=50, help="open loop: connections")
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="AIDROP_RATE_LIMIT (0: off)")
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     exe = Path(sys.executable)
@@ -256,7 +256,8 @@ def main() -> None:
         name = "bench_api"
         addresses = asyncio.run(load(server.graph_url, name, args.wallets, args.transfers, args.analysed))
         env = {**os.environ, "AIDROP_GRAPH_URL": server.graph_url, "AIDROP_GRAPH_NAME": name,
-               "REDIS_URL": server.redis_url, "AIDROP_DATA_DIR": tmp, "AIDROP_RATE_LIMIT": "0",
+               "REDIS_URL": server.redis_url, "AIDROP_DATA_DIR": tmp,
+               "AIDROP_RATE_LIMIT": f"{args.rate_limit:g}", "AIDROP_RATE_BURST": "1000000000",
                "PYTHONPATH": str(root)}  # fmt: skip
         servers: dict[str, tuple[str, subprocess.Popen]] = {}
         try:

@@ -50,7 +50,7 @@ async def load(graph_url: str, name: str, wallets: int, folder: Path) -> list[st
 async def run(
     redis_url: str, wallets: list[str], jobs: int, rate: float, latency_jobs: int
 ) -> dict[str, float]:
-    from aidrop.settings import Settings
+    from core.settings import Settings
     from jobs.queue import JobQueue
     from jobs.records import JobRecords
 

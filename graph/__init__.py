@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported lazily: `aidrop status` and friends should not load pandas
-    from aidrop.settings import Settings
+    from core.settings import Settings
     from graph.store import GraphStore
 
 __all__ = ["GraphStore", "open_store"]
@@ -13,7 +13,7 @@ __all__ = ["GraphStore", "open_store"]
 
 def open_store(settings: Settings | None = None, graph_name: str | None = None) -> GraphStore:
     """The configured store; starts the embedded FalkorDB when no other graph is named."""
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
 
     s = settings or get_settings()
     if s.backend == "neo4j":

@@ -1,20 +1,19 @@
-"""Batched reads for the GraphQL API and the analysis write of the jobs.
+"""Reads only the GraphQL API needs (filtered wallet pages, top anomalies, cluster and typology
+counts), the analysis write of the jobs, and how analysis properties read back.
 
-Every read takes a list of addresses and answers for all of them with one statement (or two, in
-and out), so that the API's DataLoaders turn a list of N wallets into a constant number of graph
-queries. Addresses are expected normalised (graph.address.normalize_address).
+Reads of given wallets (the wallet, its stats, counterparties and transfers) are GraphStore's
+batched reads (`wallets_by_address` and friends), which the API's DataLoaders call.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graph import cypher as q
-from graph.model import NATIVE_TOKEN, Counterparty, Transfer, Wallet, WalletStats
-from graph.store import _FAR_FUTURE, MAX_PAGE, GraphStore, TransferCursor, TransferPage, _wallet_stats
+from graph.model import NATIVE_TOKEN
+from graph.store import _FAR_FUTURE, MAX_PAGE, GraphStore
 
 # Wallet properties written by the analysis (ml/ and jobs/); docs/ml.md and docs/api.md.
 JSON_PROPERTIES = ("anomaly_explanation", "typology_axes", "cluster_profile")
@@ -40,20 +39,6 @@ class WalletFilter:
         }
 
 
-def _wallet(address: str, labels: list[str], props: dict[str, Any]) -> Wallet:
-    props = dict(props or {})
-    props.pop("address", None)
-    return Wallet(
-        address=address,
-        labels=sorted(labels),
-        category=props.pop("category", None),
-        name=props.pop("name", None),
-        symbol=props.pop("symbol", None),
-        decimals=props.pop("decimals", None),
-        props=props,
-    )
-
-
 def decode_json(value: Any) -> Any:
     """A JSON property as stored (text) -> Python; anything else passes through; bad JSON -> None."""
     if not isinstance(value, str):
@@ -62,79 +47,6 @@ def decode_json(value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return None
-
-
-async def wallets_by_address(store: GraphStore, addresses: Sequence[str]) -> dict[str, Wallet]:
-    rows = await store.query(q.WALLETS_BY_ADDRESS, {"addresses": list(addresses)})
-    return {r["address"]: _wallet(r["address"], list(r["labels"]), r["props"]) for r in rows}
-
-
-async def stats_by_address(store: GraphStore, addresses: Sequence[str]) -> dict[str, WalletStats]:
-    rows = await store.query(q.FAN_BY_ADDRESS, {"addresses": list(addresses), "native": NATIVE_TOKEN})
-    return {r["address"]: _wallet_stats(r) for r in rows}
-
-
-async def counterparties_by_address(
-    store: GraphStore, addresses: Sequence[str], first: int
-) -> dict[str, list[Counterparty]]:
-    """Top `first` counterparties of each wallet (GraphStore.counterparties' order)."""
-    params = {"addresses": list(addresses), "native": NATIVE_TOKEN}
-    merged: dict[str, dict[str, list[float]]] = {a: {} for a in addresses}
-    for statement, slot in ((q.COUNTERPARTIES_OUT_BY_ADDRESS, 0), (q.COUNTERPARTIES_IN_BY_ADDRESS, 1)):
-        for row in await store.query(statement, params):
-            entry = merged.setdefault(row["wallet"], {}).setdefault(row["address"], [0.0, 0.0, 0])
-            entry[slot] += row["value"] or 0.0
-            entry[2] += row["transfers"] or 0
-    first = max(1, min(int(first), MAX_PAGE))
-    out = {}
-    for wallet, cps in merged.items():
-        ranked = sorted(cps.items(), key=lambda kv: (-kv[1][2], -(kv[1][0] + kv[1][1]), kv[0]))
-        out[wallet] = [
-            Counterparty(a, sent=v[0], received=v[1], transfers=int(v[2])) for a, v in ranked[:first]
-        ]
-    return out
-
-
-async def transfers_by_address(
-    store: GraphStore,
-    addresses: Sequence[str],
-    direction: str = "both",
-    since: int | None = None,
-    until: int | None = None,
-    first: int = 50,
-    after: str | None = None,
-) -> dict[str, TransferPage]:
-    """One page of transfers per wallet, newest first (GraphStore.transfers for many wallets)."""
-    if direction not in ("in", "out", "both"):
-        raise ValueError(f"direction must be in, out or both, not {direction!r}")
-    first = max(1, min(int(first), MAX_PAGE))
-    cur = TransferCursor.decode(after) if after else TransferCursor(_FAR_FUTURE, "~", 2**31)
-    params = {
-        "addresses": list(addresses),
-        "since": int(since) if since is not None else -_FAR_FUTURE,
-        "until": int(until) if until is not None else _FAR_FUTURE,
-        "c_ts": cur.ts,
-        "c_hash": cur.hash,
-        "c_log": cur.log_index,
-        "first": first + 1,
-    }
-    stmts = {"out": [q.TRANSFERS_OUT_BY_ADDRESS], "in": [q.TRANSFERS_IN_BY_ADDRESS]}.get(
-        direction, [q.TRANSFERS_OUT_BY_ADDRESS, q.TRANSFERS_IN_BY_ADDRESS]
-    )
-    found: dict[str, dict[tuple[str, int], dict]] = {a: {} for a in addresses}
-    for statement in stmts:
-        for row in await store.query(statement, params):
-            bucket = found.setdefault(row["wallet"], {})
-            for t in row["rows"]:
-                bucket[(t["hash"], t["log_index"])] = dict(t)
-    pages = {}
-    for wallet, rows in found.items():
-        ordered = sorted(rows.values(), key=lambda r: (r["ts"], r["hash"], r["log_index"]), reverse=True)
-        page = [Transfer(**r) for r in ordered[:first]]
-        more = len(ordered) > first
-        nxt = TransferCursor(page[-1].ts, page[-1].hash, page[-1].log_index).encode() if more else None
-        pages[wallet] = TransferPage(page, nxt)
-    return pages
 
 
 async def wallet_page(

@@ -15,10 +15,10 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graph.errors import AidropError
+from core.errors import AidropError
 
 if TYPE_CHECKING:
-    from aidrop.settings import Settings
+    from core.settings import Settings
 
 KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,255}")
 CONTENT_TYPES = {
@@ -178,7 +178,7 @@ class S3BlobStore(BlobStore):
 
 def open_blobs(settings: Settings | None = None) -> BlobStore:
     """S3 when S3_BUCKET is set, else the local folder (AIDROP_BLOB_DIR or data_dir/blobs)."""
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
 
     s = settings or get_settings()
     if s.s3_bucket:

@@ -123,24 +123,11 @@ DELETE_ALL = stmt(
 # ---- reads --------------------------------------------------------------------------------
 COUNT_NODES = stmt("count_nodes", "MATCH (n) RETURN count(n) AS n")
 
-WALLET = stmt(
-    "wallet",
-    "MATCH (w:Wallet {address: $address}) RETURN labels(w) AS labels, properties(w) AS props",
-)
-
 TOKEN_DECIMALS = stmt(
     "token_decimals",
     "MATCH (w:Token) RETURN w.address AS address, w.decimals AS decimals",
 )
 
-_TRANSFER_FIELDS = """
-RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
-  t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
-  t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count,
-  coalesce(t.fee, 0.0) AS fee
-ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
-LIMIT $first
-"""
 # Keyset paging, newest first: the cursor is the (ts, hash, log_index) of the last row seen.
 # `t.ts + 0` keeps FalkorDB 4.16 from answering the OR through the edge indexes, which returns
 # rows the predicate excludes (tests/test_store_conformance.py::test_paging_* catch it).
@@ -149,32 +136,6 @@ WHERE t.ts >= $since AND t.ts <= $until
   AND (t.ts + 0 < $c_ts OR (t.ts + 0 = $c_ts AND (t.hash < $c_hash
        OR (t.hash = $c_hash AND t.log_index < $c_log))))
 """
-TRANSFERS_OUT = stmt(
-    "transfers_out",
-    "MATCH (a:Wallet {address: $address})-[t:TRANSFER]->(b:Wallet)" + _TRANSFER_WHERE + _TRANSFER_FIELDS,
-)
-TRANSFERS_IN = stmt(
-    "transfers_in",
-    "MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet {address: $address})" + _TRANSFER_WHERE + _TRANSFER_FIELDS,
-)
-
-COUNTERPARTIES_OUT = stmt(
-    "counterparties_out",
-    """
-MATCH (w:Wallet {address: $address})-[t:TRANSFER]->(o:Wallet)
-RETURN o.address AS address, sum(t.tx_count) AS transfers,
-  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
-""",
-)
-COUNTERPARTIES_IN = stmt(
-    "counterparties_in",
-    """
-MATCH (w:Wallet {address: $address})<-[t:TRANSFER]-(o:Wallet)
-RETURN o.address AS address, sum(t.tx_count) AS transfers,
-  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
-""",
-)
-
 # Fan-in / fan-out: degree in transfers (edges) and in transactions (tx_count), distinct
 # counterparties, native value, first and last time. One statement for one wallet or a page.
 _FAN = """
@@ -189,7 +150,6 @@ RETURN w.address AS address, count(i) AS in_degree, sum(i.tx_count) AS in_tx,
   min(i.ts) AS first_in, max(i.ts) AS last_in,
   out_degree, out_tx, out_cp AS out_counterparties, out_value, first_out, last_out
 """
-WALLET_FAN = stmt("wallet_fan", "MATCH (w:Wallet {address: $address})" + _FAN)
 FAN_PAGE = stmt(
     "fan_page",
     "MATCH (w:Wallet) WHERE w.address > $after WITH w ORDER BY w.address LIMIT $first"
@@ -243,7 +203,7 @@ EXPORT_WALLETS = stmt(
     """
 MATCH (w:Wallet) WHERE w.address > $after
 RETURN w.address AS address, labels(w) AS labels, w.category AS category, w.name AS name,
-  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals
+  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals, properties(w) AS props
 ORDER BY address LIMIT $first
 """,
 )
@@ -335,10 +295,11 @@ SET t.token_id = $token_id[i]
 """,
 )
 
-# ---- api ----------------------------------------------------------------------------------
-# Reads of the GraphQL API (graph/api_reads.py): each takes a list of addresses, so that a list
-# of wallets costs one statement per field whatever its length (DataLoaders batch the keys).
-# UNWIND + MATCH on {address} uses the wallet index for every key.
+# ---- reads of given wallets, and the API's --------------------------------------------------
+# GraphStore's wallet reads (graph/store.py) take a list of addresses, so that a list of wallets
+# costs one statement per field whatever its length (the API's DataLoaders batch the keys); a
+# single wallet is a list of one. UNWIND + MATCH on {address} uses the wallet index for every key.
+# The API's own reads (filtered pages, counts) follow (graph/api_reads.py).
 WALLETS_BY_ADDRESS = stmt(
     "wallets_by_address",
     """
@@ -463,6 +424,8 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($min_anomaly IS NULL OR w.anomaly_score >= $min_anomaly)
   AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
+  AND ($include_sybil OR w.sybil_cluster IS NULL)
+  AND ($max_exposure IS NULL OR coalesce(w.exposure_risk, 0.0) < $max_exposure)
 """
 # Activity tests read the wallet's activity summary (graph/activity.py), not its transfers:
 # recency and categories to the second (last transfer, last contact per category), native volume
@@ -873,10 +836,13 @@ MATCH (u:Wallet {address: x})<-[t:TRANSFER]-(v:Wallet)
 RETURN x AS src, v.address AS dst, sum(t.tx_count) AS w
 """,
 )
-# Neo4j with GDS: a Cypher projection weighted by tx_count, pageRank with sourceNodes, dropped.
+# Neo4j with GDS: a Cypher projection weighted by tx_count (every wallet, those without
+# transfers too: they are sources), pageRank with sourceNodes, dropped. GDS leaves the scores
+# unnormalised and drops dangling mass; graph/ppr.py scales them to the restart-to-p0 walk.
 _GDS_PROJECT = """
-MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
-WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: toFloat(t.tx_count)}}) AS g
+MATCH (a:Wallet)
+OPTIONAL MATCH (a)-[t:TRANSFER]->(b:Wallet)
+WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: coalesce(toFloat(t.tx_count), 1.0)}}) AS g
 RETURN g.nodeCount AS nodes, g.relationshipCount AS relationships
 """
 PPR_GDS_PROJECT = stmt("ppr_gds_project", _GDS_PROJECT, neo4j=_GDS_PROJECT)
@@ -988,6 +954,472 @@ RETURN w.address AS address, w.ppr AS ppr, w.anomaly_score AS anomaly_score,
   w.anomaly_explanation AS anomaly_explanation, w.typology AS typology,
   w.typology_axes AS typology_axes, w.typology_explanation AS typology_explanation,
   w.typology_version AS typology_version, w.cluster AS cluster, w.cluster_version AS cluster_version
+""",
+)
+
+
+# --- laundering patterns (issue 14) ---
+# Evidence of ml/laundering: (:Pattern {id, type, start_ts, end_ts, value, token, score,
+# transfers})-[:INVOLVES {role}]->(:Wallet). `transfers` lists the hashes. Every scoring run
+# replaces all patterns (they are derived data, like the scores).
+PATTERN_CLEAR = stmt(
+    "pattern_clear",
+    "MATCH (p:Pattern) WITH p LIMIT $batch DETACH DELETE p",
+)
+PATTERN_HASHES = stmt(
+    "pattern_hashes",
+    """
+UNWIND $rows AS r
+MATCH (a:Wallet {address: r.src})-[t:TRANSFER]->(b:Wallet {address: r.dst})
+WHERE t.ts = r.ts
+RETURN r.i AS i, t.hash AS hash
+""",
+)
+PATTERN_WRITE = stmt(
+    "pattern_write",
+    """
+UNWIND $rows AS r
+CREATE (p:Pattern {id: r.id, type: r.type, start_ts: r.start_ts, end_ts: r.end_ts, value: r.value,
+  token: r.token, score: r.score, transfers: r.transfers, wallets: size(r.wallets)})
+WITH p, r
+UNWIND range(0, size(r.wallets) - 1) AS i
+MATCH (w:Wallet {address: r.wallets[i]})
+CREATE (p)-[:INVOLVES {role: r.roles[i]}]->(w)
+RETURN count(*) AS links
+""",
+)
+_PATTERN_FIELDS = """p.id AS id, p.type AS type, p.start_ts AS start_ts, p.end_ts AS end_ts,
+  p.value AS value, p.token AS token, p.score AS score, p.transfers AS transfers"""
+PATTERNS_OF_WALLET = stmt(
+    "patterns_of_wallet",
+    f"""
+MATCH (w:Wallet {{address: $address}})<-[i:INVOLVES]-(p:Pattern)
+RETURN {_PATTERN_FIELDS}, i.role AS role
+ORDER BY p.score DESC, p.id LIMIT $first
+""",
+)
+PATTERNS_LIST = stmt(
+    "patterns_list",
+    f"""
+MATCH (p:Pattern)
+WHERE $type IS NULL OR p.type = $type
+RETURN {_PATTERN_FIELDS}
+ORDER BY p.score DESC, p.id SKIP $skip LIMIT $first
+""",
+)
+PATTERN_BY_ID = stmt(
+    "pattern_by_id",
+    f"MATCH (p:Pattern {{id: $id}}) RETURN {_PATTERN_FIELDS}",
+)
+PATTERN_COUNT = stmt(
+    "pattern_count",
+    "MATCH (p:Pattern) WHERE $type IS NULL OR p.type = $type RETURN count(p) AS n",
+)
+PATTERN_MEMBERS = stmt(
+    "pattern_members",
+    """
+UNWIND $ids AS pid
+MATCH (p:Pattern {id: pid})-[i:INVOLVES]->(w:Wallet)
+RETURN p.id AS id, w.address AS address, i.role AS role
+ORDER BY id, role, address
+""",
+)
+FALKOR_INDEXES.append(stmt("index_pattern_id", "CREATE INDEX FOR (p:Pattern) ON (p.id)"))
+NEO4J_SCHEMA.append(
+    stmt("index_pattern_id_neo4j", "CREATE INDEX pattern_id IF NOT EXISTS FOR (p:Pattern) ON (p.id)")
+)
+
+
+# --- compliance: labels, exposure, watchlists and alerts (issue 16) ---
+# Attribution labels: one :Label node per (address, source, category), linked from its wallet by
+# TAGGED; the wallet keeps the distinct categories as `label_categories` (a list) for filters.
+MERGE_LABELS = stmt(
+    "merge_labels",
+    """
+UNWIND $rows AS r
+MERGE (w:Wallet {address: r.address})
+MERGE (l:Label {key: r.key})
+SET l.address = r.address, l.label = r.label, l.category = r.category, l.source = r.source,
+  l.confidence = r.confidence, l.verified = r.verified
+MERGE (w)-[:TAGGED]->(l)
+""",
+)
+SET_LABEL_CATEGORIES = stmt(
+    "set_label_categories",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+OPTIONAL MATCH (w)-[:TAGGED]->(l:Label)
+WITH w, collect(DISTINCT l.category) AS categories
+SET w.label_categories = categories
+""",
+)
+LABELS_OF = stmt(
+    "labels_of",
+    """
+UNWIND $addresses AS a
+MATCH (:Wallet {address: a})-[:TAGGED]->(l:Label)
+RETURN a AS address, l.label AS label, l.category AS category, l.source AS source,
+  l.confidence AS confidence, l.verified AS verified
+ORDER BY address, category, source
+""",
+)
+LABELLED = stmt(
+    "labelled",
+    """
+MATCH (w:Wallet)-[:TAGGED]->(l:Label)
+RETURN w.address AS address, l.category AS category, l.confidence AS confidence
+""",
+)
+LABEL_COUNTS = stmt(
+    "label_counts",
+    """
+MATCH (l:Label)
+RETURN l.category AS category, l.source AS source, count(l) AS labels
+ORDER BY category, source
+""",
+)
+LABEL_SOURCE_ADDRESSES = stmt(
+    "label_source_addresses",
+    "MATCH (l:Label) WHERE l.source = $source RETURN DISTINCT l.address AS address",
+)
+DELETE_LABELS = stmt("delete_labels", "MATCH (l:Label) WHERE l.source = $source DETACH DELETE l")
+FALKOR_INDEXES.append(stmt("falkor_index_label_key", "CREATE INDEX FOR (l:Label) ON (l.key)"))
+NEO4J_SCHEMA.append(stmt("index_label_key", "CREATE INDEX label_key IF NOT EXISTS FOR (l:Label) ON (l.key)"))
+# Exposure (graph/exposure.py, ml/exposure.py): every wallet's successful native out-transfers
+# with value as two lists (JSON text on FalkorDB, as ML_OUT_EDGES), results written onto wallets.
+_EXPOSURE_EDGES = """
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, collect(b.address) AS dst, collect(t.value) AS value
+RETURN a.address AS address, {lists}
+"""
+EXPOSURE_EDGES = stmt(
+    "exposure_edges",
+    _EXPOSURE_EDGES.replace("{lists}", "dst, value"),
+    falkordb=_EXPOSURE_EDGES.replace("{lists}", "toJSON(dst) AS dst, toJSON(value) AS value"),
+)
+EXPOSURE_PREVIOUS = stmt(
+    "exposure_previous",
+    "MATCH (w:Wallet) WHERE w.exposure_risk IS NOT NULL RETURN w.address AS address",
+)
+_EXPOSURE_FIELDS = ("direct_in", "indirect_in", "direct_out", "indirect_out", "top", "risk", "ppr",
+                    "categories", "paths", "at")  # fmt: skip
+SET_EXPOSURE = stmt(
+    "set_exposure",
+    "UNWIND range(0, size($address) - 1) AS i\nWITH i, $address[i] AS a\nMATCH (w:Wallet {address: a})\nSET "
+    + ", ".join(f"w.exposure_{f} = ${f}[i]" for f in _EXPOSURE_FIELDS),
+)
+EXPOSURE_OF = stmt(
+    "exposure_of",
+    "UNWIND $addresses AS a\nMATCH (w:Wallet {address: a})\nWHERE w.exposure_risk IS NOT NULL\n"
+    "RETURN a AS address, " + ", ".join(f"w.exposure_{f} AS {f}" for f in _EXPOSURE_FIELDS),
+)
+# Watchlists and alerts (graph/watch.py, ingest/alerts.py): a :Watch per (address, webhook) with
+# its rules (JSON text) and the state its change rules compare with; an :Alert per event, its id
+# derived from what triggered it (MERGE: evaluating the same transfers twice adds nothing), `seq`
+# its creation order (the subscription reads the alerts after a seq), `status` its delivery.
+MERGE_WATCHES = stmt(
+    "merge_watches",
+    """
+UNWIND $rows AS r
+MERGE (w:Watch {id: r.id})
+SET w.address = r.address, w.rules = r.rules, w.webhook = r.webhook, w.updated_at = r.updated_at,
+  w.created_at = coalesce(w.created_at, r.created_at), w.state = coalesce(w.state, '{}')
+""",
+)
+DELETE_WATCHES = stmt(
+    "delete_watches",
+    "UNWIND $addresses AS a MATCH (w:Watch {address: a}) DELETE w",
+)
+WATCHES = stmt(
+    "watches",
+    "MATCH (w:Watch) RETURN properties(w) AS watch ORDER BY w.address, w.id",
+)
+WATCH_VERSION = stmt(
+    "watch_version",
+    "MATCH (w:Watch) RETURN count(w) AS n, max(w.updated_at) AS newest",
+)
+SET_WATCH_STATE = stmt(
+    "set_watch_state",
+    "UNWIND $rows AS r MATCH (w:Watch {id: r.id}) SET w.state = r.state",
+)
+ALERTS_KNOWN = stmt(
+    "alerts_known",
+    "UNWIND $ids AS i MATCH (a:Alert {id: i}) RETURN a.id AS id",
+)
+CREATE_ALERTS = stmt(
+    "create_alerts",
+    """
+UNWIND range(0, size($id) - 1) AS i
+WITH i, $id[i] AS id
+MERGE (a:Alert {id: id})
+ON CREATE SET a.seq = $seq[i], a.watch = $watch[i], a.address = $address[i], a.rule = $rule[i],
+  a.detail = $detail[i], a.created_at = $created_at[i], a.status = $status[i], a.webhook = $webhook[i],
+  a.attempts = 0
+""",
+)
+ALERTS_AFTER = stmt(
+    "alerts_after",
+    """
+MATCH (a:Alert)
+WHERE a.seq > $after AND ($address IS NULL OR a.address = $address)
+RETURN properties(a) AS alert
+ORDER BY a.seq
+LIMIT $first
+""",
+)
+ALERTS_PAGE = stmt(
+    "alerts_page",
+    """
+MATCH (a:Alert)
+WHERE a.seq < $before AND ($status IS NULL OR a.status = $status)
+  AND ($address IS NULL OR a.address = $address)
+RETURN properties(a) AS alert
+ORDER BY a.seq DESC
+LIMIT $first
+""",
+)
+PENDING_ALERTS = stmt(
+    "pending_alerts",
+    "MATCH (a:Alert {status: 'pending'}) RETURN properties(a) AS alert ORDER BY a.seq LIMIT $first",
+)
+SET_ALERT_STATUS = stmt(
+    "set_alert_status",
+    """
+MATCH (a:Alert {id: $id})
+SET a.status = $status, a.attempts = coalesce($attempts, a.attempts),
+  a.delivered_at = coalesce($delivered_at, a.delivered_at), a.last_error = $last_error
+""",
+)
+# What the watch rules compare: a watched wallet's native transfers with each counterparty's
+# labels and stored exposure (the incremental exposure of ingest/alerts.py).
+WATCH_FLOWS_IN = stmt(
+    "watch_flows_in",
+    """
+UNWIND $addresses AS a
+MATCH (v:Wallet)-[t:TRANSFER]->(w:Wallet {address: a})
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, v, sum(t.value) AS value
+RETURN a AS address, v.address AS counterparty, value, v.label_categories AS categories,
+  v.exposure_categories AS exposure
+""",
+)
+WATCH_FLOWS_OUT = stmt(
+    "watch_flows_out",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})-[t:TRANSFER]->(v:Wallet)
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, v, sum(t.value) AS value
+RETURN a AS address, v.address AS counterparty, value, v.label_categories AS categories,
+  v.exposure_categories AS exposure
+""",
+)
+FALKOR_INDEXES.extend([
+    stmt("falkor_index_watch_address", "CREATE INDEX FOR (w:Watch) ON (w.address)"),
+    stmt("falkor_index_watch_id", "CREATE INDEX FOR (w:Watch) ON (w.id)"),
+    stmt("falkor_index_alert_id", "CREATE INDEX FOR (a:Alert) ON (a.id)"),
+    stmt("falkor_index_alert_seq", "CREATE INDEX FOR (a:Alert) ON (a.seq)"),
+    stmt("falkor_index_alert_status", "CREATE INDEX FOR (a:Alert) ON (a.status)"),
+])  # fmt: skip
+NEO4J_SCHEMA.extend([
+    stmt("index_watch_address", "CREATE INDEX watch_address IF NOT EXISTS FOR (w:Watch) ON (w.address)"),
+    stmt("constraint_watch_id",
+         "CREATE CONSTRAINT watch_id IF NOT EXISTS FOR (w:Watch) REQUIRE w.id IS UNIQUE"),
+    stmt("constraint_alert_id",
+         "CREATE CONSTRAINT alert_id IF NOT EXISTS FOR (a:Alert) REQUIRE a.id IS UNIQUE"),
+    stmt("index_alert_seq", "CREATE INDEX alert_seq IF NOT EXISTS FOR (a:Alert) ON (a.seq)"),
+    stmt("index_alert_status", "CREATE INDEX alert_status IF NOT EXISTS FOR (a:Alert) ON (a.status)"),
+])  # fmt: skip
+# Derived labels (graph/labels.py derive_labels): aidrop's own findings as labels.
+FLAGGED_WALLETS = stmt(
+    "flagged_wallets",
+    """
+MATCH (w:Wallet)
+WHERE w.anomaly_flagged = true OR w.sybil_cluster IS NOT NULL
+RETURN w.address AS address, coalesce(w.anomaly_flagged, false) AS flagged, w.anomaly_score AS score,
+  w.sybil_cluster AS sybil_cluster
+""",
+)
+# --- sybil clusters (issue 15) ---
+# The transfers behind the evidence, found by (sender, receiver, time): ml/ reads transfers
+# without their hashes (graph/features.py) and asks for the few it names.
+SYBIL_TRANSFER_HASHES = stmt(
+    "sybil_transfer_hashes",
+    """
+UNWIND range(0, size($src) - 1) AS i
+WITH i, $src[i] AS s, $dst[i] AS d, $ts[i] AS ts
+MATCH (a:Wallet {address: s})-[t:TRANSFER]->(b:Wallet {address: d})
+WHERE t.ts = ts
+RETURN i, t.hash AS hash, t.log_index AS log_index, t.token AS token, t.value AS value
+""",
+)
+# A detection replaces the previous one: clusters, links and the wallets' mark; appeals stay.
+SYBIL_CLEAR_CLUSTERS = stmt(
+    "sybil_clear_clusters",
+    "MATCH (c:SybilCluster) WITH c LIMIT 10000 DETACH DELETE c",
+)
+SYBIL_CLEAR_LINKS = stmt(
+    "sybil_clear_links",
+    "MATCH (:Wallet)-[l:SYBIL_LINK]->(:Wallet) WITH l LIMIT 50000 DELETE l",
+)
+SYBIL_CLEAR_MARKS = stmt(
+    "sybil_clear_marks",
+    """
+MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL
+WITH w LIMIT 50000
+SET w.sybil_cluster = null
+""",
+)
+SYBIL_CREATE_CLUSTERS = stmt(
+    "sybil_create_clusters",
+    """
+UNWIND range(0, size($id) - 1) AS i
+CREATE (:SybilCluster {id: $id[i], size: $size[i], score: $score[i], evidence_counts: $counts[i],
+  detected_at: $at})
+""",
+)
+SYBIL_ADD_MEMBERS = stmt(
+    "sybil_add_members",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a, $cluster[i] AS cid
+MATCH (w:Wallet {address: a})
+MATCH (c:SybilCluster {id: cid})
+CREATE (c)-[:MEMBER]->(w)
+SET w.sybil_cluster = cid
+""",
+)
+SYBIL_ADD_LINKS = stmt(
+    "sybil_add_links",
+    """
+UNWIND range(0, size($a) - 1) AS i
+WITH i, $a[i] AS x, $b[i] AS y
+MATCH (a:Wallet {address: x})
+MATCH (b:Wallet {address: y})
+CREATE (a)-[:SYBIL_LINK {cluster: $cluster[i], kind: $kind[i], transactions: $transactions[i]}]->(b)
+""",
+)
+# FalkorDB answers "already indexed" on a second run (graph/sybil.py lets that pass).
+SYBIL_INDEX = stmt(
+    "sybil_index_cluster_id",
+    "CREATE INDEX FOR (c:SybilCluster) ON (c.id)",
+    neo4j="CREATE INDEX sybil_cluster_id IF NOT EXISTS FOR (c:SybilCluster) ON (c.id)",
+)
+_SYBIL_CLUSTER_FIELDS = "c.id AS id, c.size AS size, c.score AS score, c.evidence_counts AS evidence_counts"
+SYBIL_WALLET_CLUSTER = stmt(
+    "sybil_wallet_cluster",
+    "MATCH (c:SybilCluster)-[:MEMBER]->(:Wallet {address: $address}) RETURN " + _SYBIL_CLUSTER_FIELDS,
+)
+SYBIL_CLUSTER = stmt(
+    "sybil_cluster",
+    "MATCH (c:SybilCluster {id: $id}) RETURN " + _SYBIL_CLUSTER_FIELDS,
+)
+# Keyset paging: biggest first, then by id (`after` is the last row's (size, id)).
+SYBIL_CLUSTERS = stmt(
+    "sybil_clusters",
+    """
+MATCH (c:SybilCluster)
+WHERE c.size >= $min_size AND (c.size < $after_size OR (c.size = $after_size AND c.id > $after_id))
+RETURN """
+    + _SYBIL_CLUSTER_FIELDS
+    + """
+ORDER BY c.size DESC, c.id
+LIMIT $first
+""",
+)
+SYBIL_MEMBERS = stmt(
+    "sybil_members",
+    """
+MATCH (c:SybilCluster {id: $id})-[:MEMBER]->(w:Wallet)
+RETURN w.address AS address
+ORDER BY address
+LIMIT $first
+""",
+)
+SYBIL_LINKS = stmt(
+    "sybil_links",
+    """
+MATCH (a:Wallet)-[l:SYBIL_LINK]->(b:Wallet)
+WHERE l.cluster = $id AND ($address IS NULL OR a.address = $address OR b.address = $address)
+RETURN a.address AS a, b.address AS b, l.kind AS kind, l.transactions AS transactions
+ORDER BY a, b, kind
+LIMIT $first
+""",
+)
+SYBIL_EXPORT = stmt(
+    "sybil_export",
+    """
+MATCH (c:SybilCluster)-[:MEMBER]->(w:Wallet)
+RETURN w.address AS address, c.id AS cluster, c.size AS size, c.score AS score,
+  c.evidence_counts AS evidence_counts
+ORDER BY cluster, address
+""",
+)
+SYBIL_CREATE_APPEAL = stmt(
+    "sybil_create_appeal",
+    """
+MATCH (w:Wallet {address: $address})
+CREATE (p:SybilAppeal {id: $id, address: $address, cluster: $cluster, reason: $reason,
+  status: 'open', created_at: $at, key: $key})-[:APPEALS]->(w)
+""",
+)
+SYBIL_APPEALS = stmt(
+    "sybil_appeals",
+    """
+MATCH (p:SybilAppeal)
+WHERE $address IS NULL OR p.address = $address
+RETURN p.id AS id, p.address AS address, p.cluster AS cluster, p.reason AS reason,
+  p.status AS status, p.created_at AS created_at
+ORDER BY created_at DESC, id
+LIMIT $first
+""",
+)
+SYBIL_OPEN_APPEALS = stmt(
+    "sybil_open_appeals",
+    "MATCH (p:SybilAppeal {address: $address, status: 'open'}) RETURN count(p) AS n",
+)
+SYBIL_COUNT_LINKS = stmt(
+    "sybil_count_links", "MATCH (:Wallet)-[l:SYBIL_LINK]->(:Wallet) RETURN count(l) AS n"
+)
+SYBIL_COUNT_CLUSTERS = stmt("sybil_count_clusters", "MATCH (c:SybilCluster) RETURN count(c) AS n")
+SYBIL_COUNT_MARKS = stmt(
+    "sybil_count_marks", "MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL RETURN count(w) AS n"
+)
+
+
+# --- Neo4j for real (issue 12) ---
+# The rest of the graph for `graph export neo4j-admin` (segments, campaigns, snapshots, chain
+# state): every node that is not a wallet and every relationship that is not a transfer, with an
+# id that is only meant to join them in the export files (FalkorDB id(), Neo4j elementId()).
+_OTHER_NODES = "MATCH (n) WHERE NOT n:Wallet RETURN {id} AS id, labels(n) AS labels, properties(n) AS props"
+EXPORT_OTHER_NODES = stmt(
+    "export_other_nodes",
+    _OTHER_NODES.format(id="toString(id(n))"),
+    neo4j=_OTHER_NODES.format(id="elementId(n)"),
+)
+_OTHER_RELATIONSHIPS = """
+MATCH (a)-[r]->(b) WHERE type(r) <> 'TRANSFER'
+WITH r, a, b, 'Wallet' IN labels(a) AS start_wallet, 'Wallet' IN labels(b) AS end_wallet
+RETURN type(r) AS type, start_wallet, end_wallet, properties(r) AS props,
+  CASE WHEN start_wallet THEN a.address ELSE {a} END AS start,
+  CASE WHEN end_wallet THEN b.address ELSE {b} END AS end
+"""
+EXPORT_OTHER_RELATIONSHIPS = stmt(
+    "export_other_relationships",
+    _OTHER_RELATIONSHIPS.format(a="toString(id(a))", b="toString(id(b))"),
+    neo4j=_OTHER_RELATIONSHIPS.format(a="elementId(a)", b="elementId(b)"),
+)
+
+
+SYBIL_CLUSTERS_OF = stmt(
+    "sybil_clusters_of",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+WHERE w.sybil_cluster IS NOT NULL
+RETURN a AS address, w.sybil_cluster AS cluster
 """,
 )
 

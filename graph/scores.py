@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from core.address import normalize_address
+from core.errors import NotFound
 from graph import cypher as q
-from graph.address import normalize_address
-from graph.errors import NotFound
 from graph.store import GraphStore
 
 BATCH = 10_000

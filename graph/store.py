@@ -8,18 +8,19 @@ from the statements in graph/cypher.py.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
+from core.address import normalize_address
+from core.errors import NotFound, clip
 from graph import cypher as q
-from graph.address import normalize_address
-from graph.errors import NotFound
 from graph.model import (
     NATIVE_TOKEN,
     TRANSFER_COLUMNS,
@@ -62,7 +63,7 @@ class TransferCursor:
             ts, hash_, log = text.split(":")
             return cls(int(ts), hash_, int(log))
         except ValueError as exc:
-            raise ValueError(f"invalid transfer cursor {text!r}") from exc
+            raise ValueError(f"invalid transfer cursor {clip(text)}") from exc
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class GraphStore(ABC):
     backend: ClassVar[str]
     write_batch: int = 5000
     write_concurrency: int = 2
+    query_timeout: float = 0.0  # seconds a read may run in the database (the API sets it); 0: none
 
     # ---- primitives (per backend) ------------------------------------------------------
     @abstractmethod
@@ -150,6 +152,19 @@ class GraphStore(ABC):
         await self.note_written(written.transfers_written)
         return written
 
+    @property
+    def transfer_hooks(self) -> list[Callable[[pd.DataFrame], Awaitable[Any]]]:
+        """Called with each batch ingestion writes (ingest/alerts.py evaluates watches on them)."""
+        return self.__dict__.setdefault("_transfer_hooks", [])
+
+    async def transfers_added(self, frame: pd.DataFrame) -> None:
+        """Ingestion wrote these transfers: tell the hooks; a failing hook never stops ingestion."""
+        for hook in self.transfer_hooks:
+            try:
+                await hook(frame)
+            except Exception:
+                logging.getLogger("aidrop.ingest").exception("a transfer hook failed; ingestion goes on")
+
     async def note_written(self, transfers: int) -> None:
         """Remember when transfers were last added (summaries older than that are stale)."""
         if transfers:
@@ -180,20 +195,16 @@ class GraphStore(ABC):
     # ---- reads -------------------------------------------------------------------------
     async def wallet(self, address: str) -> Wallet:
         address = normalize_address(address)
-        rows = await self.query(q.WALLET, {"address": address})
-        if not rows:
+        found = (await self.wallets_by_address([address])).get(address)
+        if found is None:
             raise NotFound(f"no wallet {address} in the graph")
-        props = dict(rows[0]["props"] or {})
-        props.pop("address", None)
-        return Wallet(
-            address=address,
-            labels=sorted(rows[0]["labels"]),
-            category=props.pop("category", None),
-            name=props.pop("name", None),
-            symbol=props.pop("symbol", None),
-            decimals=props.pop("decimals", None),
-            props=props,
-        )
+        return found
+
+    async def wallets_by_address(self, addresses: Sequence[str]) -> dict[str, Wallet]:
+        """The wallets of these (normalised) addresses that the graph has, by address: one
+        statement for any number (the API's DataLoaders batch their keys into one call)."""
+        rows = await self.query(q.WALLETS_BY_ADDRESS, {"addresses": list(addresses)})
+        return {r["address"]: _wallet(r["address"], list(r["labels"]), r["props"]) for r in rows}
 
     async def transfers(
         self,
@@ -206,12 +217,26 @@ class GraphStore(ABC):
     ) -> TransferPage:
         """A wallet's transfers, newest first, in keyset pages of at most MAX_PAGE."""
         address = normalize_address(address)
+        pages = await self.transfers_by_address([address], direction, since, until, first, after)
+        return pages.get(address, TransferPage([], None))
+
+    async def transfers_by_address(
+        self,
+        addresses: Sequence[str],
+        direction: Direction = "both",
+        since: int | None = None,
+        until: int | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> dict[str, TransferPage]:
+        """One page of transfers per wallet (normalised addresses), newest first, after the same
+        cursor; one statement per direction for any number of wallets."""
         if direction not in ("in", "out", "both"):
             raise ValueError(f"direction must be in, out or both, not {direction!r}")
         first = max(1, min(int(first), MAX_PAGE))
         cur = TransferCursor.decode(after) if after else TransferCursor(_FAR_FUTURE, "~", 2**31)
         params = {
-            "address": address,
+            "addresses": list(addresses),
             "since": int(since) if since is not None else -_FAR_FUTURE,
             "until": int(until) if until is not None else _FAR_FUTURE,
             "c_ts": cur.ts,
@@ -219,39 +244,61 @@ class GraphStore(ABC):
             "c_log": cur.log_index,
             "first": first + 1,
         }
-        stmts = {"out": [q.TRANSFERS_OUT], "in": [q.TRANSFERS_IN]}.get(
-            direction, [q.TRANSFERS_OUT, q.TRANSFERS_IN]
+        stmts = {"out": [q.TRANSFERS_OUT_BY_ADDRESS], "in": [q.TRANSFERS_IN_BY_ADDRESS]}.get(
+            direction, [q.TRANSFERS_OUT_BY_ADDRESS, q.TRANSFERS_IN_BY_ADDRESS]
         )
-        rows: dict[tuple[str, int], dict] = {}
+        found: dict[str, dict[tuple[str, int], dict]] = {a: {} for a in addresses}
         for statement in stmts:
             for row in await self.query(statement, params):
-                rows[(row["hash"], row["log_index"])] = row
-        ordered = sorted(rows.values(), key=lambda r: (r["ts"], r["hash"], r["log_index"]), reverse=True)
-        page = [Transfer(**r) for r in ordered[:first]]
-        more = len(ordered) > first
-        nxt = TransferCursor(page[-1].ts, page[-1].hash, page[-1].log_index).encode() if more else None
-        return TransferPage(page, nxt)
+                bucket = found.setdefault(row["wallet"], {})
+                for t in row["rows"]:
+                    bucket[(t["hash"], t["log_index"])] = dict(t)
+        pages = {}
+        for wallet, rows in found.items():
+            ordered = sorted(rows.values(), key=lambda r: (r["ts"], r["hash"], r["log_index"]), reverse=True)
+            page = [Transfer(**r) for r in ordered[:first]]
+            more = len(ordered) > first
+            nxt = TransferCursor(page[-1].ts, page[-1].hash, page[-1].log_index).encode() if more else None
+            pages[wallet] = TransferPage(page, nxt)
+        return pages
 
     async def counterparties(self, address: str, first: int = 10) -> list[Counterparty]:
         """Top counterparties by number of transactions both ways, then native value."""
         address = normalize_address(address)
-        params = {"address": address, "native": NATIVE_TOKEN}
-        merged: dict[str, list[float]] = {}
-        for statement, slot in ((q.COUNTERPARTIES_OUT, 0), (q.COUNTERPARTIES_IN, 1)):
+        return (await self.counterparties_by_address([address], first)).get(address, [])
+
+    async def counterparties_by_address(
+        self, addresses: Sequence[str], first: int = 10
+    ) -> dict[str, list[Counterparty]]:
+        """Top `first` counterparties of each wallet (normalised addresses): by transactions both
+        ways, then native value, then address."""
+        params = {"addresses": list(addresses), "native": NATIVE_TOKEN}
+        merged: dict[str, dict[str, list[float]]] = {a: {} for a in addresses}
+        for statement, slot in ((q.COUNTERPARTIES_OUT_BY_ADDRESS, 0), (q.COUNTERPARTIES_IN_BY_ADDRESS, 1)):
             for row in await self.query(statement, params):
-                entry = merged.setdefault(row["address"], [0.0, 0.0, 0])
+                entry = merged.setdefault(row["wallet"], {}).setdefault(row["address"], [0.0, 0.0, 0])
                 entry[slot] += row["value"] or 0.0
                 entry[2] += row["transfers"] or 0
-        ranked = sorted(merged.items(), key=lambda kv: (-kv[1][2], -(kv[1][0] + kv[1][1]), kv[0]))
         first = max(1, min(int(first), MAX_PAGE))
-        return [Counterparty(a, sent=v[0], received=v[1], transfers=int(v[2])) for a, v in ranked[:first]]
+        out = {}
+        for wallet, cps in merged.items():
+            ranked = sorted(cps.items(), key=lambda kv: (-kv[1][2], -(kv[1][0] + kv[1][1]), kv[0]))
+            out[wallet] = [
+                Counterparty(a, sent=v[0], received=v[1], transfers=int(v[2])) for a, v in ranked[:first]
+            ]
+        return out
 
     async def wallet_stats(self, address: str) -> WalletStats:
         address = normalize_address(address)
-        rows = await self.query(q.WALLET_FAN, {"address": address, "native": NATIVE_TOKEN})
-        if not rows:
+        found = (await self.stats_by_address([address])).get(address)
+        if found is None:
             raise NotFound(f"no wallet {address} in the graph")
-        return _wallet_stats(rows[0])
+        return found
+
+    async def stats_by_address(self, addresses: Sequence[str]) -> dict[str, WalletStats]:
+        """Fan-in / fan-out of the wallets of these (normalised) addresses the graph has."""
+        rows = await self.query(q.FAN_BY_ADDRESS, {"addresses": list(addresses), "native": NATIVE_TOKEN})
+        return {r["address"]: _wallet_stats(r) for r in rows}
 
     async def all_wallet_stats(self, page: int = 20_000) -> AsyncIterator[WalletStats]:
         """Fan-in/fan-out of every wallet, computed in the database in pages by address."""
@@ -339,4 +386,18 @@ def _wallet_stats(row: dict[str, Any]) -> WalletStats:
         last_in=row["last_in"],
         first_out=row["first_out"],
         last_out=row["last_out"],
+    )
+
+
+def _wallet(address: str, labels: list[str], props: dict[str, Any]) -> Wallet:
+    props = dict(props or {})
+    props.pop("address", None)
+    return Wallet(
+        address=address,
+        labels=sorted(labels),
+        category=props.pop("category", None),
+        name=props.pop("name", None),
+        symbol=props.pop("symbol", None),
+        decimals=props.pop("decimals", None),
+        props=props,
     )

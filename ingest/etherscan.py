@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graph.address import is_address
+from core.address import is_address
 from graph.model import NATIVE_TOKEN
 from ingest.batch import Batch, transfer_frame
 from ingest.validate import Checker, ints, lower, optional_floats, wei_to_float

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from graph.address import ADDRESS_PATTERN
+from core.address import ADDRESS_PATTERN
 from ingest.report import RowError
 
 _HASH = r"0x[0-9a-fA-F]{64}"

@@ -24,10 +24,10 @@ import time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from graph.errors import AidropError, NotFound
+from core.errors import AidropError, NotFound
 
 if TYPE_CHECKING:
-    from aidrop.settings import Settings
+    from core.settings import Settings
     from graph.store import GraphStore
 
 DEFAULT_ANALYZER = "ml.pipeline"

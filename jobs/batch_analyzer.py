@@ -18,7 +18,6 @@ import os
 import time
 from typing import Any
 
-from graph import api_reads
 from graph.activity import activity_status
 from graph.store import GraphStore
 
@@ -36,7 +35,7 @@ def _model() -> str:
 
 
 def _registry() -> Any:
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
     from ml.registry import Registry
 
     return Registry(get_settings().data_dir)
@@ -68,7 +67,7 @@ async def _graph_changed(store: GraphStore) -> bool:
     status = await activity_status(store)
     if not status.stale or status.refreshed_at is None:
         return False
-    from aidrop.settings import get_settings
+    from core.settings import get_settings
 
     return time.time() - status.refreshed_at >= get_settings().rescore_after
 
@@ -83,7 +82,7 @@ async def analyze_wallet(store: GraphStore, address: str) -> dict[str, Any] | No
     global _lock
     _lock = _lock or asyncio.Lock()
     for attempt in range(2):
-        wallet = (await api_reads.wallets_by_address(store, [address])).get(address)
+        wallet = (await store.wallets_by_address([address])).get(address)
         if wallet is None:
             return None
         changed = attempt == 0 and await _graph_changed(store)
@@ -91,7 +90,7 @@ async def analyze_wallet(store: GraphStore, address: str) -> dict[str, Any] | No
             return {k: wallet.props.get(k) for k in PROPERTIES}
         if attempt == 0:
             async with _lock:  # one batch at a time; whoever waited finds its wallet scored
-                wallet = (await api_reads.wallets_by_address(store, [address])).get(address)
+                wallet = (await store.wallets_by_address([address])).get(address)
                 if wallet is not None and (
                     not _current(wallet.props, _active()) or await _graph_changed(store)
                 ):

@@ -12,22 +12,13 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from graph.address import normalize_address
+from core.address import normalize_address
 from jobs.records import JobRecord, JobRecords
 
 if TYPE_CHECKING:
-    from aidrop.settings import Settings
+    from core.settings import Settings
 
 KINDS = ("analyze_wallet", "analyze_batch", "ingest_range", "rescore_all", "snapshot_campaign")
-
-
-def redis_url(settings: Settings) -> str:
-    """REDIS_URL, or db 1 of the embedded server (started when needed)."""
-    if settings.redis_url:
-        return settings.redis_url
-    from graph.embedded import embedded_server
-
-    return embedded_server(settings).start().redis_url
 
 
 class JobQueue:

@@ -3,48 +3,23 @@ cross-validation so that every labelled wallet is scored by a model that did not
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedKFold
 
 from graph.store import GraphStore
 from ml.anomaly import AnomalyResult, make_model
 from ml.dataset import Dataset, label_positions, read_labels
+from ml.metrics import DEFAULT_K, anomaly_metrics
+from ml.pipeline import dataset, fit_typology
 from ml.registry import Registry
+from ml.typology import AXES, eligible_wallets, rule_labels
 
-DEFAULT_K = (20, 50, 100)
-
-
-def anomaly_metrics(
-    score: np.ndarray, flagged: np.ndarray, y: np.ndarray, ks: Sequence[int] = DEFAULT_K
-) -> dict[str, Any]:
-    """Metrics over the labelled wallets (score, flagged and y aligned). Precision@K and
-    Recall@K rank the labelled wallets by score."""
-    y = np.asarray(y, dtype=int)
-    score = np.asarray(score, dtype=float)
-    flagged = np.asarray(flagged, dtype=bool)
-    out: dict[str, Any] = {"n": int(len(y)), "positives": int(y.sum())}
-    both = 0 < y.sum() < len(y)
-    out["auc"] = float(roc_auc_score(y, score)) if both else None
-    out["accuracy"] = float(accuracy_score(y, flagged)) if len(y) else None
-    out["f1"] = float(f1_score(y, flagged, zero_division=0)) if len(y) else None
-    order = np.argsort(-score, kind="stable")
-    for k in ks:
-        top = y[order[: min(k, len(y))]]
-        out[f"precision@{k}"] = float(top.mean()) if len(top) else None
-        out[f"recall@{k}"] = float(top.sum() / y.sum()) if y.sum() else None
-    if both:
-        fpr, tpr, _ = roc_curve(y, score)
-        step = max(1, len(fpr) // 200)
-        out["roc"] = {
-            "fpr": fpr[::step].round(4).tolist() + [1.0],
-            "tpr": tpr[::step].round(4).tolist() + [1.0],
-        }
-    return out
+log = logging.getLogger("aidrop.ml")  # progress of the long steps (the CLI shows it on stderr)
 
 
 def out_of_fold(
@@ -61,7 +36,8 @@ def out_of_fold(
     score = np.zeros(len(y))
     flagged = np.zeros(len(y), dtype=bool)
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for train, test in split.split(positions, y):
+    for fold, (train, test) in enumerate(split.split(positions, y), 1):
+        log.info("%s: fold %d of %d ...", model, fold, folds)
         m = make_model(model, **params)
         m.fit(ds, positions[train], y[train])  # type: ignore[attr-defined]
         kwargs = {"explain": False} if model == "aidrop" else {}
@@ -124,8 +100,6 @@ async def compare_anomaly(
 ) -> dict[str, Any]:
     """Both models on the same labels, side by side: cross-validated (folds >= 2; plus aidrop with
     no labels at all), or the active versions as they are (folds 0)."""
-    from ml.pipeline import dataset
-
     ds = await dataset(store)
     frame = read_labels(labels)
     positions, found = label_positions(ds, frame)
@@ -138,6 +112,7 @@ async def compare_anomaly(
         params = {"absolute_time": absolute_time}
         runs.append(("aidrop", *out_of_fold(ds, positions, y, "aidrop", folds, seed, **params)))
         runs.append(("mpocryptoml", *out_of_fold(ds, positions, y, "mpocryptoml", folds, seed)))
+        log.info("aidrop without labels ...")
         free = make_model("aidrop", **params)
         free.fit(ds)  # type: ignore[attr-defined]
         result = free.score(ds, explain=False)  # type: ignore[attr-defined]
@@ -171,8 +146,6 @@ async def compare_anomaly(
 
 async def evaluate_typology(store: GraphStore, labels: str | Path, seed: int = 0) -> dict[str, Any]:
     """Typology forests trained on known axes, judged on held-out wallets; and the rules alone."""
-    from ml.pipeline import dataset, fit_typology
-    from ml.typology import AXES, eligible_wallets, rule_labels
 
     ds = await dataset(store)
     frame = read_labels(labels)

@@ -4,6 +4,7 @@ score every wallet, write the results back onto the wallets. Each stage is timed
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +22,13 @@ from graph.store import GraphStore
 from ml.anomaly import AnomalyResult, make_model
 from ml.clusters import ClusterModel
 from ml.dataset import Dataset, label_positions, read_labels
-from ml.evaluate import anomaly_metrics
 from ml.explain import to_json
+from ml.laundering.evidence import examples, write_patterns
+from ml.metrics import anomaly_metrics
 from ml.registry import Artifact, Registry
 from ml.typology import AXES, TypologyModel, eligible_wallets
+
+log = logging.getLogger("aidrop.ml")  # progress of the long steps (the CLI shows it on stderr)
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Timer:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        log.info("%s ...", name)
         start = time.perf_counter()
         try:
             yield
@@ -94,8 +99,9 @@ def fit_anomaly(
     }  # type: ignore[attr-defined]
     if pos is not None and y is not None:
         if model == "aidrop" and m.oof is not None:  # type: ignore[attr-defined]
-            oof = m.oof  # type: ignore[attr-defined]
-            meta["metrics"] = {"out_of_fold": _strip(anomaly_metrics(oof, oof >= 0.5, y))}
+            # judged on the wallets it fitted: at most max_train of the labelled ones
+            oof, oof_y = m.oof, m.oof_y  # type: ignore[attr-defined]
+            meta["metrics"] = {"out_of_fold": _strip(anomaly_metrics(oof, oof >= 0.5, oof_y))}
         else:
             result = m.score(ds)  # type: ignore[attr-defined]
             meta["metrics"] = {"training": _strip(anomaly_metrics(result.score[pos], result.flagged[pos], y))}
@@ -182,6 +188,9 @@ async def _train(
     **params: Any,
 ) -> Artifact:
     ds = ds or await dataset(store)
+    log.info(
+        "fitting %s (%s) on %d wallets ...", what, model if what == "anomaly" else what, len(ds.addresses)
+    )
     if what == "anomaly":
         obj, meta = fit_anomaly(ds, model, labels, **params)
         return registry.save(model, obj, meta)
@@ -297,6 +306,10 @@ async def _score(
             summary = summarize(ds.graph)
             columns.update(summary)
             await _write(store, columns, typology, clusters, ds)
+        with timer.stage("patterns"):  # the laundering evidence behind the label-free score
+            await write_patterns(store, ds.graph, ds.laundering())
+            registry.save_evaluation("patterns", examples(ds.graph, ds.laundering()))  # for the report
+        with timer.stage("write-back"):
             await note_activity(store, status_of(ds.graph, summary, started))
     return ScoreRun(frame, model, art.version, timer, trained)
 

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.errors import AidropError
+from core.errors import AidropError
 
 # The four typology axes (docs/synth.md): letter -> words.
 AXES: dict[str, dict[str, str]] = {

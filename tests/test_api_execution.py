@@ -10,13 +10,14 @@ import pytest
 import strawberry
 from strawberry.types.graphql import OperationType
 
-from aidrop.settings import Settings
 from api.context import Context, Services
 from api.execution import execute_direct
 from api.resolvers import lean_resolvers
 from api.safety import code_error
 from api.schema import build_schema
+from core.settings import Settings
 from graph import cypher as q
+from graph.store import GraphStore
 
 KNOWN = "0x" + "ab" * 20
 PLAIN = "0x" + "cd" * 20  # a wallet without analysis
@@ -39,7 +40,20 @@ STATS = {"in_degree": 3, "out_degree": 4, "in_tx": 3, "out_tx": 5, "in_counterpa
          "first_out": 5, "last_out": 30}  # fmt: skip
 
 
-class Store:
+class Store(GraphStore):
+    """A graph of two wallets answering the two statements a wallet query needs (and no other)."""
+
+    backend = "falkordb"
+
+    async def execute(self, statement: Any, params: dict[str, Any] | None = None) -> Any:
+        raise AssertionError(f"unexpected write {statement.name}")
+
+    async def ensure_schema(self) -> None: ...
+
+    async def clear(self) -> None: ...
+
+    async def close(self) -> None: ...
+
     async def query(self, statement: Any, params: dict[str, Any] | None = None) -> list[dict]:
         found = [a for a in (params or {}).get("addresses", []) if a in (KNOWN, PLAIN)]
         if statement is q.WALLETS_BY_ADDRESS:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import EmbeddedServerError
 from graph.embedded import EmbeddedServer
-from graph.errors import EmbeddedServerError
 from graph.falkor import FalkorStore
 from tests.conftest import free_port
 from tests.factories import transfers

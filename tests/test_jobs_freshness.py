@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from aidrop.settings import get_settings
+from core.settings import get_settings
 from graph.activity import activity_status
 from graph.cypher import Statement
 from graph.falkor import FalkorStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aidrop.settings import Settings
+from core.settings import Settings
 from jobs.queue import JobQueue
 from jobs.records import JobRecords
 from tests.apiserver import stack

@@ -14,14 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import NotFound
 from graph import marketing as gm
 from graph.cypher import Statement
-from graph.errors import NotFound
 from graph.store import GraphStore
 from ingest.load import ingest_etl
 from ingest.synth import CampaignParams, generate, in_treatment
 from ml.marketing import campaigns as mc
 from ml.marketing.stats import bootstrap_diff, two_proportions, wilson
+
+pytestmark = pytest.mark.both_backends
 
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 T0 = 1704067200

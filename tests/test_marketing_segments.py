@@ -15,14 +15,16 @@ import pandas as pd
 import pytest
 
 from bench.segments import export_frames, label_frame, pandas_segment, set_labels
+from core.errors import NotFound
 from graph import marketing as gm
 from graph.embedded import EmbeddedServer
-from graph.errors import NotFound
 from graph.falkor import FalkorStore
 from graph.marketing import MarketingError, SegmentFilter
 from ingest.load import ingest_etl
 from ingest.synth import generate
 from ml.marketing import segments as ms
+
+pytestmark = pytest.mark.both_backends
 
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 T0 = 1704067200  # the generator's default start

@@ -12,6 +12,8 @@ from graph.falkor import FalkorStore
 from ingest.rpc import Options, RpcClient, WrongChain, ingest_rpc
 from tests.evm.node import E18, Anvil, build_scenario, graph_state
 
+pytestmark = pytest.mark.both_backends
+
 pytest_plugins = ["tests.evm.fixtures"]
 
 TOKENS = Statement(
@@ -104,17 +106,19 @@ async def test_ranges_and_confirmations(anvil: Anvil, store: FalkorStore) -> Non
     assert str(await chain.done_ranges(store, 31337)) == "2-7"
 
 
+@pytest.mark.several_graphs  # compares with other FalkorDB graphs
 async def test_every_fetch_mode_gives_the_same_graph(anvil: Anvil, store: FalkorStore, falkor_server,
                                                      graph_name: str) -> None:  # fmt: skip
     build_scenario(anvil)
     auto = await run(store, anvil.url, start=0)
-    assert auto.fetch == "receipts=block values=trace"  # anvil has eth_getBlockReceipts and trace_block
+    # anvil has eth_getBlockReceipts, trace_block and debug_traceBlockByNumber
+    assert auto.fetch == "receipts=block values=trace internal=trace"
     for receipts, values in (("block", "full"), ("tx", "full"), ("tx", "auto")):
         other = FalkorStore(falkor_server.graph_url, f"{graph_name}_{receipts}_{values}")
         try:
             await other.ensure_schema()
             report = await run(other, anvil.url, start=0, receipts=receipts, values=values, chunk=3)
-            assert report.fetch == f"receipts={receipts} values=full"
+            assert report.fetch == f"receipts={receipts} values=full internal=debug"
             assert await graph_state(other) == await graph_state(store)
         finally:
             await other.clear()

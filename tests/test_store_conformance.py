@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from core.errors import InvalidAddress, NotFound
 from graph.cypher import Statement
-from graph.errors import InvalidAddress, NotFound
 from graph.model import NATIVE_TOKEN
 from graph.store import GraphStore
 from tests.factories import addr, random_transfers, transfers

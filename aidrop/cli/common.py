@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from graph.errors import AidropError
+from core.errors import AidropError
 
 T = TypeVar("T")
 

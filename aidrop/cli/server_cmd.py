@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from aidrop.cli.common import echo_json
-from aidrop.settings import get_settings
-from graph.embedded import embedded_server
+from core.settings import get_settings
+from graph.embedded import embedded_server, shown
 
 
 def _require_embedded() -> None:
@@ -18,8 +18,8 @@ def _require_embedded() -> None:
 def up() -> None:
     """Start the embedded FalkorDB (no-op when it already runs)."""
     _require_embedded()
-    st = embedded_server().start()
-    click.echo(f"embedded FalkorDB running: pid {st.pid}, {st.graph_url}, data in {st.data_dir}")
+    st = embedded_server().start(progress=lambda line: click.echo(line, err=True))
+    click.echo(f"embedded FalkorDB running: pid {st.pid}, {shown(st.graph_url)}, data in {st.data_dir}")
 
 
 @click.command()

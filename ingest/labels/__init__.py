@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from graph.address import normalize_address
-from graph.errors import AidropError, InvalidAddress
+from core.address import normalize_address
+from core.errors import AidropError, InvalidAddress
 from graph.model import CATEGORIES
 from graph.store import GraphStore
 
@@ -81,8 +81,17 @@ def read_labels(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 
 async def load_labels(store: GraphStore, paths: Iterable[Path]) -> int:
-    """Mark the labelled addresses as :Contract with their name and category."""
+    """Mark the labelled addresses as :Contract with their name and category, and give each an
+    attribution label (graph/labels.py; the bundled file's as unverified: written from memory)."""
+    from graph.labels import Label, category_of, write_labels
+
+    paths = list(map(Path, paths))
     rows = read_labels(paths)
     await store.upsert_contracts([{"address": r["address"], "name": r["name"], "category": r["category"],
                                    "block": None} for r in rows])  # fmt: skip
+    bundled = any(p.resolve() == MAINNET.resolve() for p in paths)
+    confidence = 0.5 if bundled else 1.0
+    labels = [Label(r["address"], r["name"], category_of(r["category"]), r["source"] or "labels", confidence,
+                    not bundled) for r in rows]  # fmt: skip
+    await write_labels(store, labels)
     return len(rows)

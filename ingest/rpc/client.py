@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from graph.errors import AidropError
+from core.errors import AidropError
 
 Call = tuple[str, list[Any]]
 _RETRY_STATUS = {429, 500, 502, 503, 504, 520, 521, 522, 524}

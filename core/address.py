@@ -6,7 +6,7 @@ import re
 
 from eth_utils import is_checksum_address, is_hex_address
 
-from graph.errors import InvalidAddress
+from core.errors import InvalidAddress
 
 ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
 ADDRESS_PATTERN = ADDRESS_RE.pattern
