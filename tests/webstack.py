@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import requests
+
 from graph.embedded import EmbeddedServer
 from ingest.synth.clock import DEFAULT_START
 from tests.apiserver import AIDROP, KEY, Stack
@@ -68,6 +70,22 @@ def _campaign(s: Stack, folder: Path) -> None:
     assert all(j["status"] == "COMPLETED" for j in done.values()), done
 
 
+def _start_api(s: Stack, timeout: float = 180) -> None:
+    """Stack.start_api with more time: this API loads the trained models' cluster profiles at
+    startup, which takes a while on a busy machine."""
+    s.api = s._spawn("api", "serve", "--log-level", "warning")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert s.api.poll() is None, f"aidrop serve exited {s.api.returncode}:\n{s.log('api')}"
+        try:
+            if requests.get(s.url + "/readyz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"aidrop serve not ready after {timeout:.0f} s:\n{s.log('api')}")
+
+
 @contextmanager
 def web_stack(server: EmbeddedServer, tmp: Path, workers: int = 1, wallets: int = WALLETS) -> Iterator[Stack]:
     s = Stack(server, tmp, {"AIDROP_ANALYZER": "", "AIDROP_WEB_DIST": str(WEB / "dist")})
@@ -79,7 +97,7 @@ def web_stack(server: EmbeddedServer, tmp: Path, workers: int = 1, wallets: int 
             env=s.env, cwd=tmp, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         assert demo.returncode == 0, demo.stdout + demo.stderr
-        s.start_api()
+        _start_api(s)
         for _ in range(workers):
             s.start_worker()
         _campaign(s, chain_folder(s, wallets))
