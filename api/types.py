@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
+from api.insight import ActivityDay
 from api.loader import Loader
 from api.safety import ApiError, KeyRequired, ReadKey, page_size
 from core.address import normalize_address
@@ -394,6 +395,14 @@ class Wallet:
         first = page_size(first, MAX_PATTERNS_PER_WALLET)
         rows = await wallet_patterns(info.context.services.store, self.address, first)
         return Laundering(patterns=[Pattern.of(r) for r in rows])
+
+    @strawberry.field(description="Native value in and out per UTC day with a transfer, oldest first.")
+    async def activity(
+        self, info: Ctx, since: int | None = None, until: int | None = None
+    ) -> list[ActivityDay]:
+        from api.insight import wallet_activity
+
+        return await wallet_activity(info, self.address, since, until)
 
     @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
     async def neighbourhood(self, info: Ctx, hops: int = 1, limit: int = 25) -> Neighbourhood:

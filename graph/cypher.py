@@ -1449,3 +1449,15 @@ RETURN w.address AS address, w.churn_risk AS churn_risk, w.expected_active_days 
 ORDER BY address
 """,
 )
+
+
+# --- web app reads (issue 18) ---
+# A wallet's value in and out per UTC day (native value; transfers of every token counted).
+_DAILY_FLOWS = """
+MATCH (w:Wallet {{address: $address}}){arrow}
+WHERE t.ts >= $since AND t.ts < $until
+RETURN t.ts / 86400 AS day, sum(t.tx_count) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
+"""
+DAILY_FLOWS_OUT = stmt("daily_flows_out", _DAILY_FLOWS.format(arrow="-[t:TRANSFER]->(:Wallet)"))
+DAILY_FLOWS_IN = stmt("daily_flows_in", _DAILY_FLOWS.format(arrow="<-[t:TRANSFER]-(:Wallet)"))
