@@ -121,7 +121,8 @@ def _summary(rows: list[dict]) -> str:
         ratio = np.array([r["top_precision"] / r["top_precision_baseline"] for r in rs
                           if r["top_precision_baseline"]])  # fmt: skip
         lines.append((task, len(rs), stat("base_rate"), stat("auc"), stat("auc_baseline"),
-                      stat("top_precision"), stat("top_precision_baseline"), stat("top_lift"), stat("top_lift_baseline"),
+                      stat("top_precision"), stat("top_precision_baseline"), stat("top_lift"),
+                      stat("top_lift_baseline"),
                       f"{ratio.mean():.2f} [{ratio.min():.2f}-{ratio.max():.2f}]" if len(ratio) else "-",
                       stat("ece")))  # fmt: skip
     head = ("task", "runs", "base rate", "AUC", "AUC base", "top-10% prec", "base", "top-10% lift", "base",
