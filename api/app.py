@@ -3,6 +3,7 @@ blobs, health, readiness and metrics.
 
     /graphql          GET: GraphiQL (assets served from api/static/graphiql); POST: GraphQL; WS: subscriptions
     /graphiql/...     GraphiQL's scripts and styles
+    /app/...          the web app (web/dist; api/webapp.py)
     /blobs/{key}      profile images and metadata of the local blob store (S3 serves its own)
     /healthz          the process answers
     /readyz           graph and Redis reachable (503 otherwise)
@@ -48,6 +49,7 @@ from api.execution import execute_direct
 from api.metrics import Metrics
 from api.safety import ApiError, BodyLimit, RateLimit, check_variables, code_error, send_error
 from api.schema import build_schema
+from api.webapp import routes as webapp_routes
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -345,6 +347,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_route),
+        *webapp_routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -13,6 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.compliance import ComplianceMutation, ComplianceQuery, ComplianceSubscription
+from api.insight import InsightQuery
 from api.laundering import LaunderingQuery
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
@@ -122,7 +123,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery, ComplianceQuery, LaunderingQuery, SybilQuery):
+class Query(MarketingQuery, ComplianceQuery, LaunderingQuery, SybilQuery, InsightQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = parse_address(address)

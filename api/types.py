@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
+from api.insight import ActivityDay
 from api.loader import Loader
 from api.safety import ApiError, KeyRequired, ReadKey, page_size
 from core.address import normalize_address
@@ -21,6 +22,7 @@ from graph import api_reads
 from graph import sybil as gs
 from graph.exposure import exposure_record
 from graph.labels import labels_of
+from graph.model import CATEGORIES
 from graph.model import Counterparty as CounterpartyRecord
 from graph.model import Transfer as TransferRecord
 from graph.model import Wallet as WalletRecord
@@ -43,6 +45,12 @@ def to_datetime(ms: int | None) -> datetime | None:
 
 
 # ---- wallets ------------------------------------------------------------------------------------
+@strawberry.type(description="First-interaction propensity for one contract category.")
+class CategoryPropensity:
+    category: str
+    probability: float
+
+
 @strawberry.type(
     description="Fan-in / fan-out of a wallet: transfers, transactions, counterparties, native value."
 )
@@ -250,6 +258,23 @@ class Wallet:
     def ppr(self) -> float | None:
         return as_float(self.node.props.get("ppr"))
 
+    @strawberry.field(description="P(no transaction in the next 30 days) at the last scoring (ml/growth/).")
+    def churn_risk(self) -> float | None:
+        return as_float(self.node.props.get("churn_risk"))
+
+    @strawberry.field(description="Expected days to the wallet's next transaction (survival view).")
+    def expected_active_days(self) -> float | None:
+        return as_float(self.node.props.get("expected_active_days"))
+
+    @strawberry.field(description="P(first use in the next 30 days) per category the wallet never used.")
+    def propensity(self) -> list[CategoryPropensity]:
+        values = self.node.props.get("propensity") or []
+        return [
+            CategoryPropensity(category=c, probability=float(v))
+            for c, v in zip(CATEGORIES, values, strict=False)
+            if v is not None and float(v) >= 0
+        ]
+
     @strawberry.field(description="Attribution labels: who the wallet is, by source (docs/compliance.md).")
     async def attributions(self, info: Ctx) -> list[Attribution]:
         return await wallet_attributions(info, self.address)
@@ -370,6 +395,14 @@ class Wallet:
         first = page_size(first, MAX_PATTERNS_PER_WALLET)
         rows = await wallet_patterns(info.context.services.store, self.address, first)
         return Laundering(patterns=[Pattern.of(r) for r in rows])
+
+    @strawberry.field(description="Native value in and out per UTC day with a transfer, oldest first.")
+    async def activity(
+        self, info: Ctx, since: int | None = None, until: int | None = None
+    ) -> list[ActivityDay]:
+        from api.insight import wallet_activity
+
+        return await wallet_activity(info, self.address, since, until)
 
     @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
     async def neighbourhood(self, info: Ctx, hops: int = 1, limit: int = 25) -> Neighbourhood:

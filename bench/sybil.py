@@ -38,7 +38,7 @@ from scipy.sparse.csgraph import connected_components
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/
 
-from bench.common import embedded, load_average, peak_rss_mb, table  # noqa: E402
+from bench.common import embedded, load_average, peak_rss_mb, process_cpu, table  # noqa: E402
 from bench.sybil_farms import FarmSettings, add_farms  # noqa: E402
 from graph.falkor import FalkorStore  # noqa: E402
 from graph.features import WalletGraph, load_wallet_graph  # noqa: E402
@@ -207,10 +207,11 @@ async def accuracy(args: argparse.Namespace) -> None:
 async def speed(args: argparse.Namespace) -> None:
     print(f"load average before: {load_average()}", file=sys.stderr)
     with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-sybil-speed-") as tmp:
-        folder = Path(tmp) / "chain"
-        began = time.perf_counter()
-        generate(folder, args.wallets, args.days, seed=3, sybil_share=0.03, progress=True)
-        print(f"synth {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        folder = Path(args.folder) if args.folder else Path(tmp) / "chain"
+        if not (folder / "transactions.csv").exists():
+            began = time.perf_counter()
+            generate(folder, args.wallets, args.days, seed=3, sybil_share=0.03, progress=True)
+            print(f"synth {time.perf_counter() - began:.1f} s", file=sys.stderr)
         store = FalkorStore(server.graph_url, "speed")
         began = time.perf_counter()
         await ingest_etl(store, [folder])
@@ -219,7 +220,9 @@ async def speed(args: argparse.Namespace) -> None:
         graph = await load_wallet_graph(store)
         read = time.perf_counter() - began
         del graph
+        cpu, server_cpu = process_cpu(), process_cpu(server._pid())
         report, detector = await detect(store, progress=lambda s: print(s, file=sys.stderr))
+        cpu, server_cpu = process_cpu() - cpu, process_cpu(server._pid()) - server_cpu
         await store.close()
     lab = pd.read_csv(folder / "labels.csv", dtype=str, keep_default_na=False) if folder.exists() else None
     total = report.seconds["total"]
@@ -246,6 +249,7 @@ async def speed(args: argparse.Namespace) -> None:
         )
     )
     print(f"steps: {steps}")
+    print(f"CPU seconds during detect: aidrop {cpu:.1f}, FalkorDB {server_cpu:.1f}")
     print(
         f"{report.clusters} clusters, {report.members} wallets, {report.links} links; "
         f"load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB"
@@ -261,6 +265,7 @@ def main() -> None:
     parser.add_argument("--wallets", type=int, default=None)
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--seeds", default="11,12,13")
+    parser.add_argument("--folder", help="speed: a chain folder to reuse (made there if empty)")
     args = parser.parse_args()
     if args.what == "accuracy":
         args.wallets, args.days = args.wallets or 5000, args.days or 30

@@ -426,6 +426,9 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
   AND ($include_sybil OR w.sybil_cluster IS NULL)
   AND ($max_exposure IS NULL OR coalesce(w.exposure_risk, 0.0) < $max_exposure)
+  AND ($min_churn IS NULL OR coalesce(w.churn_risk, -1.0) >= $min_churn)
+  AND ($min_propensity IS NULL OR all(k IN range(0, size($min_propensity) - 1)
+       WHERE $min_propensity[k] < 0 OR coalesce(w.propensity[k], -1.0) >= $min_propensity[k]))
 """
 # Activity tests read the wallet's activity summary (graph/activity.py), not its transfers:
 # recency and categories to the second (last transfer, last contact per category), native volume
@@ -1422,3 +1425,39 @@ WHERE w.sybil_cluster IS NOT NULL
 RETURN a AS address, w.sybil_cluster AS cluster
 """,
 )
+
+# --- growth (issue 17) ---
+# Dormancy risk, expected days to the next transaction and first-interaction propensity per
+# category (CATEGORIES order, -1: already used; ml/growth/ops.py) written by `aidrop score`.
+SET_GROWTH = stmt(
+    "set_growth",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+SET w.churn_risk = $churn_risk[i], w.expected_active_days = $expected_active_days[i],
+  w.propensity = $propensity[i], w.growth_version = $growth_version
+""",
+)
+GROWTH_SCORES = stmt(
+    "growth_scores",
+    """
+MATCH (w:Wallet)
+WHERE w.churn_risk IS NOT NULL OR w.propensity IS NOT NULL
+RETURN w.address AS address, w.churn_risk AS churn_risk, w.expected_active_days AS expected_active_days,
+  w.propensity AS propensity
+ORDER BY address
+""",
+)
+
+
+# --- web app reads (issue 18) ---
+# A wallet's value in and out per UTC day (native value; transfers of every token counted).
+_DAILY_FLOWS = """
+MATCH (w:Wallet {{address: $address}}){arrow}
+WHERE t.ts >= $since AND t.ts < $until
+RETURN t.ts / 86400 AS day, sum(t.tx_count) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
+"""
+DAILY_FLOWS_OUT = stmt("daily_flows_out", _DAILY_FLOWS.format(arrow="-[t:TRANSFER]->(:Wallet)"))
+DAILY_FLOWS_IN = stmt("daily_flows_in", _DAILY_FLOWS.format(arrow="<-[t:TRANSFER]-(:Wallet)"))

@@ -230,12 +230,13 @@ async def score(
     clusters: bool = True,
     ds: Dataset | None = None,
     timer: Timer | None = None,
+    growth: bool = True,
 ) -> ScoreRun:
     """Score every wallet with the active version of `model` (a label-free aidrop model is fitted
     and registered when none is active; mpocryptoml must be trained with labels first), plus
     typology and clusters (fitted from behaviour when not trained), and write them back."""
     with few_collections():
-        return await _score(store, registry, model, write, typology, clusters, ds, timer)
+        return await _score(store, registry, model, write, typology, clusters, ds, timer, growth)
 
 
 async def _score(
@@ -247,6 +248,7 @@ async def _score(
     clusters: bool,
     ds: Dataset | None,
     timer: Timer | None,
+    growth: bool = True,
 ) -> ScoreRun:
     timer = timer or Timer()
     started = int(time.time())
@@ -301,6 +303,12 @@ async def _score(
             labels = clu.obj.predict(ds.features)
             frame["cluster"] = labels
             columns.update(cluster=[int(c) for c in labels], cluster_version=clu.version)
+    growth_columns: dict[str, Any] | None = None
+    if growth:
+        with timer.stage("growth"):
+            growth_columns, fitted = _growth(ds, registry)
+            trained += fitted
+            frame["churn_risk"] = growth_columns["churn_risk"]
     if write:
         with timer.stage("write-back"):  # with the activity summary marketing's filters read
             summary = summarize(ds.graph)
@@ -311,6 +319,8 @@ async def _score(
             registry.save_evaluation("patterns", examples(ds.graph, ds.laundering()))  # for the report
         with timer.stage("write-back"):
             await note_activity(store, status_of(ds.graph, summary, started))
+            if growth_columns is not None:
+                await graph_scores.write_growth(store, {"address": columns["address"], **growth_columns})
     return ScoreRun(frame, model, art.version, timer, trained)
 
 
@@ -344,6 +354,20 @@ async def _write(
                 "version": columns["cluster_version"],
             },
         )
+
+
+def _growth(ds: Dataset, registry: Registry) -> tuple[dict[str, Any], list[str]]:
+    """Dormancy risk and category propensity at the last transfer (ml/growth/), fitted on the
+    spot when no version is active; nothing where the chain is too short to learn them."""
+    from ml.growth.ops import score_growth
+    from ml.growth.timeline import Timeline
+    from ml.growth.train import InsufficientHistory
+
+    try:
+        return score_growth(Timeline(ds.graph), registry)
+    except InsufficientHistory:
+        return {"churn_risk": [None] * ds.n, "expected_active_days": [None] * ds.n,
+                "propensity": [None] * ds.n, "growth_version": ""}, []  # fmt: skip
 
 
 def _strip(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -88,3 +88,35 @@ def test_schedule_retrains_without_drift(graph: WalletGraph, tmp_path: Path) -> 
     registry.save("churn", model, meta)
     decision = check_and_retrain(tl, registry, RetrainPolicy(every_days=7), now=tl.end)
     assert "schedule" in decision["reason"] and decision["decision"] in ("promoted", "rejected")
+
+
+async def test_score_writes_growth_and_segments_filter_on_it(any_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from graph import marketing as gm
+    from graph.scores import growth_scores
+    from ingest.load import ingest_etl
+    from ml.pipeline import score
+
+    data = tmp_path / "synth"
+    generate(data, 500, 75, seed=4, laundering_share=0.0, lifecycle=LifecycleParams(), progress=False)
+    await ingest_etl(any_store, [data])
+    registry = Registry(tmp_path / "data")
+    run = await score(any_store, registry, typology=False, clusters=False)
+    assert {"churn", "propensity"} <= set(run.trained)
+    rows = [r for r in await growth_scores(any_store) if r["churn_risk"] is not None]
+    assert len(rows) > 50 and all(0.0 <= r["churn_risk"] <= 1.0 for r in rows)
+    risk = {r["address"]: r["churn_risk"] for r in rows}
+    cut = sorted(risk.values())[len(risk) // 2]
+    members = await gm.evaluate(
+        any_store, gm.SegmentFilter(min_churn_risk=cut, include_flagged=True, include_exposed=True)
+    )
+    assert members and {m.address for m in members} == {a for a, r in risk.items() if r >= cut}
+    nft = {r["address"] for r in rows if r["propensity"] and r["propensity"][1] >= 0.05}
+    chosen = await gm.evaluate(
+        any_store,
+        gm.SegmentFilter(min_propensity=(("NFT", 0.05),), include_flagged=True, include_exposed=True),
+    )
+    assert nft <= {m.address for m in chosen}
+    scores = {r["address"]: r["propensity"] for r in await growth_scores(any_store)}
+    assert chosen and all(scores[m.address][1] >= 0.05 for m in chosen)
+    with pytest.raises(gm.MarketingError):
+        gm.SegmentFilter(min_propensity=(("Lending", 0.3),))

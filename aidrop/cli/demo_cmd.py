@@ -162,7 +162,8 @@ def _serve(settings, folder: Path) -> None:  # type: ignore[no-untyped-def]
             except click.ClickException as exc:
                 click.echo(f"(could not queue the example's analysis: {exc.message})", err=True)
         click.echo(
-            f"\nGraphiQL:  {url}/graphql   (works offline; logs in {logs}/api.log and worker.log)\n"
+            f"\nWeb app:   {url}/app/   (scripts/demo builds it with node; mutations need the key below)\n"
+            f"GraphiQL:  {url}/graphql   (works offline; logs in {logs}/api.log and worker.log)\n"
             f"API key:   {key}   (header {settings.api_key_header}; mutations need it)\n\n"
             f"an example query (paste it into GraphiQL):\n\n{EXAMPLE.format(address=address)}\n\n"
             "analyse a wallet again (a job; poll job(id) or subscribe to jobUpdates):\n"

@@ -138,8 +138,12 @@ def _window_counts(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray) -> tuple
     flip = (wallet.astype(np.int64) * 2 + 1 - out) * (1 << 34) + (ts - t0)
     order = np.sort(key)
 
-    def count(k: np.ndarray) -> np.ndarray:
-        return np.searchsorted(order, k + MAX_GAP, "right") - np.searchsorted(order, k - MAX_GAP, "left")
+    def count(k: np.ndarray) -> np.ndarray:  # queries in sorted order: searchsorted stays in cache
+        at = np.argsort(k, kind="stable")
+        q = k[at]
+        out = np.empty(len(k), dtype=np.int64)
+        out[at] = np.searchsorted(order, q + MAX_GAP, "right") - np.searchsorted(order, q - MAX_GAP, "left")
+        return out
 
     return count(key), count(flip)
 
@@ -176,17 +180,18 @@ def detect(graph: WalletGraph) -> Detection:
     usable &= ~busy
     service = np.zeros(n, bool)
     service[wallet[busy]] = True  # busy at some time: a service, scored by nothing it relays
-    order = np.lexsort((ts, wallet))
-    wallet, other, out, ts, amount, asset, edge, usable, near_same, near_other = (
-        x[order] for x in (wallet, other, out, ts, amount, asset, edge, usable, near_same, near_other)
+    keep = np.flatnonzero(usable)  # the rest link nothing: compare only these
+    order = keep[np.lexsort((ts[keep], wallet[keep]))]
+    wallet, other, out, ts, amount, asset, edge, near_same, near_other = (
+        x[order] for x in (wallet, other, out, ts, amount, asset, edge, near_same, near_other)
     )
     best = np.zeros(m)  # per transfer: its strongest link's surprise
     la, lb = [], []
-    for off in range(1, min(MAX_OFFSET, 2 * m - 1) + 1):
+    for off in range(1, min(MAX_OFFSET, len(order) - 1) + 1):
         near = (wallet[off:] == wallet[:-off]) & (ts[off:] - ts[:-off] <= MAX_GAP)
         if not near.any():
             break
-        i = np.flatnonzero(near & usable[:-off] & usable[off:] & (asset[off:] == asset[:-off]))
+        i = np.flatnonzero(near & (asset[off:] == asset[:-off]))
         j = i + off  # j is the later one
         diff = amount[j] - amount[i]
         sib = (out[i] == out[j]) & (np.abs(diff) <= np.log(SIBLING_RATIO))

@@ -38,6 +38,7 @@ export const PROPERTY_KEYS = [
   // compliance (docs/compliance.md): :Label, exposure on wallets, :Watch and :Alert
   'label', 'source', 'confidence', 'verified', 'label_categories',
   'exposure_direct_in', 'exposure_indirect_in', 'exposure_direct_out', 'exposure_indirect_out', 'exposure_top',
+  'churn_risk', 'expected_active_days', 'propensity', 'growth_version',
   'exposure_risk', 'exposure_ppr', 'exposure_categories', 'exposure_paths', 'exposure_at',
   'rules', 'webhook', 'seq', 'rule', 'detail', 'delivered_at', 'attempts', 'last_error', 'wallet',
   'state', 'laundering_pattern', 'updated_at',
