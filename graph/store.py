@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 
 from core.address import normalize_address
-from core.errors import NotFound
+from core.errors import NotFound, clip
 from graph import cypher as q
 from graph.model import (
     NATIVE_TOKEN,
@@ -63,7 +63,7 @@ class TransferCursor:
             ts, hash_, log = text.split(":")
             return cls(int(ts), hash_, int(log))
         except ValueError as exc:
-            raise ValueError(f"invalid transfer cursor {text!r}") from exc
+            raise ValueError(f"invalid transfer cursor {clip(text)}") from exc
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ class GraphStore(ABC):
     backend: ClassVar[str]
     write_batch: int = 5000
     write_concurrency: int = 2
+    query_timeout: float = 0.0  # seconds a read may run in the database (the API sets it); 0: none
 
     # ---- primitives (per backend) ------------------------------------------------------
     @abstractmethod

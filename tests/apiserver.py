@@ -38,7 +38,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.graph = f"api_{uuid.uuid4().hex[:10]}"
         self.db = next(_next_db)
-        self.redis_url = f"redis://127.0.0.1:{server.port}/{self.db}"
+        self.redis_url = server.redis_db_url(self.db)
         self.tmp = tmp
         base = {
             k: v for k, v in os.environ.items() if not k.startswith(("AIDROP_", "NEO4J_", "S3_", "OPENAI_"))
@@ -106,7 +106,7 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        redis.Redis(host="127.0.0.1", port=self.server.port).delete(self.graph)
+        self.server.client().delete(self.graph)
 
     # ---- clients -------------------------------------------------------------------------------
     def post(
