@@ -67,12 +67,12 @@ async def _work(store, registry_dir: Path, increment) -> dict:  # type: ignore[n
     from ml.registry import Registry
 
     out: dict = {}
-    seconds, written = await _timed(store.write_transfers(increment))
-    out["merge_s"], out["merge_n"] = seconds, written.transfers_written  # type: ignore[attr-defined]
     out["fan_s"], _ = await _timed(fan_aggregates(store))
     method = {} if store.backend == "neo4j" else {"method": "push", "eps": 1e-6}
     out["ppr_s"], run = await _timed(graph_ppr(store, **method))
-    out["ppr"] = run.scores  # type: ignore[attr-defined]
+    out["ppr"] = run.scores  # type: ignore[attr-defined]  # on the graph scipy saw
+    seconds, written = await _timed(store.write_transfers(increment))
+    out["merge_s"], out["merge_n"] = seconds, written.transfers_written  # type: ignore[attr-defined]
     registry = Registry(registry_dir)
     out["fit_score_s"], _ = await _timed(score(store, registry))
     out["score_s"], _ = await _timed(score(store, registry))
