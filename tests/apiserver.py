@@ -70,7 +70,7 @@ class Stack:
 
     def start_api(self) -> Stack:
         self.api = self._spawn("api", "serve", "--log-level", "warning")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # a loaded 2-core machine imports the app slowly
         while time.monotonic() < deadline:
             if self.api.poll() is not None:
                 raise RuntimeError(f"aidrop serve exited {self.api.returncode}:\n{self.log('api')}")
