@@ -307,6 +307,7 @@ class LocalNeo4j:
         self.home.mkdir(parents=True, exist_ok=True)
         args = [java, f"-Xmx{self.heap}", *JAVA_FLAGS, "-cp", self._classpath(), "org.neo4j.cli.AdminTool",
                 *importer_args(export_dir, overwrite=True)]  # fmt: skip
+        args.insert(-1, f"--report-file={self.home / 'import.report'}")  # not into the caller's folder
         env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home)}
         if progress:
             progress(f"importing {export_dir} with neo4j-admin database import full...")

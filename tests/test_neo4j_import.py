@@ -132,7 +132,9 @@ async def guide_queries_run(neo4j: Neo4jStore, wallets: list[str]) -> None:
             await neo4j.query(
                 Statement("drop", "CALL gds.graph.drop('wallets', false) YIELD graphName RETURN 1")
             )
-        rows[name] = len(await neo4j.query(Statement(name, text), params))
+        # a block's own parameter the Parameters block does not set (e.g. a pattern id): null
+        own = {p: None for p in re.findall(r"\$(\w+)", text) if p not in params}
+        rows[name] = len(await neo4j.query(Statement(name, text), {**params, **own}))
     answered = [text for name, text in blocks if rows.get(name)]
     assert len(rows) >= 25 and len(answered) >= 20, rows
     for needle in (
