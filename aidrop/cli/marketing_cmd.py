@@ -115,7 +115,8 @@ def target(segment: str, typology, cluster, min_anomaly, max_anomaly, active_sin
                 # nothing in the window counted back from today: a graph of past data (the demo's
                 # chain, an old export) is read as of its own last transfer instead
                 extra, now = _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volume,
-                                     category, addresses, include_flagged, str(last))  # fmt: skip
+                                     category, addresses, include_flagged, str(last), include_sybil,
+                                     min_churn_risk, min_propensity)  # fmt: skip
                 when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last))
                 click.echo(f"note: the graph's last transfer is at {when}, before the last {active_since}; "
                            f"--active-since {active_since} counts back from it (--as-of now: from today)",
