@@ -18,7 +18,7 @@ FAILED = Statement("failed", "MATCH ()-[t:TRANSFER]->() WHERE t.status = 0 RETUR
 async def test_xblock_twice_changes_nothing(store: FalkorStore) -> None:
     folder = dataset("xblock-phishing")
     first = await ingest_etl(store, [folder])
-    assert first.mode == "bulk"
+    assert first.mode == ("bulk" if store.backend == "falkordb" else "merge")  # Neo4j: neo4j-admin import
     assert first.rows_rejected == 0
     assert first.transfers_written == 101_307
     stats = await store.stats()
@@ -30,10 +30,11 @@ async def test_xblock_twice_changes_nothing(store: FalkorStore) -> None:
     failed = (await store.query(FAILED))[0]
     assert failed["n"] == 7_484
     assert failed["value"] == 0 and failed["raw"] == ["0"]
-    constraints = await store.constraints()
-    assert [(c["label"], c["properties"], c["status"]) for c in constraints] == [
-        ("Wallet", ["address"], "OPERATIONAL")
-    ]
+    if store.backend == "falkordb":  # the bulk path builds the wallet constraint at its end
+        constraints = await store.constraints()  # type: ignore[attr-defined]
+        assert [(c["label"], c["properties"], c["status"]) for c in constraints] == [
+            ("Wallet", ["address"], "OPERATIONAL")
+        ]
 
 
 async def test_tedge_edge_list(store: FalkorStore) -> None:
