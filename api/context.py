@@ -128,24 +128,28 @@ class Context:
         return Loader(load)
 
     @lazy
-    def stats(self) -> Loader[str, WalletStats | None]:
+    def stats(self) -> Loader[tuple[str, int | None], WalletStats | None]:
+        """Keys (address, chain): a null chain counts every chain's transfers."""
         store = self.services.store
 
-        async def load(keys: list[str]) -> list[WalletStats | None]:
-            found = await store.stats_by_address(keys)
-            return [found.get(k) for k in keys]
+        async def load(keys: list[tuple[str, int | None]]) -> list[WalletStats | None]:
+            out: dict[tuple, WalletStats | None] = {}
+            for (chain,), addresses in _grouped(keys).items():
+                found = await store.stats_by_address(addresses, chain)
+                out.update({(a, chain): found.get(a) for a in addresses})
+            return [out[k] for k in keys]
 
         return Loader(load)
 
     @lazy
-    def counterparties(self) -> Loader[tuple[str, int], list[Counterparty]]:
+    def counterparties(self) -> Loader[tuple[str, int, int | None], list[Counterparty]]:
         store = self.services.store
 
-        async def load(keys: list[tuple[str, int]]) -> list[list[Counterparty]]:
+        async def load(keys: list[tuple[str, int, int | None]]) -> list[list[Counterparty]]:
             out: dict[tuple, list[Counterparty]] = {}
-            for (first,), addresses in _grouped(keys).items():
-                found = await store.counterparties_by_address(addresses, first)
-                out.update({(a, first): found.get(a, []) for a in addresses})
+            for (first, chain), addresses in _grouped(keys).items():
+                found = await store.counterparties_by_address(addresses, first, chain)
+                out.update({(a, first, chain): found.get(a, []) for a in addresses})
             return [out[k] for k in keys]
 
         return Loader(load)

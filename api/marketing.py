@@ -55,6 +55,7 @@ class SegmentFilterInput:
     )
     addresses: list[str] | None = None
     include_flagged: bool = False
+    chain: int | None = strawberry.field(default=None, description="Wallets with transfers on this chain.")
 
     def to_filter(self) -> gm.SegmentFilter:
         since = self.active_since
@@ -71,6 +72,7 @@ class SegmentFilterInput:
                 categories=tuple(self.categories or ()),
                 addresses=tuple(self.addresses or ()),
                 include_flagged=self.include_flagged,
+                chain=self.chain,
             )
             return ms.base_filter(self.base).merged(f) if self.base else f
         except (MarketingError, ValueError) as exc:

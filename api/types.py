@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import FieldNode
@@ -15,13 +15,14 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.safety import ApiError, KeyRequired, ReadKey, page_size
+from core import chains
 from core.address import normalize_address
 from graph import api_reads
 from graph.model import Counterparty as CounterpartyRecord
 from graph.model import Transfer as TransferRecord
 from graph.model import Wallet as WalletRecord
 from graph.model import WalletStats as StatsRecord
-from graph.store import MAX_HOPS
+from graph.store import MAX_HOPS, TransferCursor
 from jobs.records import JobRecord
 
 Ctx = Info[Context, None]
@@ -139,10 +140,15 @@ class Transfer:
         description="ETH the sender paid for the transaction (its native transfer; 0 on token "
         "transfers and where the source does not say)."
     )
+    chain: int = strawberry.field(description="The EVM chain id of the transfer (1: Ethereum mainnet).")
 
     @classmethod
     def of(cls, t: TransferRecord) -> Transfer:
         return cls(**{k: getattr(t, k) for k in TransferRecord.__dataclass_fields__})
+
+    @strawberry.field(description="The symbol of the chain's native coin (`token` of a native transfer).")
+    def native_symbol(self) -> str:
+        return chains.chain(self.chain).native_symbol
 
 
 @strawberry.type
@@ -245,9 +251,9 @@ class Wallet:
     def ppr(self) -> float | None:
         return as_float(self.node.props.get("ppr"))
 
-    @strawberry.field
-    async def stats(self, info: Ctx) -> WalletStats | None:
-        found = await info.context.stats.load(self.address)
+    @strawberry.field(description="Fan-in / fan-out over the transfers of `chain` (every chain if null).")
+    async def stats(self, info: Ctx, chain: int | None = None) -> WalletStats | None:
+        found = await info.context.stats.load((self.address, chain_arg(chain)))
         return WalletStats.of(found) if found else None
 
     @strawberry.field
@@ -323,35 +329,40 @@ class Wallet:
         until: int | None = None,
         first: int = 20,
         after: str | None = None,
+        chain: Annotated[int | None, strawberry.argument(description="Only this chain's transfers.")] = None,
     ) -> TransferConnection:
         first = page_size(first, page_cap(info))
         if after is not None:
             try:
-                from graph.store import TransferCursor
-
                 TransferCursor.decode(after)
             except ValueError as exc:
                 raise ApiError(str(exc), "BAD_USER_INPUT") from exc
-        page = await info.context.transfers.load((self.address, direction.value, since, until, first, after))
+        key = (self.address, direction.value, since, until, first, after, chain_arg(chain))
+        page = await info.context.transfers.load(key)
         edges = []
         for t in page.transfers:
-            edges.append(TransferEdge(cursor=f"{t.ts}:{t.hash}:{t.log_index}", node=Transfer.of(t)))
+            edges.append(TransferEdge(cursor=TransferCursor.after(t).encode(), node=Transfer.of(t)))
         return TransferConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
         )
 
     @strawberry.field(description="Top counterparties by transactions both ways, then native value.")
-    async def counterparties(self, info: Ctx, first: int = 10) -> list[Counterparty]:
+    async def counterparties(
+        self, info: Ctx, first: int = 10, chain: int | None = None
+    ) -> list[Counterparty]:
         first = page_size(first, page_cap(info))
-        return [Counterparty.of(c) for c in await info.context.counterparties.load((self.address, first))]
+        found = await info.context.counterparties.load((self.address, first, chain_arg(chain)))
+        return [Counterparty.of(c) for c in found]
 
     @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
-    async def neighbourhood(self, info: Ctx, hops: int = 1, limit: int = 25) -> Neighbourhood:
+    async def neighbourhood(
+        self, info: Ctx, hops: int = 1, limit: int = 25, chain: int | None = None
+    ) -> Neighbourhood:
         if not 1 <= hops <= MAX_HOPS:
             raise ApiError(f"hops must be between 1 and {MAX_HOPS}, not {hops}", "BAD_USER_INPUT")
         limit = page_size(limit, page_cap(info), "limit")
-        n = await info.context.services.store.neighbourhood(self.address, hops, limit)
+        n = await info.context.services.store.neighbourhood(self.address, hops, limit, chain_arg(chain))
         return Neighbourhood(
             center=n.center,
             addresses=n.nodes,
@@ -375,7 +386,7 @@ async def _cluster_after_refresh(services: Any, cid: int, version: str | None) -
 async def load_wallet(info: Ctx, address: str) -> Wallet | None:
     node = info.context.wallets.load(address)
     if _asks(info, "stats"):  # read the stats beside the node instead of after it
-        info.context.stats.load(address).add_done_callback(_retrieved)
+        info.context.stats.load((address, None)).add_done_callback(_retrieved)
     found = await node
     return Wallet(address=address, node=found) if found is not None else None
 
@@ -393,6 +404,11 @@ def _retrieved(future: Any) -> None:
     """A prefetch nobody awaits (no such wallet) fails quietly; its error reaches who awaits it."""
     if not future.cancelled():
         future.exception()
+
+
+def chain_arg(value: int | None) -> int | None:
+    """A chain filter argument: null for every chain, else a valid chain id (INVALID_CHAIN)."""
+    return None if value is None else chains.check_chain_id(value)
 
 
 def parse_address(value: str) -> str:

@@ -6,7 +6,7 @@
 import { testData } from '@neo4j-cypher/language-support';
 
 export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot', 'Meta'];
-export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED'];
+export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED', 'ON_CHAIN'];
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
@@ -29,6 +29,9 @@ export const PROPERTY_KEYS = [
   'counterparties', 'goal_tx', 'first_goal', 'report_key', 'report_at',
   // the activity summary on wallets (graph/activity.py) and :Meta {name} status nodes
   'first_ts', 'last_ts', 'activity_days', 'activity_value', 'category_ts', 'written_at', 'transfers',
+  // chains (core/chains.py): a transfer's chain, a wallet's chains, ON_CHAIN's contract and token
+  // flags, the chain of a contract's creation block, the graph's chain-awareness version on :Meta
+  'chain', 'chains', 'contract', 'created_chain',
 ];
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
