@@ -303,7 +303,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return PlainTextResponse(metrics.render(gauges), media_type="text/plain; version=0.0.4")
 
     async def blob(request: Request) -> Response:
-        from graph.blobs import BlobError, LocalBlobStore, guess_type
+        from jobs.blobs import BlobError, LocalBlobStore, guess_type
 
         store = ref["services"].blobs
         if not isinstance(store, LocalBlobStore):
@@ -345,8 +345,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 async def open_services(settings: Settings) -> Services:
     from graph import open_store
-    from graph.blobs import open_blobs
     from graph.embedded import jobs_redis_url
+    from jobs.blobs import open_blobs
     from jobs.queue import JobQueue
     from jobs.records import JobRecords
 

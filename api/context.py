@@ -19,8 +19,8 @@ from graph.store import TransferPage
 
 if TYPE_CHECKING:
     from core.settings import Settings
-    from graph.blobs import BlobStore
     from graph.store import GraphStore
+    from jobs.blobs import BlobStore
     from jobs.queue import JobQueue
     from jobs.records import JobRecord, JobRecords
 

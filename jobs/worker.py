@@ -48,7 +48,7 @@ Progress = Callable[[float, str | None], Awaitable[None]]
 
 def transient(exc: BaseException) -> bool:
     """Failures worth another try: something outside did not answer."""
-    from graph.blobs import BlobUnavailable
+    from jobs.blobs import BlobUnavailable
     from ml.profile_image import ImageUnavailable
 
     kinds: tuple[type[BaseException], ...] = (
@@ -359,7 +359,7 @@ async def _beat(ctx: dict[str, Any]) -> None:
 
 async def startup(ctx: dict[str, Any]) -> None:
     from graph import open_store
-    from graph.blobs import open_blobs
+    from jobs.blobs import open_blobs
 
     settings: Settings = ctx["settings"]
     ctx["worker_id"] = f"{uuid.uuid4().hex[:12]}"
