@@ -43,8 +43,8 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from api import fast_path
 from api.context import Context, Services
-from api.execution import execute_direct
 from api.metrics import Metrics
 from api.safety import BodyLimit, RateLimit, code_error, send_error
 from api.schema import build_schema
@@ -63,8 +63,13 @@ class GraphQLApp(GraphQL):
     def __init__(
         self, services_ref: dict[str, Any], settings: Settings, metrics: Metrics, **kwargs: Any
     ) -> None:
+        self.fast = fast_path.enabled(settings.fast_path)
+        if self.fast:  # imported only on the versions it knows
+            from api.execution import execute_direct
+
+            self.direct = execute_direct
         super().__init__(
-            build_schema(settings.max_depth, settings.max_aliases, settings.max_tokens),
+            build_schema(settings.max_depth, settings.max_aliases, settings.max_tokens, fast=self.fast),
             graphql_ide="graphiql",
             **kwargs,
         )
@@ -84,7 +89,7 @@ class GraphQLApp(GraphQL):
                     send, 401, f"this needs a valid API key in the {self.settings.api_key_header} header",
                     "UNAUTHENTICATED",
                 )  # fmt: skip
-        if scope["type"] == "http" and scope["method"] == "POST" and self._plain_json(scope):
+        if self.fast and scope["type"] == "http" and scope["method"] == "POST" and self._plain_json(scope):
             return await self._post(scope, receive, send)
         await super().__call__(scope, receive, send)
 
@@ -122,7 +127,7 @@ class GraphQLApp(GraphQL):
         name = data.get("operationName")
         self.metrics.operations.inc(operation_type(query, name))
         try:
-            result = await execute_direct(self.schema, query, variables, context, name, POST_OPERATIONS)
+            result = await self.direct(self.schema, query, variables, context, name, POST_OPERATIONS)
             if result is None:
                 result = await self.schema.execute(
                     query,

@@ -262,14 +262,19 @@ class _Schema(strawberry.Schema):
         """Not logged here: api.safety.code_error logs the unexpected ones, once."""
 
 
-def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000) -> strawberry.Schema:
+def build_schema(
+    max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000, fast: bool = True
+) -> strawberry.Schema:
+    """The schema; `fast` gives plain fields lean resolvers (api/resolvers.py), which the caller
+    asks for only where api/fast_path.py allows it."""
     schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[guard(max_tokens, max_depth, max_aliases)],  # a class: a fresh one per operation
     )
-    lean_resolvers(schema)
+    if fast:
+        lean_resolvers(schema)
     return schema
 
 

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_aliases: int = Field(30, alias="AIDROP_MAX_ALIASES", ge=1, le=10_000)
     max_page: int = Field(100, alias="AIDROP_MAX_PAGE", ge=1, le=10_000)
     max_batch: int = Field(1_000, alias="AIDROP_MAX_BATCH", ge=1, le=100_000)  # analyzeWallets addresses
+    # The GraphQL fast path (api/fast_path.py): on only with the strawberry and graphql-core
+    # versions it was built for; 0 forces strawberry's own path.
+    fast_path: bool = Field(True, alias="AIDROP_FAST_PATH")
     max_body_bytes: int = Field(1_000_000, alias="AIDROP_MAX_BODY_BYTES", ge=1_000, le=100_000_000)
     rate_limit: float = Field(50.0, alias="AIDROP_RATE_LIMIT", ge=0)  # requests/s per key (or IP); 0 off
     rate_burst: int = Field(200, alias="AIDROP_RATE_BURST", ge=1)
