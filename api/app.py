@@ -126,6 +126,7 @@ class GraphQLApp(GraphQL):
         context = await self.get_context(request, None)
         name = data.get("operationName")
         self.metrics.operations.inc(operation_type(query, name))
+        result: Any
         try:
             result = await self.direct(self.schema, query, variables, context, name, POST_OPERATIONS)
             if result is None:
@@ -149,7 +150,9 @@ class GraphQLApp(GraphQL):
             return None, False
         return key, any(hmac.compare_digest(key, k) for k in self.keys)
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+    async def get_context(  # type: ignore[override]  # strawberry's base declares a broader context type
+        self, request: Request | WebSocket, response: Any
+    ) -> Context:
         key, ok = self._key(request.headers)  # (browsers' WebSockets send it in connection_init)
         return Context(self.services_ref["services"], request, response, key, ok)
 

@@ -82,7 +82,7 @@ class lazy(Generic[T]):  # noqa: N801 - used like functools.cached_property
 
     def __get__(self, obj: Any, owner: type | None = None) -> T:
         if obj is None:
-            return self  # type: ignore[return-value]
+            return self  # type: ignore[return-value]  # the descriptor itself, read on the class
         value = obj.__dict__[self.name] = self.fn(obj)
         return value
 

@@ -5,9 +5,11 @@ are api/types.py's."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, cast
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -20,8 +22,8 @@ from ml.marketing import campaigns as mc
 from ml.marketing import segments as ms
 
 Ctx = Info[Context, None]
-READ = [ReadKey]
-WRITE = [KeyRequired]
+READ: list[type[BasePermission]] = [ReadKey]
+WRITE: list[type[BasePermission]] = [KeyRequired]
 
 
 @strawberry.type(description="Wallets of one typology code in a segment.")
@@ -30,7 +32,7 @@ class SegmentTypology:
     wallets: int
 
 
-def _typologies(counts: dict[str | None, int]) -> list[SegmentTypology]:
+def _typologies(counts: Mapping[str | None, int] | Mapping[str, int]) -> list[SegmentTypology]:
     return [SegmentTypology(code=k or None, wallets=v) for k, v in counts.items()]
 
 
@@ -107,10 +109,10 @@ class Segment:
         return cls(
             id=strawberry.ID(s.id),
             name=s.name,
-            definition=s.definition,
+            definition=cast(JSON, s.definition),
             created_at=s.created_at,
             size=s.size,
-            typologies=_typologies(s.typology_counts),
+            typologies=_typologies(dict(s.typology_counts)),
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncGenerator
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -165,7 +165,7 @@ class Query(MarketingQuery):
                 wallets=int(r["wallets"]),
                 flagged=int(r["flagged"] or 0),
                 mean_anomaly=as_float(r["mean_anomaly"]),
-                profile=profiles.get(int(r["cluster"])),
+                profile=cast(JSON, profiles.get(int(r["cluster"]))),
             )
             for r in rows
         ]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from graphql import FieldNode
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -26,8 +27,8 @@ from graph.store import MAX_HOPS, TransferCursor
 from jobs.records import JobRecord
 
 Ctx = Info[Context, None]
-READ = [ReadKey]
-WRITE = [KeyRequired]
+READ: list[type[BasePermission]] = [ReadKey]
+WRITE: list[type[BasePermission]] = [KeyRequired]
 
 
 def page_cap(info: Ctx) -> int:
@@ -285,7 +286,7 @@ class Wallet:
             services = info.context.services
             profile = services.cached_profiles().get(int(cid))
             if profile is None and services.may_refresh_profiles():  # a cluster newer than the cache
-                return _cluster_after_refresh(services, int(cid), version)  # awaited by the executor
+                return _cluster_after_refresh(services, int(cid), version)  # type: ignore[return-value]  # graphql-core awaits it; strawberry reads the annotation for the schema
         return Cluster(id=int(cid), version=version, profile=profile)
 
     @strawberry.field
@@ -459,7 +460,7 @@ class Job:
             error=r.error,
             error_code=r.error_code,
             result=r.result,
-            args=r.args,
+            args=cast(JSON, r.args),
             created_at=to_datetime(r.created_at),
             started_at=to_datetime(r.started_at),
             finished_at=to_datetime(r.finished_at),

@@ -154,7 +154,8 @@ class SegmentFilter:
         unknown = set(data) - known
         if unknown:
             raise MarketingError(f"unknown segment filter fields: {', '.join(sorted(unknown))}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fields)
 
     def merged(self, other: SegmentFilter) -> SegmentFilter:
         """Both filters at once (a predefined segment narrowed by more tests)."""

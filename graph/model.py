@@ -80,11 +80,15 @@ class WalletStats:
 
     @property
     def in_span(self) -> int:
-        return (self.last_in - self.first_in) if self.first_in is not None else 0
+        if self.first_in is None or self.last_in is None:
+            return 0
+        return self.last_in - self.first_in
 
     @property
     def out_span(self) -> int:
-        return (self.last_out - self.first_out) if self.first_out is not None else 0
+        if self.first_out is None or self.last_out is None:
+            return 0
+        return self.last_out - self.first_out
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "in_span": self.in_span, "out_span": self.out_span}

@@ -4,7 +4,7 @@ as a string, malformed records reported by line, and the bytes consumed for prog
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,7 @@ def read_header(path: Path) -> list[str]:
 
 
 def read_chunks(
-    path: Path, required: list[str], optional: list[str] = (), block_bytes: int = BLOCK_BYTES
+    path: Path, required: Sequence[str], optional: Sequence[str] = (), block_bytes: int = BLOCK_BYTES
 ) -> Iterator[Chunk]:
     """Read `path` in chunks; `required` columns must be in the header."""
     path = Path(path)

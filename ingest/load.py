@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -92,13 +93,13 @@ async def ingest_etl(store: GraphStore, paths: Iterable[Path], progress: bool = 
 
 async def ingest_edges(store: GraphStore, paths: Iterable[Path], progress: bool = False,
                        chain: int = DEFAULT_CHAIN) -> IngestReport:  # fmt: skip
-    sources: list[Source] = [(Path(p), lambda p=p: edges.edge_batches(Path(p))) for p in paths]
+    sources: list[Source] = [(Path(p), partial(edges.edge_batches, Path(p))) for p in paths]
     return await write_batches(store, sources, IngestReport(), progress, chain=chain)
 
 
 async def ingest_etherscan(store: GraphStore, paths: Iterable[Path], progress: bool = False,
                            chain: int = DEFAULT_CHAIN) -> IngestReport:  # fmt: skip
-    sources: list[Source] = [(Path(p), lambda p=p: etherscan.etherscan_batches(Path(p))) for p in paths]
+    sources: list[Source] = [(Path(p), partial(etherscan.etherscan_batches, Path(p))) for p in paths]
     report = await write_batches(store, sources, IngestReport(), progress, chain=chain)
     tokens = list(itertools.chain.from_iterable(etherscan.token_metadata(Path(p)) for p in paths))
     report.tokens = await store.upsert_tokens(tokens, chain)

@@ -394,8 +394,8 @@ def create_worker(settings: Settings, *, burst: bool = False, concurrency: int |
     url = jobs_redis_url(settings)
     arq_tries = settings.job_max_tries * 2 + 5  # room for runs lost with their worker; _run decides
     return Worker(
-        functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],  # type: ignore[arg-type]
-        cron_jobs=[cron(monitor_campaigns, minute=7, run_at_startup=False)],  # type: ignore[arg-type]
+        functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],
+        cron_jobs=[cron(monitor_campaigns, minute=7, run_at_startup=False)],
         redis_settings=RedisSettings.from_dsn(url),
         on_startup=startup,
         on_shutdown=shutdown,

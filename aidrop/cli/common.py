@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -35,7 +35,7 @@ class AidropGroup(click.Group):
             sys.exit(2)
 
 
-def run(coro_fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+def run(coro_fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
     return asyncio.run(coro_fn(*args))
 
 

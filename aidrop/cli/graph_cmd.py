@@ -42,7 +42,7 @@ def stats(as_json: bool) -> None:
 def wallet(address: str, n_transfers: int) -> None:
     """A wallet: labels, fan-in/fan-out, top counterparties, newest transfers (JSON)."""
 
-    async def fetch(store):  # type: ignore[no-untyped-def]
+    async def fetch(store):
         w = await store.wallet(address)
         return {
             "wallet": asdict(w),

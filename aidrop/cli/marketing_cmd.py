@@ -24,7 +24,7 @@ def _addresses(path: str | None) -> tuple[str, ...]:
 
 
 def _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volume, category, addresses,
-            include_flagged, as_of):  # type: ignore[no-untyped-def]  # fmt: skip
+            include_flagged, as_of):  # fmt: skip
     from graph.marketing import SegmentFilter
     from ml.marketing.segments import parse_time
 
@@ -42,7 +42,7 @@ def _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volum
     ), now
 
 
-def filter_options(fn):  # type: ignore[no-untyped-def]
+def filter_options(fn):
     options = [
         click.option(
             "--typology", multiple=True, help="Typology code or pattern, '*' for any axis: D-*-A-*."
@@ -75,7 +75,7 @@ def filter_options(fn):  # type: ignore[no-untyped-def]
 @click.option("--save", "save_as", help="Save as a segment (node) under this name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def target(segment: str, typology, cluster, min_anomaly, max_anomaly, active_since, min_volume, category,
-           addresses, include_flagged, as_of, out, save_as, as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+           addresses, include_flagged, as_of, out, save_as, as_json) -> None:  # fmt: skip
     """The wallets of SEGMENT: a predefined one (defi-holders, nft-enthusiasts, community-users,
     aggressive-traders, all) narrowed by the filters, or a saved segment's id."""
     from ml.marketing import segments as ms
@@ -83,7 +83,7 @@ def target(segment: str, typology, cluster, min_anomaly, max_anomaly, active_sin
     extra, now = _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volume, category,
                          addresses, include_flagged, as_of)  # fmt: skip
 
-    async def go(store):  # type: ignore[no-untyped-def]
+    async def go(store):
         from graph.activity import activity_status
 
         if extra.reads_transfers and (status := await activity_status(store)).stale and status.refreshed_at:
@@ -140,7 +140,7 @@ def campaign_group() -> None:
 @click.option("--id", "campaign_id", help="Campaign id (default: from the name).")
 def create(
     name, segment, goal_contract, goal_category, start, end, holdout, cost, window, campaign_id
-) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+) -> None:  # noqa: E501
     """Create campaign NAME over the wallets of a segment."""
     from ml.marketing import campaigns as mc
     from ml.marketing.segments import parse_duration, parse_time

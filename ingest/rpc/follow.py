@@ -164,7 +164,8 @@ class Ingester:
                     if ahead:
                         ahead.cancel()
                         ahead = None
-                    self.bar.total += max(0, at - r.resume)
+                    if self.bar is not None:
+                        self.bar.total += max(0, at - r.resume)
                     hi = min(hi, await self.client.block_number() - self.opt.confirmations)
                     at = r.resume
                     continue
