@@ -57,6 +57,12 @@ class SegmentFilterInput:
     )
     addresses: list[str] | None = None
     include_flagged: bool = False
+    include_exposed: bool = strawberry.field(
+        default=False, description="Also wallets exposed to risky categories (docs/compliance.md)."
+    )
+    max_exposure: float | None = strawberry.field(
+        default=None, description="Leave out wallets with this exposure share or more (default 0.05)."
+    )
     chain: int | None = strawberry.field(default=None, description="Wallets with transfers on this chain.")
 
     def to_filter(self) -> gm.SegmentFilter:
@@ -74,6 +80,8 @@ class SegmentFilterInput:
                 categories=tuple(self.categories or ()),
                 addresses=tuple(self.addresses or ()),
                 include_flagged=self.include_flagged,
+                include_exposed=self.include_exposed,
+                max_exposure=self.max_exposure,
                 chain=self.chain,
             )
             return ms.base_filter(self.base).merged(f) if self.base else f

@@ -11,6 +11,7 @@ from typing import Annotated, Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from api.compliance import ComplianceMutation, ComplianceQuery, ComplianceSubscription
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
 from api.safety import ApiError, guard, page_size
@@ -118,7 +119,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery):
+class Query(MarketingQuery, ComplianceQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = parse_address(address)
@@ -216,7 +217,7 @@ class Query(MarketingQuery):
 
 
 @strawberry.type
-class Mutation(MarketingMutation):
+class Mutation(MarketingMutation, ComplianceMutation):
     @strawberry.mutation(
         permission_classes=WRITE, description="Queue the analysis of a wallet; the job at once."
     )
@@ -245,7 +246,7 @@ class Mutation(MarketingMutation):
 
 
 @strawberry.type
-class Subscription:
+class Subscription(ComplianceSubscription):
     @strawberry.subscription(
         permission_classes=READ, description="The job now and on every change until it ends."
     )

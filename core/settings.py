@@ -26,7 +26,12 @@ class Settings(BaseSettings):
     neo4j_user: str = Field("neo4j", alias="NEO4J_USER")
     neo4j_password: str = Field("", alias="NEO4J_PASSWORD")
     neo4j_database: str = Field("neo4j", alias="NEO4J_DATABASE")
+    # The local Neo4j of `aidrop neo4j start` (graph/neo4j_server.py): Bolt port and JVM heap.
+    neo4j_port: int = Field(7687, alias="AIDROP_NEO4J_PORT", ge=1, le=65535)
+    neo4j_heap: str = Field("1g", alias="AIDROP_NEO4J_HEAP", pattern=r"^\d+[mMgG]$")
     batch_size: int = Field(20_000, alias="AIDROP_BATCH_SIZE", ge=1, le=1_000_000)
+    # Key of the HMAC-SHA256 signature on alert webhooks (docs/compliance.md); empty: unsigned.
+    webhook_secret: str = Field("", alias="AIDROP_WEBHOOK_SECRET", repr=False)
 
     # ---- API (`aidrop serve`), jobs (`aidrop worker`), profile images: docs/api.md ----
     serve_host: str = Field("127.0.0.1", alias="AIDROP_HOST")

@@ -457,6 +457,7 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
   AND ($chain IS NULL OR $chain IN coalesce(w.chains, $chains))
+  AND ($max_exposure IS NULL OR coalesce(w.exposure_risk, 0.0) < $max_exposure)
 """
 # Activity tests read the wallet's activity summary (graph/activity.py), not its transfers:
 # recency and categories to the second (last transfer, last contact per category), native volume
@@ -986,6 +987,365 @@ RETURN w.address AS address, w.ppr AS ppr, w.anomaly_score AS anomaly_score,
   w.typology_axes AS typology_axes, w.typology_explanation AS typology_explanation,
   w.typology_version AS typology_version, w.cluster AS cluster, w.cluster_version AS cluster_version
 """,
+)
+
+
+# --- compliance: labels, exposure, watchlists and alerts (issue 16) ---
+# Attribution labels: one :Label node per (address, source, category), linked from its wallet by
+# TAGGED; the wallet keeps the distinct categories as `label_categories` (a list) for filters.
+MERGE_LABELS = stmt(
+    "merge_labels",
+    """
+UNWIND $rows AS r
+MERGE (w:Wallet {address: r.address})
+MERGE (l:Label {key: r.key})
+SET l.address = r.address, l.label = r.label, l.category = r.category, l.source = r.source,
+  l.confidence = r.confidence, l.verified = r.verified
+MERGE (w)-[:TAGGED]->(l)
+""",
+)
+SET_LABEL_CATEGORIES = stmt(
+    "set_label_categories",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+OPTIONAL MATCH (w)-[:TAGGED]->(l:Label)
+WITH w, collect(DISTINCT l.category) AS categories
+SET w.label_categories = categories
+""",
+)
+LABELS_OF = stmt(
+    "labels_of",
+    """
+UNWIND $addresses AS a
+MATCH (:Wallet {address: a})-[:TAGGED]->(l:Label)
+RETURN a AS address, l.label AS label, l.category AS category, l.source AS source,
+  l.confidence AS confidence, l.verified AS verified
+ORDER BY address, category, source
+""",
+)
+LABELLED = stmt(
+    "labelled",
+    """
+MATCH (w:Wallet)-[:TAGGED]->(l:Label)
+RETURN w.address AS address, l.category AS category, l.confidence AS confidence
+""",
+)
+LABEL_COUNTS = stmt(
+    "label_counts",
+    """
+MATCH (l:Label)
+RETURN l.category AS category, l.source AS source, count(l) AS labels
+ORDER BY category, source
+""",
+)
+LABEL_SOURCE_ADDRESSES = stmt(
+    "label_source_addresses",
+    "MATCH (l:Label) WHERE l.source = $source RETURN DISTINCT l.address AS address",
+)
+DELETE_LABELS = stmt("delete_labels", "MATCH (l:Label) WHERE l.source = $source DETACH DELETE l")
+FALKOR_INDEXES.append(stmt("falkor_index_label_key", "CREATE INDEX FOR (l:Label) ON (l.key)"))
+NEO4J_SCHEMA.append(stmt("index_label_key", "CREATE INDEX label_key IF NOT EXISTS FOR (l:Label) ON (l.key)"))
+# Exposure (graph/exposure.py, ml/exposure.py): every wallet's successful native out-transfers
+# with value as two lists (JSON text on FalkorDB, as ML_OUT_EDGES), results written onto wallets.
+_EXPOSURE_EDGES = """
+MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, collect(b.address) AS dst, collect(t.value) AS value
+RETURN a.address AS address, {lists}
+"""
+EXPOSURE_EDGES = stmt(
+    "exposure_edges",
+    _EXPOSURE_EDGES.replace("{lists}", "dst, value"),
+    falkordb=_EXPOSURE_EDGES.replace("{lists}", "toJSON(dst) AS dst, toJSON(value) AS value"),
+)
+EXPOSURE_PREVIOUS = stmt(
+    "exposure_previous",
+    "MATCH (w:Wallet) WHERE w.exposure_risk IS NOT NULL RETURN w.address AS address",
+)
+_EXPOSURE_FIELDS = ("direct_in", "indirect_in", "direct_out", "indirect_out", "top", "risk", "ppr",
+                    "categories", "paths", "at")  # fmt: skip
+SET_EXPOSURE = stmt(
+    "set_exposure",
+    "UNWIND range(0, size($address) - 1) AS i\nWITH i, $address[i] AS a\nMATCH (w:Wallet {address: a})\nSET "
+    + ", ".join(f"w.exposure_{f} = ${f}[i]" for f in _EXPOSURE_FIELDS),
+)
+EXPOSURE_OF = stmt(
+    "exposure_of",
+    "UNWIND $addresses AS a\nMATCH (w:Wallet {address: a})\nWHERE w.exposure_risk IS NOT NULL\n"
+    "RETURN a AS address, " + ", ".join(f"w.exposure_{f} AS {f}" for f in _EXPOSURE_FIELDS),
+)
+# Watchlists and alerts (graph/watch.py, ingest/alerts.py): a :Watch per (address, webhook) with
+# its rules (JSON text) and the state its change rules compare with; an :Alert per event, its id
+# derived from what triggered it (MERGE: evaluating the same transfers twice adds nothing), `seq`
+# its creation order (the subscription reads the alerts after a seq), `status` its delivery.
+MERGE_WATCHES = stmt(
+    "merge_watches",
+    """
+UNWIND $rows AS r
+MERGE (w:Watch {id: r.id})
+SET w.address = r.address, w.rules = r.rules, w.webhook = r.webhook, w.updated_at = r.updated_at,
+  w.created_at = coalesce(w.created_at, r.created_at), w.state = coalesce(w.state, '{}')
+""",
+)
+DELETE_WATCHES = stmt(
+    "delete_watches",
+    "UNWIND $addresses AS a MATCH (w:Watch {address: a}) DELETE w",
+)
+WATCHES = stmt(
+    "watches",
+    "MATCH (w:Watch) RETURN properties(w) AS watch ORDER BY w.address, w.id",
+)
+WATCH_VERSION = stmt(
+    "watch_version",
+    "MATCH (w:Watch) RETURN count(w) AS n, max(w.updated_at) AS newest",
+)
+SET_WATCH_STATE = stmt(
+    "set_watch_state",
+    "UNWIND $rows AS r MATCH (w:Watch {id: r.id}) SET w.state = r.state",
+)
+ALERTS_KNOWN = stmt(
+    "alerts_known",
+    "UNWIND $ids AS i MATCH (a:Alert {id: i}) RETURN a.id AS id",
+)
+CREATE_ALERTS = stmt(
+    "create_alerts",
+    """
+UNWIND range(0, size($id) - 1) AS i
+WITH i, $id[i] AS id
+MERGE (a:Alert {id: id})
+ON CREATE SET a.seq = $seq[i], a.watch = $watch[i], a.address = $address[i], a.rule = $rule[i],
+  a.detail = $detail[i], a.created_at = $created_at[i], a.status = $status[i], a.webhook = $webhook[i],
+  a.attempts = 0
+""",
+)
+ALERTS_AFTER = stmt(
+    "alerts_after",
+    """
+MATCH (a:Alert)
+WHERE a.seq > $after AND ($address IS NULL OR a.address = $address)
+RETURN properties(a) AS alert
+ORDER BY a.seq
+LIMIT $first
+""",
+)
+ALERTS_PAGE = stmt(
+    "alerts_page",
+    """
+MATCH (a:Alert)
+WHERE a.seq < $before AND ($status IS NULL OR a.status = $status)
+  AND ($address IS NULL OR a.address = $address)
+RETURN properties(a) AS alert
+ORDER BY a.seq DESC
+LIMIT $first
+""",
+)
+PENDING_ALERTS = stmt(
+    "pending_alerts",
+    "MATCH (a:Alert {status: 'pending'}) RETURN properties(a) AS alert ORDER BY a.seq LIMIT $first",
+)
+SET_ALERT_STATUS = stmt(
+    "set_alert_status",
+    """
+MATCH (a:Alert {id: $id})
+SET a.status = $status, a.attempts = coalesce($attempts, a.attempts),
+  a.delivered_at = coalesce($delivered_at, a.delivered_at), a.last_error = $last_error
+""",
+)
+# What the watch rules compare: a watched wallet's native transfers with each counterparty's
+# labels and stored exposure (the incremental exposure of ingest/alerts.py).
+WATCH_FLOWS_IN = stmt(
+    "watch_flows_in",
+    """
+UNWIND $addresses AS a
+MATCH (v:Wallet)-[t:TRANSFER]->(w:Wallet {address: a})
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, v, sum(t.value) AS value
+RETURN a AS address, v.address AS counterparty, value, v.label_categories AS categories,
+  v.exposure_categories AS exposure
+""",
+)
+WATCH_FLOWS_OUT = stmt(
+    "watch_flows_out",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})-[t:TRANSFER]->(v:Wallet)
+WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
+WITH a, v, sum(t.value) AS value
+RETURN a AS address, v.address AS counterparty, value, v.label_categories AS categories,
+  v.exposure_categories AS exposure
+""",
+)
+FALKOR_INDEXES.extend([
+    stmt("falkor_index_watch_address", "CREATE INDEX FOR (w:Watch) ON (w.address)"),
+    stmt("falkor_index_watch_id", "CREATE INDEX FOR (w:Watch) ON (w.id)"),
+    stmt("falkor_index_alert_id", "CREATE INDEX FOR (a:Alert) ON (a.id)"),
+    stmt("falkor_index_alert_seq", "CREATE INDEX FOR (a:Alert) ON (a.seq)"),
+    stmt("falkor_index_alert_status", "CREATE INDEX FOR (a:Alert) ON (a.status)"),
+])  # fmt: skip
+NEO4J_SCHEMA.extend([
+    stmt("index_watch_address", "CREATE INDEX watch_address IF NOT EXISTS FOR (w:Watch) ON (w.address)"),
+    stmt("constraint_watch_id",
+         "CREATE CONSTRAINT watch_id IF NOT EXISTS FOR (w:Watch) REQUIRE w.id IS UNIQUE"),
+    stmt("constraint_alert_id",
+         "CREATE CONSTRAINT alert_id IF NOT EXISTS FOR (a:Alert) REQUIRE a.id IS UNIQUE"),
+    stmt("index_alert_seq", "CREATE INDEX alert_seq IF NOT EXISTS FOR (a:Alert) ON (a.seq)"),
+    stmt("index_alert_status", "CREATE INDEX alert_status IF NOT EXISTS FOR (a:Alert) ON (a.status)"),
+])  # fmt: skip
+# Derived labels (graph/labels.py derive_labels): aidrop's own findings as labels.
+FLAGGED_WALLETS = stmt(
+    "flagged_wallets",
+    """
+MATCH (w:Wallet)
+WHERE w.anomaly_flagged = true OR w.sybil_cluster IS NOT NULL
+RETURN w.address AS address, coalesce(w.anomaly_flagged, false) AS flagged, w.anomaly_score AS score,
+  w.sybil_cluster AS sybil_cluster
+""",
+)
+# --- sybil clusters (issue 15) ---
+# The transfers behind the evidence, found by (sender, receiver, time): ml/ reads transfers
+# without their hashes (graph/features.py) and asks for the few it names.
+SYBIL_TRANSFER_HASHES = stmt(
+    "sybil_transfer_hashes",
+    """
+UNWIND range(0, size($src) - 1) AS i
+WITH i, $src[i] AS s, $dst[i] AS d, $ts[i] AS ts
+MATCH (a:Wallet {address: s})-[t:TRANSFER]->(b:Wallet {address: d})
+WHERE t.ts = ts
+RETURN i, t.hash AS hash, t.log_index AS log_index, t.token AS token, t.value AS value
+""",
+)
+# A detection replaces the previous one: clusters, links and the wallets' mark; appeals stay.
+SYBIL_CLEAR_CLUSTERS = stmt(
+    "sybil_clear_clusters",
+    "MATCH (c:SybilCluster) WITH c LIMIT 10000 DETACH DELETE c",
+)
+SYBIL_CLEAR_LINKS = stmt(
+    "sybil_clear_links",
+    "MATCH (:Wallet)-[l:SYBIL_LINK]->(:Wallet) WITH l LIMIT 50000 DELETE l",
+)
+SYBIL_CLEAR_MARKS = stmt(
+    "sybil_clear_marks",
+    """
+MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL
+WITH w LIMIT 50000
+SET w.sybil_cluster = null
+""",
+)
+SYBIL_CREATE_CLUSTERS = stmt(
+    "sybil_create_clusters",
+    """
+UNWIND range(0, size($id) - 1) AS i
+CREATE (:SybilCluster {id: $id[i], size: $size[i], score: $score[i], evidence_counts: $counts[i],
+  detected_at: $at})
+""",
+)
+SYBIL_ADD_MEMBERS = stmt(
+    "sybil_add_members",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a, $cluster[i] AS cid
+MATCH (w:Wallet {address: a})
+MATCH (c:SybilCluster {id: cid})
+CREATE (c)-[:MEMBER]->(w)
+SET w.sybil_cluster = cid
+""",
+)
+SYBIL_ADD_LINKS = stmt(
+    "sybil_add_links",
+    """
+UNWIND range(0, size($a) - 1) AS i
+WITH i, $a[i] AS x, $b[i] AS y
+MATCH (a:Wallet {address: x})
+MATCH (b:Wallet {address: y})
+CREATE (a)-[:SYBIL_LINK {cluster: $cluster[i], kind: $kind[i], transactions: $transactions[i]}]->(b)
+""",
+)
+# FalkorDB answers "already indexed" on a second run (graph/sybil.py lets that pass).
+SYBIL_INDEX = stmt(
+    "sybil_index_cluster_id",
+    "CREATE INDEX FOR (c:SybilCluster) ON (c.id)",
+    neo4j="CREATE INDEX sybil_cluster_id IF NOT EXISTS FOR (c:SybilCluster) ON (c.id)",
+)
+_SYBIL_CLUSTER_FIELDS = "c.id AS id, c.size AS size, c.score AS score, c.evidence_counts AS evidence_counts"
+SYBIL_WALLET_CLUSTER = stmt(
+    "sybil_wallet_cluster",
+    "MATCH (c:SybilCluster)-[:MEMBER]->(:Wallet {address: $address}) RETURN " + _SYBIL_CLUSTER_FIELDS,
+)
+SYBIL_CLUSTER = stmt(
+    "sybil_cluster",
+    "MATCH (c:SybilCluster {id: $id}) RETURN " + _SYBIL_CLUSTER_FIELDS,
+)
+# Keyset paging: biggest first, then by id (`after` is the last row's (size, id)).
+SYBIL_CLUSTERS = stmt(
+    "sybil_clusters",
+    """
+MATCH (c:SybilCluster)
+WHERE c.size >= $min_size AND (c.size < $after_size OR (c.size = $after_size AND c.id > $after_id))
+RETURN """
+    + _SYBIL_CLUSTER_FIELDS
+    + """
+ORDER BY c.size DESC, c.id
+LIMIT $first
+""",
+)
+SYBIL_MEMBERS = stmt(
+    "sybil_members",
+    """
+MATCH (c:SybilCluster {id: $id})-[:MEMBER]->(w:Wallet)
+RETURN w.address AS address
+ORDER BY address
+LIMIT $first
+""",
+)
+SYBIL_LINKS = stmt(
+    "sybil_links",
+    """
+MATCH (a:Wallet)-[l:SYBIL_LINK]->(b:Wallet)
+WHERE l.cluster = $id AND ($address IS NULL OR a.address = $address OR b.address = $address)
+RETURN a.address AS a, b.address AS b, l.kind AS kind, l.transactions AS transactions
+ORDER BY a, b, kind
+LIMIT $first
+""",
+)
+SYBIL_EXPORT = stmt(
+    "sybil_export",
+    """
+MATCH (c:SybilCluster)-[:MEMBER]->(w:Wallet)
+RETURN w.address AS address, c.id AS cluster, c.size AS size, c.score AS score,
+  c.evidence_counts AS evidence_counts
+ORDER BY cluster, address
+""",
+)
+SYBIL_CREATE_APPEAL = stmt(
+    "sybil_create_appeal",
+    """
+MATCH (w:Wallet {address: $address})
+CREATE (p:SybilAppeal {id: $id, address: $address, cluster: $cluster, reason: $reason,
+  status: 'open', created_at: $at, key: $key})-[:APPEALS]->(w)
+""",
+)
+SYBIL_APPEALS = stmt(
+    "sybil_appeals",
+    """
+MATCH (p:SybilAppeal)
+WHERE $address IS NULL OR p.address = $address
+RETURN p.id AS id, p.address AS address, p.cluster AS cluster, p.reason AS reason,
+  p.status AS status, p.created_at AS created_at
+ORDER BY created_at DESC, id
+LIMIT $first
+""",
+)
+SYBIL_OPEN_APPEALS = stmt(
+    "sybil_open_appeals",
+    "MATCH (p:SybilAppeal {address: $address, status: 'open'}) RETURN count(p) AS n",
+)
+SYBIL_COUNT_LINKS = stmt(
+    "sybil_count_links", "MATCH (:Wallet)-[l:SYBIL_LINK]->(:Wallet) RETURN count(l) AS n"
+)
+SYBIL_COUNT_CLUSTERS = stmt("sybil_count_clusters", "MATCH (c:SybilCluster) RETURN count(c) AS n")
+SYBIL_COUNT_MARKS = stmt(
+    "sybil_count_marks", "MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL RETURN count(w) AS n"
 )
 
 

@@ -33,6 +33,9 @@ ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 GROUPS = ("treatment", "control")
 BATCH = 2000  # addresses per measuring or writing statement
 STALE_CLAIM = 600  # seconds after which a pending snapshot is taken over
+# Segments leave out wallets with 5% or more of their value from or to risky categories: the share
+# above which compliance programmes commonly review indirect exposure; risky wallets have 1.
+EXPOSURE_LIMIT = 0.05
 
 
 class MarketingError(AidropError, ValueError):
@@ -85,7 +88,9 @@ class SegmentFilter:
     dealt with) count transfers in that window, `min_volume` (native value sent and received)
     the whole UTC days from the day of `active_since`; all of them without a window. Activity
     comes from the wallets' activity summary (graph/activity.py). Contracts and tokens are
-    never members; wallets flagged by the anomaly model only with `include_flagged`."""
+    never members; wallets flagged by the anomaly model only with `include_flagged`; wallets
+    exposed to risky categories (graph/exposure.py: risky themselves, or a share of value from or to
+    them at `max_exposure` or above, default EXPOSURE_LIMIT) only with `include_exposed`."""
 
     typologies: tuple[str, ...] = ()
     clusters: tuple[int, ...] = ()
@@ -96,6 +101,8 @@ class SegmentFilter:
     categories: tuple[str, ...] = ()
     addresses: tuple[str, ...] = ()
     include_flagged: bool = False
+    include_exposed: bool = False
+    max_exposure: float | None = None
     chain: int | None = None  # wallets with transfers on this chain (from the activity summary)
 
     def __post_init__(self) -> None:
@@ -127,6 +134,7 @@ class SegmentFilter:
             "min_anomaly": None if self.min_anomaly is None else float(self.min_anomaly),
             "max_anomaly": None if self.max_anomaly is None else float(self.max_anomaly),
             "include_flagged": bool(self.include_flagged),
+            "max_exposure": None if self.include_exposed else float(self.max_exposure or EXPOSURE_LIMIT),
             "active": int(self.active_since) if self.active_since is not None else None,
             "since": int(self.active_since) if self.active_since is not None else -(2**62),
             "since_day": int(self.active_since) // DAY if self.active_since is not None else -(2**62),
@@ -182,6 +190,10 @@ class SegmentFilter:
             categories=pick(self.categories, other.categories),
             addresses=pick(self.addresses, other.addresses),
             include_flagged=self.include_flagged or other.include_flagged,
+            include_exposed=self.include_exposed or other.include_exposed,
+            max_exposure=min(
+                (v for v in (self.max_exposure, other.max_exposure) if v is not None), default=None
+            ),
             chain=pick(self.chain, other.chain),
         )
 

@@ -8,10 +8,11 @@ from the statements in graph/cypher.py.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -172,6 +173,19 @@ class GraphStore(ABC):
         written = sum(results, WriteResult())
         await self.note_written(written.transfers_written)
         return written
+
+    @property
+    def transfer_hooks(self) -> list[Callable[[pd.DataFrame], Awaitable[Any]]]:
+        """Called with each batch ingestion writes (ingest/alerts.py evaluates watches on them)."""
+        return self.__dict__.setdefault("_transfer_hooks", [])
+
+    async def transfers_added(self, frame: pd.DataFrame) -> None:
+        """Ingestion wrote these transfers: tell the hooks; a failing hook never stops ingestion."""
+        for hook in self.transfer_hooks:
+            try:
+                await hook(frame)
+            except Exception:
+                logging.getLogger("aidrop.ingest").exception("a transfer hook failed; ingestion goes on")
 
     async def note_written(self, transfers: int) -> None:
         """Remember when transfers were last added (summaries older than that are stale)."""

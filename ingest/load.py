@@ -61,6 +61,7 @@ async def write_batches(store: GraphStore, sources: list[Source], report: Ingest
                 if chain is not None:
                     batch.frame["chain"] = chain
                 result = await sink.write(batch.frame)
+                await store.transfers_added(batch.frame)
                 report.transfers_written += result.transfers_written
                 report.wallets_created += result.wallets_created
                 bar.set_postfix(transfers=report.transfers_written, rejected=report.rows_rejected)

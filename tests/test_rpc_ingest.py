@@ -108,13 +108,14 @@ async def test_every_fetch_mode_gives_the_same_graph(anvil: Anvil, store: Falkor
                                                      graph_name: str) -> None:  # fmt: skip
     build_scenario(anvil)
     auto = await run(store, anvil.url, start=0)
-    assert auto.fetch == "receipts=block values=trace"  # anvil has eth_getBlockReceipts and trace_block
+    # anvil has eth_getBlockReceipts, trace_block and debug_traceBlockByNumber
+    assert auto.fetch == "receipts=block values=trace internal=trace"
     for receipts, values in (("block", "full"), ("tx", "full"), ("tx", "auto")):
         other = FalkorStore(falkor_server.graph_url, f"{graph_name}_{receipts}_{values}")
         try:
             await other.ensure_schema()
             report = await run(other, anvil.url, start=0, receipts=receipts, values=values, chunk=3)
-            assert report.fetch == f"receipts={receipts} values=full"
+            assert report.fetch == f"receipts={receipts} values=full internal=debug"
             assert await graph_state(other) == await graph_state(store)
         finally:
             await other.clear()

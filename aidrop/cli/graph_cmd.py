@@ -43,9 +43,14 @@ def wallet(address: str, n_transfers: int) -> None:
     """A wallet: labels, fan-in/fan-out, top counterparties, newest transfers (JSON)."""
 
     async def fetch(store):
+        from graph.exposure import exposure_of
+        from graph.labels import labels_of
+
         w = await store.wallet(address)
         return {
             "wallet": asdict(w),
+            "labels": [lab.to_dict() for lab in (await labels_of(store, [w.address])).get(w.address, [])],
+            "exposure": (await exposure_of(store, [w.address])).get(w.address),
             "stats": (await store.wallet_stats(address)).to_dict(),
             "counterparties": [asdict(c) for c in await store.counterparties(address, 10)],
             "transfers": [asdict(t) for t in (await store.transfers(address, first=n_transfers)).transfers],

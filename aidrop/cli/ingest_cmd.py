@@ -41,11 +41,18 @@ def _finish(report: IngestReport, as_json: bool, errors_file: Path | None) -> No
 
 
 def _ingest(name: str, paths: tuple[Path, ...], chain: int) -> IngestReport:
+    from core.settings import get_settings
     from ingest import load
+    from ingest.alerts import watching
 
     fn = getattr(load, name)
     progress = sys.stderr.isatty()
-    return run(with_store, lambda store: fn(store, list(paths), progress=progress, chain=chain))
+
+    async def go(store):
+        async with watching(store, get_settings().webhook_secret):  # watchlists: ingest/alerts.py
+            return await fn(store, list(paths), progress=progress, chain=chain)
+
+    return run(with_store, go)
 
 
 @click.group("ingest")

@@ -36,6 +36,7 @@ def _summary(r: dict[str, Any]) -> str:
             ("ERC-20", "erc20"),
             ("ERC-721", "erc721"),
             ("ERC-1155", "erc1155"),
+            ("internal", "internal"),
         )
     )
     lines = [
@@ -68,6 +69,9 @@ def _summary(r: dict[str, Any]) -> str:
     type=click.IntRange(0),
     help="Stay K blocks behind the head.",
 )
+@click.option(
+    "--poll", default=1.0, show_default=True, type=click.FloatRange(0.05), help="Seconds between head checks."
+)
 @click.option("--chain-id", type=int, help="Refuse a node on another chain.")
 @click.option("--chunk", default=50, show_default=True, type=click.IntRange(1), help="Blocks per write.")
 @click.option(
@@ -97,6 +101,14 @@ def _summary(r: dict[str, Any]) -> str:
     help="Transaction values from trace_block (trace), full blocks (full), or trace when the node has it.",
 )
 @click.option(
+    "--internal",
+    type=click.Choice(["auto", "trace", "debug", "off"]),
+    default="auto",
+    show_default=True,
+    help="Internal transactions (value moved by contracts) from trace_block (trace), "
+    "debug_traceBlockByNumber (debug), whichever the node has (auto), or none (off).",
+)
+@click.option(
     "--window",
     default=256,
     show_default=True,
@@ -116,6 +128,7 @@ def rpc(
     end: str,
     follow: bool,
     confirmations: int,
+    poll: float,
     chain_id: int | None,
     chunk: int,
     batch_size: int,
@@ -124,6 +137,7 @@ def rpc(
     retries: int,
     receipts: str,
     values: str,
+    internal: str,
     window: int,
     labels: bool,
     as_json: bool,
@@ -131,6 +145,8 @@ def rpc(
     """Blocks, receipts and token transfers from an EVM JSON-RPC node into the wallet graph.
 
     Resumes from the chain's checkpoint in the graph; a re-run of a range changes nothing."""
+    from core.settings import get_settings
+    from ingest.alerts import watching
     from ingest.labels import bundled, load_labels
     from ingest.rpc import Options, RetryPolicy, RpcClient, ingest_rpc
 
@@ -144,11 +160,13 @@ def rpc(
         end=last,
         confirmations=confirmations,
         follow=follow,
+        poll=poll,
         chain_id=chain_id,
         chunk=chunk,
         window=window,
         receipts=receipts,
         values=values,
+        internal=internal,
         progress=sys.stderr.isatty(),
     )
 
@@ -166,7 +184,8 @@ def rpc(
             label_file = bundled(node_chain) if labels else None
             if label_file is not None:
                 await load_labels(store, [label_file], node_chain)
-            report = await ingest_rpc(store, client, options, stop)
+            async with watching(store, get_settings().webhook_secret):  # watchlists: ingest/alerts.py
+                report = await ingest_rpc(store, client, options, stop)
         return report.to_dict()
 
     result = run(with_store, go)

@@ -28,6 +28,13 @@ from aidrop.cli.common import echo_json
     type=click.FloatRange(0.0, 0.5),
     help="Share of wallets drawn into laundering patterns.",
 )
+@click.option(
+    "--sybil-share",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 0.5),
+    help="Share of wallets drawn into airdrop farms (plus honest look-alikes; labels.csv sybil_cluster).",
+)
 @click.option("--campaign", is_flag=True, help="Simulate a campaign A/B test (writes campaign.csv).")
 @click.option(
     "--baseline",
@@ -52,8 +59,9 @@ from aidrop.cli.common import echo_json
     help="First day of the data (UTC).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def synth(out: Path, wallets: int, days: int, seed: int, laundering_share: float, campaign: bool,
-          baseline: float, uplift: float, start_date: datetime, as_json: bool) -> None:  # fmt: skip
+def synth(out: Path, wallets: int, days: int, seed: int, laundering_share: float, sybil_share: float,
+          campaign: bool, baseline: float, uplift: float, start_date: datetime,
+          as_json: bool) -> None:  # fmt: skip
     """Generate transactions, token transfers, receipts, contracts, tokens and labels.
 
     The same arguments give byte-identical files; load them with `aidrop ingest etl OUT`.
@@ -65,7 +73,8 @@ def synth(out: Path, wallets: int, days: int, seed: int, laundering_share: float
     start = int(start_date.replace(tzinfo=UTC).timestamp())
     try:
         summary = generate(out, wallets, days, seed, laundering_share, campaign, start=start,
-                           campaign_params=CampaignParams(baseline=baseline, uplift=uplift))  # fmt: skip
+                           campaign_params=CampaignParams(baseline=baseline, uplift=uplift),
+                           sybil_share=sybil_share)  # fmt: skip
     except (ValueError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -79,6 +88,9 @@ def synth(out: Path, wallets: int, days: int, seed: int, laundering_share: float
     patterns = ", ".join(f"{k} {v}" for k, v in sorted(summary.patterns.items()))
     click.echo(f"laundering: {summary.launderers:,} wallets in {sum(summary.patterns.values())} patterns"
                + (f" ({patterns})" if patterns else ""))  # fmt: skip
+    if sybil_share:
+        click.echo(f"farms: {summary.farm_wallets:,} wallets in {summary.farms} farms "
+                   "(labels.csv sybil_cluster)")  # fmt: skip
     if campaign:
         click.echo(f"campaign: {summary.campaign_targets:,} targets, conversions "
                    + ", ".join(f"{g} {n:,}" for g, n in summary.conversions.items()))  # fmt: skip

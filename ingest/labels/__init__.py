@@ -89,8 +89,18 @@ def read_labels(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 
 async def load_labels(store: GraphStore, paths: Iterable[Path], chain_id: int = DEFAULT_CHAIN) -> int:
-    """Mark the labelled addresses as contracts on chain `chain_id`, with their name and category."""
+    """Mark the labelled addresses as contracts on chain `chain_id` with their name and category,
+    and give each an attribution label (graph/labels.py; the bundled file's as unverified: written
+    from memory)."""
+    from graph.labels import Label, category_of, write_labels
+
+    paths = list(map(Path, paths))
     rows = read_labels(paths)
     await store.upsert_contracts([{"address": r["address"], "name": r["name"], "category": r["category"],
                                    "block": None} for r in rows], chain_id)  # fmt: skip
+    shipped = any(p.resolve() == MAINNET.resolve() for p in paths)
+    confidence = 0.5 if shipped else 1.0
+    labels = [Label(r["address"], r["name"], category_of(r["category"]), r["source"] or "labels", confidence,
+                    not shipped) for r in rows]  # fmt: skip
+    await write_labels(store, labels)
     return len(rows)

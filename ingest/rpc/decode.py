@@ -1,7 +1,9 @@
 """Blocks, receipts and logs as the node returns them (hex strings) -> transfer batches.
 
 One native TRANSFER per transaction (zero-value calls too: they are interactions; a failed
-transaction moves no value and has status 0; a creation goes to the created contract), and
+transaction moves no value and has status 0; a creation goes to the created contract), one per
+internal value transfer where the node traces them (ingest/rpc/internal.py: log_index -1 -
+the call frame's position), and
 one per token movement in the receipts' logs:
 - ERC-20 `Transfer`: 3 topics, 32 bytes of data (the amount), scaled by the token's decimals;
 - ERC-721 `Transfer`: 4 topics (the token id is the last), value 1;
@@ -22,6 +24,7 @@ from eth_abi import decode as abi_decode
 from core.chains import DEFAULT_CHAIN
 from graph.model import NATIVE_TOKEN, TRANSFER_COLUMNS
 from ingest.batch import transfer_frame
+from ingest.rpc.internal import InternalTransfer
 
 TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 TRANSFER_SINGLE = "0xc3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62"
@@ -41,6 +44,7 @@ class BlockData:
     ts: int
     transactions: list[dict[str, Any]]
     receipts: list[dict[str, Any]]
+    internal: dict[str, list[InternalTransfer]] = field(default_factory=dict)  # by transaction hash
 
     @classmethod
     def from_rpc(cls, block: dict[str, Any], receipts: list[dict[str, Any]]) -> BlockData:
@@ -51,6 +55,7 @@ class BlockData:
             ts=int(block["timestamp"], 16),
             transactions=block["transactions"],
             receipts=receipts,
+            internal=block.get("_internal") or {},
         )
 
     @property
@@ -167,6 +172,10 @@ def decode_blocks(
                 rows.add(tx["from"].lower(), to, tx_hash, -1, raw, raw / WEI, NATIVE_TOKEN, block, status,
                          fee=_fee(tx, receipt))  # fmt: skip
                 kinds["native"] += 1
+            for item in block.internal.get(tx_hash, ()) if status else ():
+                rows.add(item.from_address, item.to_address, tx_hash, item.log_index, item.wei,
+                         item.wei / WEI, NATIVE_TOKEN, block)  # fmt: skip
+                kinds["internal"] += 1
             for log in receipt.get("logs") or ():
                 before = len(rows.cols["hash"])
                 kind = _decode_log(rows, log, tx_hash, block, decimals)

@@ -10,6 +10,7 @@ from eth_abi import decode as abi_decode
 
 from ingest.rpc.client import RpcClient, RpcError
 from ingest.rpc.decode import BlockData
+from ingest.rpc.internal import from_call_tracer, from_parity
 
 BLOCKS_PER_REQUEST = 10  # full blocks are large: fewer per HTTP request than other calls
 _SELECTORS = {"symbol": "0x95d89b41", "name": "0x06fdde03", "decimals": "0x313ce567"}
@@ -39,9 +40,13 @@ class Fetcher:
     values="auto" uses trace_block when the node answers it, else full blocks."""
 
     def __init__(
-        self, client: RpcClient, receipts: str = "auto", values: str = "auto", attempts: int = 5
-    ) -> None:
+        self, client: RpcClient, receipts: str = "auto", values: str = "auto", attempts: int = 5,
+        internal: str = "auto",
+    ) -> None:  # fmt: skip
         self.client = client
+        # Internal transactions (ingest/rpc/internal.py): from trace_block when values come from it,
+        # else debug_traceBlockByNumber (callTracer); auto: whichever the node has, none if neither.
+        self.internal = internal  # auto | trace | debug | off
         self.receipts = receipts  # auto | block | tx
         self.values = (
             "full" if receipts == "tx" else values
@@ -82,6 +87,8 @@ class Fetcher:
         receipts = await self._receipts(raw)
         if traced:
             raw = await self._traced(raw, receipts)
+        elif self.internal in ("auto", "debug", "trace"):
+            raw = await self._debug_traced(raw)
         out = [BlockData.from_rpc(b, r) for b, r in zip(raw, receipts, strict=True)]
         for prev, block in zip(out, out[1:], strict=False):
             if block.parent_hash != prev.hash:
@@ -100,7 +107,11 @@ class Fetcher:
                 out.append(block)
                 continue
             top = {}
-            for t in next(traces) or []:
+            block_traces = next(traces) or []
+            if self.internal != "off":
+                self.internal = "trace"
+                block = {**block, "_internal": from_parity(block_traces)}
+            for t in block_traces:
                 if t.get("blockHash") != block["hash"]:
                     raise ChainMoved(f"traces of block {int(block['number'], 16)} are from another block")
                 if t.get("transactionHash") and t.get("traceAddress") == []:
@@ -113,6 +124,30 @@ class Fetcher:
                 txs.append({"hash": r["transactionHash"], "from": r["from"], "to": r.get("to"),
                             "value": action.get("value") or "0x0"})  # fmt: skip
             out.append({**block, "transactions": txs})
+        return out
+
+    async def _debug_traced(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Blocks with their internal transfers from debug_traceBlockByNumber (callTracer)."""
+        calls = [("debug_traceBlockByNumber", [b["number"], {"tracer": "callTracer"}])
+                 for b in blocks if b["transactions"]]  # fmt: skip
+        try:
+            answers = iter(await self.client.batch(calls, size=BLOCKS_PER_REQUEST))
+        except RpcError as exc:
+            if self.internal != "auto" or exc.rpc_code not in _METHOD_MISSING:
+                raise
+            self.internal = "off"  # the node has neither tracer
+            return blocks
+        if calls:
+            self.internal = "debug"
+        out = []
+        for block in blocks:
+            if not block["transactions"]:
+                out.append(block)
+                continue
+            answer = next(answers) or []
+            if len(answer) != len(block["transactions"]):
+                raise ChainMoved(f"traces of block {int(block['number'], 16)} do not match its transactions")
+            out.append({**block, "_internal": from_call_tracer(answer)})
         return out
 
     async def _receipts(self, blocks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -45,6 +45,7 @@ class Options:
     poll: float = 2.0  # seconds between head checks in follow mode
     receipts: str = "auto"  # auto | block (eth_getBlockReceipts) | tx (eth_getTransactionReceipt)
     values: str = "auto"  # auto | trace (trace_block) | full (full blocks): see ingest.rpc.fetch
+    internal: str = "auto"  # internal transactions: auto | trace | debug | off (ingest.rpc.internal)
     progress: bool = False
 
 
@@ -81,7 +82,10 @@ class RpcReport:
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "kinds"}
         out.update(
-            {k: self.kinds.get(k, 0) for k in ("native", "erc20", "erc721", "erc1155", "skipped_logs")}
+            {
+                k: self.kinds.get(k, 0)
+                for k in ("native", "erc20", "erc721", "erc1155", "skipped_logs", "internal")
+            }  # fmt: skip
         )
         out["blocks_per_s"] = round(self.blocks_per_s, 1)
         out["transfers_per_s"] = round(self.transfers_per_s, 1)
@@ -99,7 +103,7 @@ class Ingester:
         self.store = store
         self.client = client
         self.opt = options
-        self.fetcher = Fetcher(client, options.receipts, options.values)
+        self.fetcher = Fetcher(client, options.receipts, options.values, internal=options.internal)
         self.report = RpcReport()
         self.decimals: dict[str, int | None] = {}
         self.done = chain.Ranges()
@@ -140,7 +144,8 @@ class Ingester:
             self.report.requests = self.client.stats.requests
             self.report.retries = self.client.stats.retries
             self.report.retry_reasons = dict(self.client.stats.reasons)
-            self.report.fetch = f"receipts={self.fetcher.receipts} values={self.fetcher.values}"
+            self.report.fetch = (f"receipts={self.fetcher.receipts} values={self.fetcher.values} "
+                                 f"internal={self.fetcher.internal}")  # fmt: skip
         return self.report
 
     # ---- one range, chunk by chunk, the next fetch overlapping this write --------------------
@@ -206,6 +211,7 @@ class Ingester:
                               sorted(senders.get(b.number, []))) for b in blocks
         ])  # fmt: skip
         written = await self.store.write_transfers(decoded.frame)
+        await self.store.transfers_added(decoded.frame)
         if len(decoded.token_ids):
             await chain.set_token_ids(self.store, self.chain_id, decoded.token_ids)
         if decoded.created:

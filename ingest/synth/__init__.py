@@ -26,11 +26,12 @@ from ingest.synth.events import Events, sort_by_time
 from ingest.synth.kinds import Kind
 from ingest.synth.laundering import Laundering, LaunderingParams, build_laundering
 from ingest.synth.population import build_population
+from ingest.synth.sybil import Sybil, SybilParams, build_sybil
 
-__all__ = ["CampaignParams", "LaunderingParams", "SynthSummary", "generate", "in_treatment"]
+__all__ = ["CampaignParams", "LaunderingParams", "SybilParams", "SynthSummary", "generate", "in_treatment"]
 
 # independent random streams, so that one part changing leaves the others as they were
-_POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW = range(1, 8)
+_POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW, _SYBIL = range(1, 9)
 EXCHANGE_NONCE = 4_000_000
 OUTPUTS = ("transactions", "receipts", "token_transfers", "contracts", "tokens", "labels", "laundering",
            "campaign")  # fmt: skip  # hot wallets have sent millions of transactions before
@@ -50,6 +51,8 @@ class SynthSummary:
     launderers: int = 0
     patterns: dict[str, int] = field(default_factory=dict)
     campaign_targets: int = 0
+    farms: int = 0
+    farm_wallets: int = 0
     conversions: dict[str, int] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)  # data rows per file
     seconds: float = 0.0
@@ -75,6 +78,8 @@ def generate(
     campaign_params: CampaignParams | None = None,
     window_events: int = 150_000,
     progress: bool | None = None,
+    sybil_share: float = 0.0,
+    sybil: SybilParams | None = None,
 ) -> SynthSummary:
     """Write the synthetic data set into the folder `out` (created if needed)."""
     if wallets < 10:
@@ -83,6 +88,8 @@ def generate(
         raise ValueError("days must be at least 1")
     if not 0.0 <= laundering_share <= 0.5:
         raise ValueError("laundering_share must be between 0 and 0.5")
+    if not 0.0 <= sybil_share <= 0.5 or laundering_share + sybil_share > 0.6:
+        raise ValueError("sybil_share must be between 0 and 0.5 (and with laundering_share at most 0.6)")
     start = int(start)
     if not 10**9 <= start <= 4 * 10**9:  # 2001..2096: timestamps keep 10 digits
         raise ValueError(f"start must be a unix time in seconds between 2001 and 2096, not {start}")
@@ -99,7 +106,8 @@ def generate(
 
     try:
         summary = _generate(out, wallets, days, seed, laundering_share, campaign, start, laundering,
-                            campaign_params, window_events, progress)  # fmt: skip
+                            campaign_params, window_events, progress,
+                            (sybil_share, sybil or SybilParams()))  # fmt: skip
     except BaseException:
         for name in OUTPUTS:
             writer.partial(out / f"{name}.csv").unlink(missing_ok=True)
@@ -116,20 +124,22 @@ def generate(
 
 def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: float, campaign: bool,
               start: int, laundering: LaunderingParams, campaign_params: CampaignParams,
-              window_events: int, progress: bool | None) -> SynthSummary:  # fmt: skip
+              window_events: int, progress: bool | None,
+              sybil_args: tuple[float, SybilParams]) -> SynthSummary:  # fmt: skip
     campaign_day = campaign_params.start(days) if campaign else None
     catalog = build_catalog(_rng(seed, _CATALOG), wallets, days, campaign_day)
     pop = build_population(_rng(seed, _POPULATION), wallets, start, days)
+    farms = _sybil(seed, pop, catalog, start, days, *sybil_args)  # before the world: it adjusts pop
     world = World.build(seed, start, days, pop, catalog)
-    table, addresses = _address_table(world.human0 + wallets, seed)
-    humans = addresses[world.human0 :]
+    table, addresses = _address_table(world.human0 + wallets + (farms.extra if farms else 0), seed)
+    humans = addresses[world.human0 : world.human0 + wallets]
 
     schedule_rng = _rng(seed, _SCHEDULE)
     launder = build_laundering(_rng(seed, _LAUNDERING), world, laundering_share, laundering)
     camp = build_campaign(_rng(seed, _CAMPAIGN), world, humans, campaign_params) if campaign else None
     scheduled = sort_by_time(Events.concat([
         _funding(schedule_rng, world), _deployments(schedule_rng, world), launder.events,
-        *([camp.events] if camp else []),
+        *([camp.events] if camp else []), *([farms.events] if farms else []),
     ]))  # fmt: skip
 
     hours = days * 24
@@ -168,12 +178,22 @@ def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: f
     summary.files = {name: f.rows for name, f in chain.files.items()}
     summary.contracts, summary.tokens = tables.write_catalog(out, catalog, addresses, start)
     summary.files["contracts"], summary.files["tokens"] = summary.contracts, summary.tokens
-    summary.files["labels"] = tables.write_labels(out, pop, humans, launder)
+    summary.files["labels"] = tables.write_labels(out, pop, humans, launder, farms)
     summary.files["laundering"] = tables.write_patterns(out, launder, humans)
     _count(summary, launder, camp)
+    if farms is not None:
+        summary.farms, summary.farm_wallets = len(farms.farms), farms.members
     if camp is not None:
         summary.files["campaign"] = tables.write_campaign(out, camp, humans)
     return summary
+
+
+def _sybil(seed: int, pop, catalog, start: int, days: int, share: float, params: SybilParams) -> Sybil | None:
+    """Airdrop farms and their honest look-alikes (ingest.synth.sybil), or None without farms:
+    the other streams stay as they were."""
+    if share <= 0:
+        return None
+    return build_sybil(_rng(seed, _SYBIL), pop, catalog, start, days, share, params)
 
 
 def _address_table(n: int, seed: int) -> tuple[np.ndarray, list[str]]:

@@ -14,13 +14,15 @@ from ingest.synth.campaign import Campaign
 from ingest.synth.catalog import ERC20, ERC721, ERC1155, EXCHANGE, Catalog
 from ingest.synth.laundering import Laundering
 from ingest.synth.population import COMMUNITY, FOCUS, PATTERN, PERSONAS, RISK, SEGMENTS, Population
+from ingest.synth.sybil import Sybil
 from ingest.synth.writer import partial
 
 CONTRACTS = ("address", "bytecode", "function_sighashes", "is_erc20", "is_erc721", "block_number", "name",
              "category")  # fmt: skip
 TOKENS = ("address", "symbol", "name", "decimals", "total_supply", "block_number")
 LABELS = ("address", "persona", "focus", "pattern", "risk", "community", "typology", "segment",
-          "laundering_id", "laundering_type", "laundering_role")  # fmt: skip
+          "laundering_id", "laundering_type", "laundering_role", "sybil_cluster",
+          "sybil_lookalike")  # fmt: skip
 PATTERNS = ("laundering_id", "laundering_type", "size", "start", "end", "asset", "amount", "members")
 CAMPAIGN = ("address", "group", "converted", "converted_at")
 
@@ -61,17 +63,21 @@ def write_catalog(out: Path, catalog: Catalog, addresses: list[str], t0: int) ->
     return contracts, tokens
 
 
-def write_labels(out: Path, pop: Population, addresses: list[str], laundering: Laundering) -> int:
+def write_labels(out: Path, pop: Population, addresses: list[str], laundering: Laundering,
+                 sybil: Sybil | None = None) -> int:  # fmt: skip
     pattern_of: dict[int, tuple[str, str, str]] = {}
     for p in laundering.patterns:
         for w, role in zip(p.members, p.roles, strict=True):
             pattern_of[w] = (p.id, p.type, role)
     typology = pop.typology()
+    farm_of = sybil.cluster_of() if sybil else {}
+    lookalike = sybil.lookalike if sybil else {}
     fh, out_ = _open(out / "labels.csv", LABELS)
     for w in range(len(pop)):
         axes = FOCUS[pop.focus[w]], PATTERN[pop.pattern[w]], RISK[pop.risk[w]], COMMUNITY[pop.community[w]]
         out_.writerow((addresses[w], PERSONAS[pop.persona[w]].name, *axes, typology[w],
-                       SEGMENTS[pop.segment[w]], *pattern_of.get(w, ("", "", ""))))  # fmt: skip
+                       SEGMENTS[pop.segment[w]], *pattern_of.get(w, ("", "", "")), farm_of.get(w, ""),
+                       lookalike.get(w, "")))  # fmt: skip
     fh.close()
     return len(pop)
 

@@ -5,8 +5,10 @@
 // procedures come from the pinned language-support's own Neo4j 5 catalogue.
 import { testData } from '@neo4j-cypher/language-support';
 
-export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot', 'Meta'];
-export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED', 'ON_CHAIN'];
+export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot', 'Meta',
+  'SybilCluster', 'SybilAppeal', 'Label', 'Watch', 'Alert'];
+export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED',
+  'MEMBER', 'SYBIL_LINK', 'APPEALS', 'TAGGED', 'ON_CHAIN'];
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
@@ -29,6 +31,14 @@ export const PROPERTY_KEYS = [
   'counterparties', 'goal_tx', 'first_goal', 'report_key', 'report_at',
   // the activity summary on wallets (graph/activity.py) and :Meta {name} status nodes
   'first_ts', 'last_ts', 'activity_days', 'activity_value', 'category_ts', 'written_at', 'transfers',
+  // sybil clusters (graph/sybil.py): :SybilCluster, SYBIL_LINK, :SybilAppeal, the mark on wallets
+  'size', 'score', 'evidence_counts', 'detected_at', 'sybil_cluster', 'kind', 'transactions', 'reason', 'key',
+  // compliance (docs/compliance.md): :Label, exposure on wallets, :Watch and :Alert
+  'label', 'source', 'confidence', 'verified', 'label_categories',
+  'exposure_direct_in', 'exposure_indirect_in', 'exposure_direct_out', 'exposure_indirect_out', 'exposure_top',
+  'exposure_risk', 'exposure_ppr', 'exposure_categories', 'exposure_paths', 'exposure_at',
+  'rules', 'webhook', 'seq', 'rule', 'detail', 'delivered_at', 'attempts', 'last_error', 'wallet',
+  'state', 'laundering_pattern', 'updated_at',
   // chains (core/chains.py): a transfer's chain, a wallet's chains, ON_CHAIN's contract and token
   // flags, the chain of a contract's creation block, the graph's chain-awareness version on :Meta
   'chain', 'chains', 'contract', 'created_chain',

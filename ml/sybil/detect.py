@@ -1,0 +1,216 @@
+"""Sybil clusters: wallets joined by links that carry at least two independent kinds of evidence
+(ml.sybil.evidence), as connected components of three or more wallets.
+
+Parameters and why they have these values (how farms operate, not fitted to any evaluation):
+
+- `hub_wallets = 1000`: a wallet that sent to or received from more than a thousand distinct
+  wallets is an exchange, faucet, bridge or distributor. Farm funders seen in the Hop, Arbitrum
+  and LayerZero hunts fund tens to a few hundred wallets each; bigger operators split funding
+  over several wallets because one hot wallet would be the first thing hunters look at.
+- `pass_through_hours = 48`: a hop exists only to pass funds on; operators forward within hours
+  (scripts), and a wallet that holds for days starts to look like a user.
+- `window_minutes = 60`: a farm script runs wallet after wallet; a batch over one operator's
+  wallets finishes within minutes to an hour. Coincidences further apart are what organic crowds
+  produce and are not counted.
+- `crowd = 300`: a contract called by more wallets than this within one window is a hyped
+  moment (a popular mint); the coincidence carries almost no surprise (log(n/m)) and its pairs
+  would cost most of the time.
+- `min_contracts = 2`, `min_share = 0.25`: one shared moment is a crowd; two different contracts
+  in the same hour, making up a quarter of the quieter wallet's moments, is a script. Heavy
+  users of the same game coincide often but on a small share of their moments.
+- surprise threshold 2 log(n): the chance that two unrelated wallets coincide is about m/n per
+  shared moment; demanding a product below 1/n^2 leaves about one chance pair in the whole chain
+  (n^2/2 pairs), before the second independent kind of evidence is even asked for.
+- `price_share = 0.2`: if a fifth of a contract's payers pay exactly the same amount it is a
+  price; if a fifth of a hub's recipients get exactly the same amount it is a distribution.
+- amounts need five significant digits (people type up to four: 1250 USDC, 0.375 ETH, and
+  collide on them); two identical amounts in common, or one of seven or more digits (a balance
+  to the wei, a script's random draw: no one matches that by chance).
+- `min_kinds = 2`, `min_size = 3`: every kind has an honest explanation on its own (friends
+  send to the same person, a popular dApp is used by everyone at once); two independent ones
+  rarely do. One person with two wallets is not a farm.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from graph.features import WalletGraph
+from ml.sybil import evidence as ev
+from ml.sybil.evidence import BIT, KINDS
+
+
+@dataclass
+class SybilCluster:
+    id: str
+    members: list[str]  # addresses
+    score: float  # share of member pairs directly linked, times the mean kinds per link / 3 (at most 1)
+    evidence_counts: dict[str, int]  # links per kind
+
+
+@dataclass
+class Link:
+    a: str
+    b: str
+    kinds: list[str]
+    edges: dict[str, list[int]] = field(default_factory=dict)  # kind -> edge rows of graph.edges
+
+
+class SybilDetector:
+    """Finds farms in a WalletGraph. `fit(graph)` sets `clusters_`, `links_` (the links kept as
+    evidence: each member's strongest links inside its cluster), `pairs_` (every linked pair with
+    its kinds as bits) and `timings_` (seconds per step)."""
+
+    def __init__(self, hub_wallets: int = 1000, pass_through_hours: float = 48.0, window_minutes: int = 60,
+                 crowd: int = 300, min_contracts: int = 2, min_share: float = 0.25, price_share: float = 0.2,
+                 min_kinds: int = 2, min_size: int = 3, links_per_member: int = 3) -> None:  # fmt: skip
+        self.hub_wallets = hub_wallets
+        self.pass_through_hours = pass_through_hours
+        self.window_minutes = window_minutes
+        self.crowd = crowd
+        self.min_contracts = min_contracts
+        self.min_share = min_share
+        self.price_share = price_share
+        self.min_kinds = min_kinds
+        self.min_size = min_size
+        self.links_per_member = links_per_member
+
+    def fit(self, graph: WalletGraph, progress: Callable[[str], None] | None = None) -> SybilDetector:
+        say = progress or (lambda _: None)
+        self.timings_: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            self.timings_[name] = round(now - clock, 3)
+            clock = now
+            say(name)
+
+        p = ev.prepare(graph, self.hub_wallets, self.pass_through_hours)
+        people = max(int(p.person.sum()), 2)
+        lap("prepare")
+        kinds: dict[str, sp.csr_matrix] = {"funder": ev.funder_pairs(p)}
+        lap("funder")
+        targets = ev.collector_targets(p)
+        kinds["collector"] = ev.collector_pairs(p, targets)
+        lap("collector")
+        t_rows = ev.timing_tokens(p, self.window_minutes * 60, self.crowd)
+        kinds["timing"], _ = ev.timing_pairs(p, t_rows, people, self.min_contracts, self.min_share)
+        lap("timing")
+        a_rows = ev.amount_rows(p, self.price_share)
+        kinds["amount"] = ev.amount_pairs(p, a_rows, self.hub_wallets)
+        lap("amount")
+        c_rows = ev.counterparty_rows(p)
+        kinds["counterparty"] = ev.counterparty_pairs(p, c_rows, people, int(2 * np.sqrt(people)) + 2)
+        lap("counterparty")
+
+        bits = sp.csr_matrix((p.n, p.n), dtype=np.int64)
+        for name, m in kinds.items():
+            m = m.tocsr().astype(bool).astype(np.int64) * BIT[name]
+            bits = bits + m
+        bits = bits.tocoo()
+        n_kinds = np.array([bin(int(x)).count("1") for x in bits.data]) if bits.nnz else np.zeros(0, int)
+        strong = n_kinds >= self.min_kinds
+        self.pairs_ = pd.DataFrame({"u": bits.row[strong], "v": bits.col[strong], "bits": bits.data[strong],
+                                    "kinds": n_kinds[strong]})  # fmt: skip
+        self._cluster(graph, p)
+        lap("clusters")
+        self._evidence(graph, p, targets, t_rows, a_rows, c_rows)
+        lap("evidence")
+        return self
+
+    def _cluster(self, graph: WalletGraph, p: ev.Prepared) -> None:
+        pairs = self.pairs_
+        adj = sp.csr_matrix((np.ones(len(pairs)), (pairs["u"], pairs["v"])), shape=(p.n, p.n))
+        n_comp, label = connected_components(adj, directed=False)
+        sizes = np.bincount(label, minlength=n_comp)
+        linked = np.zeros(p.n, dtype=bool)
+        linked[pairs["u"].to_numpy()] = linked[pairs["v"].to_numpy()] = True
+        big = [c for c in np.unique(label[linked]) if sizes[c] >= self.min_size]
+        address = graph.wallets["address"].to_numpy()
+        pair_comp = label[pairs["u"].to_numpy()]
+        clusters: list[SybilCluster] = []
+        self.member_of_: dict[int, int] = {}
+        # biggest first, then by the smallest address: ids are stable for the same graph
+        order = sorted(big, key=lambda c: (-sizes[c], address[np.flatnonzero(label == c)].min()))
+        for i, c in enumerate(order):
+            members = np.flatnonzero(label == c)
+            inside = pairs[pair_comp == c]
+            possible = len(members) * (len(members) - 1) / 2
+            density = len(inside) / possible
+            counts = {k: int(((inside["bits"].to_numpy() & BIT[k]) > 0).sum()) for k in KINDS}
+            mean_kinds = float(inside["kinds"].mean()) if len(inside) else 0.0
+            score = round(min(1.0, 0.5 + 0.5 * density * min(1.0, mean_kinds / 3)), 4)
+            cid = f"sybil-{i + 1:05d}"
+            clusters.append(SybilCluster(cid, sorted(address[members].tolist()), score,
+                                         {k: v for k, v in counts.items() if v}))  # fmt: skip
+            for m in members.tolist():
+                self.member_of_[m] = i
+        self.clusters_ = clusters
+        self.label_ = label
+
+    def _evidence(self, graph: WalletGraph, p: ev.Prepared, targets: pd.DataFrame, t_rows: pd.DataFrame,
+                  a_rows: pd.DataFrame, c_rows: pd.DataFrame) -> None:  # fmt: skip
+        """The links kept as evidence: for each member its `links_per_member` strongest links
+        within its cluster (most kinds first), each kind with the transfers that show it."""
+        pairs = self.pairs_
+        if pairs.empty or not self.clusters_:
+            self.links_ = []
+            return
+        in_cluster = np.array([u in self.member_of_ for u in pairs["u"].tolist()], dtype=bool)
+        pairs = pairs[in_cluster]
+        both = pd.concat(
+            [pairs.rename(columns={"u": "w", "v": "o"}), pairs.rename(columns={"v": "w", "u": "o"})]
+        )
+        both = both.sort_values(["w", "kinds", "o"], ascending=[True, False, True])
+        best = both.groupby("w").head(self.links_per_member)
+        chosen = pd.DataFrame({"u": np.minimum(best["w"], best["o"]), "v": np.maximum(best["w"], best["o"]),
+                               "bits": best["bits"]}).drop_duplicates(["u", "v"])  # fmt: skip
+        address = graph.wallets["address"].to_numpy()
+        t_by = t_rows.groupby("wallet") if len(t_rows) else None
+        a_by = a_rows.groupby("wallet") if len(a_rows) else None
+        c_by = c_rows.groupby("wallet") if len(c_rows) else None
+        s_by = targets.groupby("wallet") if len(targets) else None
+        links = []
+        for u, v, b in chosen.itertuples(index=False):
+            u, v, b = int(u), int(v), int(b)
+            edges: dict[str, list[int]] = {}
+            if b & BIT["funder"]:
+                edges["funder"] = p.fund_edges[u] + p.fund_edges[v]
+            if b & BIT["collector"]:
+                edges["collector"] = _shared(s_by, u, v, "target")
+            if b & BIT["timing"]:
+                edges["timing"] = _shared(t_by, u, v, "token")
+            if b & BIT["amount"]:
+                edges["amount"] = _shared(a_by, u, v, "key")
+            if b & BIT["counterparty"]:
+                edges["counterparty"] = _shared(c_by, u, v, "party")
+            kinds = [k for k in KINDS if b & BIT[k]]
+            shown = {k: sorted(set(x))[:8] for k, x in edges.items()}
+            links.append(Link(address[u], address[v], kinds, shown))
+        self.links_ = links
+
+
+def _shared(groups, u: int, v: int, key: str, most: int = 4) -> list[int]:
+    """Edges of u and v on the keys both have (up to `most` keys)."""
+    if groups is None:
+        return []
+    try:
+        a, b = groups.get_group(u), groups.get_group(v)
+    except KeyError:
+        return []
+    common = sorted(set(a[key]) & set(b[key]))[:most]
+    edges = []
+    for rows in (a[a[key].isin(common)], b[b[key].isin(common)]):
+        edges += [int(x) for x in rows["edge"]]
+        if "edge2" in rows:  # the hop's transfer on to the collector
+            edges += [int(x) for x in rows["edge2"] if x >= 0]
+    return edges

@@ -1,0 +1,319 @@
+"""Evidence between wallets, kind by kind, from the transfers alone (a WalletGraph).
+
+Each kind answers one question a sybil hunter asks, and names the transfers behind its answer
+(row positions in `graph.edges`, which graph.sybil turns into transaction hashes):
+
+- `funder`: the same first funder (the wallet that first sent it ETH), looked through pass-through
+  hops (a fresh wallet that only forwards what it got within two days), never a hub;
+- `collector`: value sent to the same wallet (a sweep, or the same exchange deposit address),
+  again through pass-through hops and never to a hub;
+- `timing`: the same contracts called (or the same exchange withdrawing) within the same hour,
+  on at least two contracts, weighted by how few others did so in that hour;
+- `amount`: the same exact amounts, chosen by the sender (not a contract's price nor a
+  distribution everyone got alike);
+- `counterparty`: rare counterparties in common (other than the funder and the collector).
+
+Hubs (exchanges, contracts known as such, any wallet with more than `hub_wallets` distinct
+counterparties on one side) never link: being funded by the same exchange says nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from graph.features import WalletGraph
+from graph.model import NATIVE_TOKEN
+
+KINDS = ("funder", "collector", "timing", "amount", "counterparty")
+BIT = {k: 1 << i for i, k in enumerate(KINDS)}
+
+
+@dataclass
+class Prepared:
+    """What every kind reads: the edges as arrays, wallet roles, first funding through hops."""
+
+    n: int
+    src: np.ndarray
+    dst: np.ndarray
+    ts: np.ndarray
+    value: np.ndarray
+    token: np.ndarray
+    native: np.ndarray  # bool per edge
+    person: np.ndarray  # bool per wallet: may be linked (not a contract, exchange or hub)
+    service: np.ndarray  # bool per wallet: a contract, an exchange or a hub
+    root: np.ndarray  # per wallet: its root funder (-1 none or a hub)
+    fund_edges: list[list[int]]  # per wallet with a root: the funding edges up to the root
+    hops: np.ndarray  # bool per wallet: a pass-through hop
+    payer: np.ndarray  # bool per wallet: an exchange or a hub that is no contract
+    hub: np.ndarray  # bool per wallet: more than hub_wallets distinct counterparties on one side
+    funded_at: np.ndarray  # per wallet: time of its first funding (int64 max if none)
+    contract: np.ndarray  # bool per wallet: a contract or token known as such
+
+
+def pair_codes(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    return a.astype(np.int64) * n + b
+
+
+def _pairs_of_groups(members: np.ndarray, groups: np.ndarray, n: int, weight: np.ndarray | None = None,
+                     n_groups: int | None = None) -> sp.csr_matrix:  # fmt: skip
+    """Upper-triangular wallet x wallet matrix: for each pair, the summed weight of the groups
+    both are in (1 each without weights). members/groups: one row per (wallet, group), unique."""
+    g = int(n_groups if n_groups is not None else (groups.max() + 1 if len(groups) else 0))
+    inc = sp.csr_matrix((np.ones(len(members)), (members, groups)), shape=(n, g))
+    if weight is not None:
+        inc_w = inc @ sp.diags(weight)
+        prod = inc_w @ inc.T
+    else:
+        prod = inc @ inc.T
+    return sp.triu(prod, k=1).tocsr()
+
+
+def prepare(graph: WalletGraph, hub_wallets: int, pass_through_hours: float) -> Prepared:
+    e = graph.edges
+    n = graph.n
+    src, dst = e["src"].to_numpy(), e["dst"].to_numpy()
+    ts, value, token = e["ts"].to_numpy(), e["value"].to_numpy(dtype=float), e["token"].to_numpy()
+    native_code = graph.tokens.index(NATIVE_TOKEN) if NATIVE_TOKEN in graph.tokens else -1
+    native = token == native_code
+    w = graph.wallets
+    distinct = pd.DataFrame({"s": src, "d": dst}).drop_duplicates()
+    out_cp = np.bincount(distinct["s"].to_numpy(), minlength=n)
+    in_cp = np.bincount(distinct["d"].to_numpy(), minlength=n)
+    exchange = (w["category"] == "Exchange").to_numpy(dtype=bool)
+    contract = w["contract"].to_numpy(dtype=bool) | w["token"].to_numpy(dtype=bool)
+    zero = (w["address"] == "0x" + "0" * 40).to_numpy()
+    hub = (out_cp > hub_wallets) | (in_cp > hub_wallets)
+    service = contract | exchange | zero | hub
+    person = ~service
+
+    # first funding: the earliest incoming native transfer with value
+    funding = np.flatnonzero(native & (value > 0) & (src != dst))
+    order = funding[np.lexsort((funding, ts[funding]))]
+    first_edge = np.full(n, -1, dtype=np.int64)
+    seen_dst, first_pos = np.unique(dst[order], return_index=True)
+    first_edge[seen_dst] = order[first_pos]
+    funder = np.where(first_edge >= 0, src[np.maximum(first_edge, 0)], -1)
+
+    # a pass-through hop: few transfers, first sent on within `pass_through_hours` of its funding
+    out_n = np.bincount(src, minlength=n)
+    in_n = np.bincount(dst, minlength=n)
+    first_out = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_out, src, ts)
+    funded_at = np.where(first_edge >= 0, ts[np.maximum(first_edge, 0)], np.iinfo(np.int64).max)
+    hops = (
+        person
+        & (out_n <= 3)
+        & (in_n <= 3)
+        & (first_out >= funded_at)
+        & (first_out - funded_at <= pass_through_hours * 3600)
+    )
+    root = funder.copy()
+    fund_edges: list[list[int]] = [[int(x)] if x >= 0 else [] for x in first_edge.tolist()]
+    for _ in range(2):  # up to two hops back
+        via = (root >= 0) & hops[np.maximum(root, 0)]
+        for i in np.flatnonzero(via).tolist():
+            h = int(root[i])
+            if first_edge[h] >= 0:
+                fund_edges[i].append(int(first_edge[h]))
+        root = np.where(via, funder[np.maximum(root, 0)], root)
+    root = np.where((root >= 0) & person[np.maximum(root, 0)], root, -1)
+    payer = exchange | (service & ~contract & ~zero)
+    return Prepared(
+        n,
+        src,
+        dst,
+        ts,
+        value,
+        token,
+        native,
+        person,
+        service,
+        root,
+        fund_edges,
+        hops,
+        payer,
+        hub,
+        funded_at,
+        contract,
+    )
+
+
+def funder_pairs(p: Prepared) -> sp.csr_matrix:
+    m = np.flatnonzero((p.root >= 0) & p.person & ~p.hops)
+    return _pairs_of_groups(m, p.root[m], p.n, n_groups=p.n)
+
+
+def collector_targets(p: Prepared) -> pd.DataFrame:
+    """(wallet, target, edge): value a person sent to another person, or through a pass-through
+    hop to the wallet the hop sent it on to."""
+    sel = np.flatnonzero(p.person[p.src] & p.person[p.dst] & (p.value > 0) & (p.src != p.dst)
+                         & ~p.hops[p.src])  # fmt: skip
+    direct = pd.DataFrame({"wallet": p.src[sel], "target": p.dst[sel], "edge": sel})
+    via = direct[p.hops[direct["target"].to_numpy()]]
+    onward = np.flatnonzero(p.hops[p.src] & (p.value > 0))
+    onward = pd.DataFrame({"target": p.src[onward], "final": p.dst[onward], "edge2": onward})
+    via = via.merge(onward, on="target")
+    hopped = pd.DataFrame({"wallet": via["wallet"], "target": via["final"], "edge": via["edge"],
+                           "edge2": via["edge2"]})  # fmt: skip
+    direct["edge2"] = -1
+    rows = pd.concat([direct[~p.hops[direct["target"].to_numpy()]], hopped], ignore_index=True)
+    rows = rows[~p.service[rows["target"].to_numpy()] & (rows["wallet"] != rows["target"])]
+    # sent back to its own funder: the tie the funder kind already counts, unless the funder
+    # funded them in one batch and they paid back in one batch (a day each, two tilings each)
+    back = rows["target"].to_numpy() == p.root[rows["wallet"].to_numpy()]
+    rows = rows.assign(group=rows["target"].astype(np.int64).astype(str))
+    b = rows[back]
+    funded = p.funded_at[b["wallet"].to_numpy()]
+    swept = p.ts[b["edge"].to_numpy()]
+    batches = [rows[~back]]
+    for f_tile in (0, 43200):
+        for s_tile in (0, 43200):
+            key = (b["target"].astype(str) + f":{f_tile}:{s_tile}:" + ((funded + f_tile) // 86400).astype(str)
+                   + ":" + ((swept + s_tile) // 86400).astype(str))  # fmt: skip
+            batches.append(b.assign(group=key.to_numpy()))
+    rows = pd.concat(batches, ignore_index=True)
+    return rows.drop_duplicates(["wallet", "group"])
+
+
+def collector_pairs(p: Prepared, targets: pd.DataFrame) -> sp.csr_matrix:
+    codes, uniq = pd.factorize(targets["group"])
+    pairs = _pairs_of_groups(targets["wallet"].to_numpy(), codes, p.n, n_groups=len(uniq))
+    pairs.data[:] = 1.0
+    return pairs
+
+
+def timing_tokens(p: Prepared, window: int, crowd: int) -> pd.DataFrame:
+    """(wallet, token, contract, edge): a call to a service (or a withdrawal from an exchange or
+    hub) in a window of `window` seconds; two tilings half a window apart, so two calls within
+    half a window always share a token. Tokens of more than `crowd` wallets are dropped."""
+    call = np.flatnonzero(p.person[p.src] & p.service[p.dst])
+    got = np.flatnonzero(p.service[p.src] & p.person[p.dst] & p.native & (p.value > 0))
+    wallet = np.r_[p.src[call], p.dst[got]]
+    other = np.r_[p.dst[call], p.src[got]]
+    direction = np.r_[np.zeros(len(call), np.int64), np.ones(len(got), np.int64)]
+    edge = np.r_[call, got]
+    ts = p.ts[edge]
+    frames = []
+    for tiling in (0, 1):
+        bucket = (ts + tiling * (window // 2)) // window
+        frames.append(pd.DataFrame({"wallet": wallet, "contract": other * 2 + direction,
+                                    "bucket": bucket * 2 + tiling, "edge": edge}))  # fmt: skip
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates(["wallet", "contract", "bucket"])
+    rows["token"] = rows.groupby(["contract", "bucket"]).ngroup()
+    size = rows.groupby("token")["wallet"].transform("size")
+    rows = rows[(size >= 2) & (size <= crowd)]
+    rows = rows.assign(size=size[rows.index])
+    return rows
+
+
+def timing_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, min_contracts: int,
+                 min_share: float) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
+    """Pairs whose coinciding calls carry at least 2 log(n_people) of surprise (the sum over
+    distinct contracts of log(n_people / wallets in that window)), on `min_contracts` contracts,
+    and make up `min_share` of the quieter wallet's windows."""
+    if rows.empty:
+        return sp.csr_matrix((p.n, p.n)), rows
+    tokens_per_wallet = rows.groupby("wallet")["token"].nunique()
+    codes, uniq = pd.factorize(rows["token"])
+    counts = _pairs_of_groups(rows["wallet"].to_numpy(), codes, p.n, n_groups=len(uniq)).tocoo()
+    u, v, shared = counts.row, counts.col, counts.data
+    own = tokens_per_wallet.reindex(np.r_[u, v]).to_numpy().reshape(2, -1).min(axis=0)
+    keep = shared / own >= min_share
+    cand = pd.DataFrame({"u": u[keep], "v": v[keep]})
+    if cand.empty:
+        return sp.csr_matrix((p.n, p.n)), rows
+    # the shared tokens of the candidates, scored per distinct contract
+    slim = rows[["wallet", "token", "contract", "size"]]
+    a = cand.merge(slim.rename(columns={"wallet": "u"}), on="u")
+    ab = a.merge(slim[["wallet", "token"]].rename(columns={"wallet": "v"}), on=["v", "token"])
+    ab["surprise"] = np.log(n_people / ab["size"])
+    per = ab.groupby(["u", "v", "contract"])["surprise"].max().reset_index()
+    score = per.groupby(["u", "v"]).agg(contracts=("contract", "size"), surprise=("surprise", "sum"))
+    score = score[(score["contracts"] >= min_contracts) & (score["surprise"] >= 2 * np.log(n_people))]
+    idx = score.index.to_frame(index=False)
+    return sp.csr_matrix((np.ones(len(idx)), (idx["u"], idx["v"])), shape=(p.n, p.n)), rows
+
+
+def amount_rows(p: Prepared, price_share: float) -> pd.DataFrame:
+    """(wallet, key, edge, digits): amounts a wallet chose: what it sent to a service (unless
+    most who pay that service pay exactly that: a price) and what a hub sent it (unless most of
+    the hub's recipients got exactly that: a distribution)."""
+    sent = np.flatnonzero(p.person[p.src] & p.service[p.dst] & (p.value > 0))
+    # what an exchange (or a hub that is no contract) paid out; a contract's payouts mirror
+    # what the wallet put in, and would count the same choice twice
+    got = np.flatnonzero(p.payer[p.src] & p.person[p.dst] & p.native & (p.value > 0))
+    frames = []
+    for edges, wallet, party in ((sent, p.src, p.dst), (got, p.dst, p.src)):
+        f = pd.DataFrame({"wallet": wallet[edges], "party": party[edges], "token": p.token[edges],
+                          "value": p.value[edges], "edge": edges})  # fmt: skip
+        alike = f.groupby(["party", "token", "value"])["wallet"].transform("nunique")
+        everyone = f.groupby("party")["wallet"].transform("nunique")
+        frames.append(f[alike / everyone <= price_share])
+    rows = pd.concat(frames, ignore_index=True)
+    rows["digits"] = _significant_digits(rows["value"].to_numpy())
+    rows = rows[rows["digits"] >= 5]  # up to four digits: what people type, and collide on
+    rows["key"] = rows.groupby(["token", "value"]).ngroup()
+    return rows.drop_duplicates(["wallet", "key"])
+
+
+def _significant_digits(x: np.ndarray) -> np.ndarray:
+    digits = np.full(len(x), 17)
+    safe = np.where(x > 0, x, 1.0)
+    exp = np.floor(np.log10(safe))
+    for d in range(1, 17):
+        scale = 10.0 ** (exp - d + 1)
+        exact = np.abs(np.round(safe / scale) * scale - safe) <= 1e-12 * safe
+        digits = np.where(exact & (digits == 17), d, digits)
+    return digits
+
+
+def amount_pairs(p: Prepared, rows: pd.DataFrame, max_group: int) -> sp.csr_matrix:
+    """Pairs with two identical amounts in common, or one of seven or more significant digits."""
+    size = rows.groupby("key")["wallet"].transform("size")
+    rows = rows[(size >= 2) & (size <= max_group)]
+    if rows.empty:
+        return sp.csr_matrix((p.n, p.n))
+    codes, uniq = pd.factorize(rows["key"])
+    fine = (rows["digits"] >= 7).to_numpy().astype(float)
+    key_fine = np.zeros(len(uniq))
+    key_fine[codes] = fine
+    both = _pairs_of_groups(rows["wallet"].to_numpy(), codes, p.n, n_groups=len(uniq))
+    fine_pairs = _pairs_of_groups(rows["wallet"].to_numpy(), codes, p.n, weight=key_fine, n_groups=len(uniq))
+    hit = (both >= 2).astype(float) + (fine_pairs >= 1).astype(float)
+    hit.data[:] = 1.0
+    hit.eliminate_zeros()
+    return hit.tocsr()
+
+
+def counterparty_rows(p: Prepared) -> pd.DataFrame:
+    """(wallet, party, edge): the contracts a person dealt with, but hubs. Other people are
+    the funder's and the collector's business: counting a shared sender or receiver again here
+    would count one tie twice (a laundering stack shares both)."""
+    e = np.arange(len(p.src))
+    f = pd.concat([
+        pd.DataFrame({"wallet": p.src, "party": p.dst, "edge": e}),
+        pd.DataFrame({"wallet": p.dst, "party": p.src, "edge": e}),
+    ], ignore_index=True)  # fmt: skip
+    party = f["party"].to_numpy()
+    f = f[p.person[f["wallet"].to_numpy()] & p.contract[party] & ~p.hub[party]]
+    return f.drop_duplicates(["wallet", "party"])
+
+
+def counterparty_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, rare: int) -> sp.csr_matrix:
+    """Pairs sharing two or more rare counterparties whose surprise sums to 2 log(n_people)."""
+    size = rows.groupby("party")["wallet"].transform("size")
+    rows = rows[(size >= 2) & (size <= rare)]
+    if rows.empty:
+        return sp.csr_matrix((p.n, p.n))
+    codes, uniq = pd.factorize(rows["party"])
+    m = np.bincount(codes)
+    surprise = np.log(n_people / m)
+    count = _pairs_of_groups(rows["wallet"].to_numpy(), codes, p.n, n_groups=len(uniq))
+    total = _pairs_of_groups(rows["wallet"].to_numpy(), codes, p.n, weight=surprise, n_groups=len(uniq))
+    ok = total.multiply(count >= 2) >= 2 * np.log(n_people)
+    return sp.csr_matrix(ok, dtype=float)
