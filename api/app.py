@@ -3,6 +3,7 @@ blobs, health, readiness and metrics.
 
     /graphql          GET: GraphiQL (assets served from api/static/graphiql); POST: GraphQL; WS: subscriptions
     /graphiql/...     GraphiQL's scripts and styles
+    /app/...          the web app (web/dist; api/webapp.py)
     /blobs/{key}      profile images and metadata of the local blob store (S3 serves its own)
     /healthz          the process answers
     /readyz           graph and Redis reachable (503 otherwise)
@@ -46,8 +47,9 @@ from strawberry.types.graphql import OperationType
 from api import fast_path
 from api.context import Context, Services
 from api.metrics import Metrics
-from api.safety import BodyLimit, RateLimit, code_error, send_error
+from api.safety import ApiError, BodyLimit, RateLimit, check_variables, code_error, send_error
 from api.schema import build_schema
+from api.webapp import routes as webapp_routes
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -69,7 +71,16 @@ class GraphQLApp(GraphQL):
 
             self.direct = execute_direct
         super().__init__(
-            build_schema(settings.max_depth, settings.max_aliases, settings.max_tokens, fast=self.fast),
+            build_schema(
+                settings.max_depth,
+                settings.max_aliases,
+                settings.max_tokens,
+                settings.max_cost,
+                settings.max_page,
+                settings.max_batch,
+                settings.max_list,
+                fast=self.fast,
+            ),  # fmt: skip
             graphql_ide="graphiql",
             **kwargs,
         )
@@ -113,8 +124,10 @@ class GraphQLApp(GraphQL):
         request = Request(scope, receive)
         try:
             data = json.loads(await request.body())
-        except ValueError:
-            return await PlainTextResponse("Unable to parse request body as JSON", 400)(scope, receive, send)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested 100,000 deep
+            return await send_error(
+                send, 400, "the request body is not JSON (or nested too deep)", "BAD_REQUEST"
+            )
         if not isinstance(data, dict):  # a batch: strawberry answers (and refuses) those
             return await super().__call__(scope, _replay(json.dumps(data).encode()), send)
         query, variables = data.get("query"), data.get("variables")
@@ -123,6 +136,10 @@ class GraphQLApp(GraphQL):
         if not isinstance(variables, (dict, type(None))):
             reason = "The GraphQL operation's `variables` must be an object or null, if provided."
             return await PlainTextResponse(reason, 400)(scope, receive, send)
+        try:
+            check_variables(variables, self.settings.max_list)
+        except ApiError as exc:
+            return await send_error(send, 400, str(exc), exc.code)
         context = await self.get_context(request, None)
         name = data.get("operationName")
         self.metrics.operations.inc(operation_type(query, name))
@@ -331,6 +348,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     routes = [
         Route("/", root),
+        Route("/graphql/", root),  # relative: never Starlette's slash redirect built from the Host header
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
@@ -338,17 +356,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_route),
+        *webapp_routes(),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
             Middleware(Timing, metrics=metrics),
             Middleware(RateLimit, rate=settings.rate_limit, burst=settings.rate_burst,
-                       header=settings.api_key_header, keys=settings.api_key_set, paths=("/graphql",)),
+                       header=settings.api_key_header, keys=settings.api_key_set, paths=("/graphql",),
+                       redis_of=lambda: ref["services"].records.redis if "services" in ref else None),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
         ],
     )  # fmt: skip
+    app.router.redirect_slashes = False  # it would echo the Host header into Location
+    return app
 
 
 async def open_services(settings: Settings) -> Services:
@@ -360,6 +382,7 @@ async def open_services(settings: Settings) -> Services:
 
     store = open_store(settings)
     await store.ensure_schema()
+    store.query_timeout = settings.query_timeout
     records = JobRecords.from_url(jobs_redis_url(settings), settings.job_ttl_days)
     return Services(settings, store, open_blobs(settings), records, JobQueue(records, settings))
 

@@ -36,6 +36,12 @@ def _typologies(counts: Mapping[str | None, int] | Mapping[str, int]) -> list[Se
     return [SegmentTypology(code=k or None, wallets=v) for k, v in counts.items()]
 
 
+@strawberry.input(description="A category and the least propensity a wallet must have for it.")
+class PropensityBoundInput:
+    category: str
+    at_least: float
+
+
 @strawberry.input(description="Which wallets: every given test must hold. Flagged wallets only if asked.")
 class SegmentFilterInput:
     base: str | None = strawberry.field(
@@ -57,6 +63,7 @@ class SegmentFilterInput:
     )
     addresses: list[str] | None = None
     include_flagged: bool = False
+    include_sybil: bool = strawberry.field(default=False, description="Keep members of sybil clusters.")
     include_exposed: bool = strawberry.field(
         default=False, description="Also wallets exposed to risky categories (docs/compliance.md)."
     )
@@ -64,6 +71,12 @@ class SegmentFilterInput:
         default=None, description="Leave out wallets with this exposure share or more (default 0.05)."
     )
     chain: int | None = strawberry.field(default=None, description="Wallets with transfers on this chain.")
+    min_churn_risk: float | None = strawberry.field(
+        default=None, description="Dormancy risk at least this (ml/growth/, written by `aidrop score`)."
+    )
+    min_propensity: list[PropensityBoundInput] | None = strawberry.field(
+        default=None, description="First-use propensity at least this, per category."
+    )
 
     def to_filter(self) -> gm.SegmentFilter:
         since = self.active_since
@@ -80,9 +93,12 @@ class SegmentFilterInput:
                 categories=tuple(self.categories or ()),
                 addresses=tuple(self.addresses or ()),
                 include_flagged=self.include_flagged,
+                include_sybil=self.include_sybil,
                 include_exposed=self.include_exposed,
                 max_exposure=self.max_exposure,
                 chain=self.chain,
+                min_churn_risk=self.min_churn_risk,
+                min_propensity=tuple((b.category, b.at_least) for b in self.min_propensity or ()),
             )
             return ms.base_filter(self.base).merged(f) if self.base else f
         except (MarketingError, ValueError) as exc:

@@ -5,6 +5,7 @@ jobs/. `schema.graphql` at the repository root is printed from this module (`aid
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any, cast
 
@@ -12,9 +13,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.compliance import ComplianceMutation, ComplianceQuery, ComplianceSubscription
+from api.insight import InsightQuery
+from api.laundering import LaunderingQuery
 from api.marketing import MarketingMutation, MarketingQuery
 from api.resolvers import lean_resolvers
-from api.safety import ApiError, guard, page_size
+from api.safety import ApiError, clip, guard, page_size
+from api.sybil import SybilMutation, SybilQuery
 from api.types import (
     READ,
     WRITE,
@@ -82,10 +86,10 @@ def _uncursor(text: str | None, kind: str) -> str | None:
     try:
         value = base64.urlsafe_b64decode(text.encode()).decode()
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(f"invalid cursor {text!r}", "BAD_USER_INPUT") from exc
+        raise ApiError(f"invalid cursor {clip(text)}", "BAD_USER_INPUT") from exc
     prefix, _, rest = value.partition(":")
     if prefix != kind:
-        raise ApiError(f"invalid cursor {text!r}", "BAD_USER_INPUT")
+        raise ApiError(f"invalid cursor {clip(text)}", "BAD_USER_INPUT")
     return rest
 
 
@@ -119,7 +123,7 @@ class JobConnection:
 
 # ---- roots -----------------------------------------------------------------------------------------
 @strawberry.type
-class Query(MarketingQuery, ComplianceQuery):
+class Query(MarketingQuery, ComplianceQuery, LaunderingQuery, SybilQuery, InsightQuery):
     @strawberry.field(description="A wallet by address (NOT_FOUND if the graph has none).")
     async def wallet(self, info: Ctx, address: str) -> Wallet | None:
         address = parse_address(address)
@@ -204,8 +208,10 @@ class Query(MarketingQuery, ComplianceQuery):
         raw = _uncursor(after, "job")
         try:
             score = float(raw) if raw is not None else None
+            if score is not None and not math.isfinite(score):
+                raise ValueError(raw)
         except ValueError as exc:
-            raise ApiError(f"invalid cursor {after!r}", "BAD_USER_INPUT") from exc
+            raise ApiError(f"invalid cursor {clip(after)}", "BAD_USER_INPUT") from exc
         records, more = await info.context.services.records.page(
             status.value if status else None, first, score
         )
@@ -217,7 +223,7 @@ class Query(MarketingQuery, ComplianceQuery):
 
 
 @strawberry.type
-class Mutation(MarketingMutation, ComplianceMutation):
+class Mutation(MarketingMutation, ComplianceMutation, SybilMutation):
     @strawberry.mutation(
         permission_classes=WRITE, description="Queue the analysis of a wallet; the job at once."
     )
@@ -263,16 +269,17 @@ class _Schema(strawberry.Schema):
         """Not logged here: api.safety.code_error logs the unexpected ones, once."""
 
 
-def build_schema(
-    max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000, fast: bool = True
-) -> strawberry.Schema:
+def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000, max_cost: int = 0,
+                 max_page: int = 100, max_batch: int = 1000, max_list: int = 1000,
+                 fast: bool = True) -> strawberry.Schema:  # fmt: skip
     """The schema; `fast` gives plain fields lean resolvers (api/resolvers.py), which the caller
     asks for only where api/fast_path.py allows it."""
     schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[guard(max_tokens, max_depth, max_aliases)],  # a class: a fresh one per operation
+        # a class: a fresh one per operation
+        extensions=[guard(max_tokens, max_depth, max_aliases, max_cost, max_page, max_batch, max_list)],
     )
     if fast:
         lean_resolvers(schema)

@@ -15,17 +15,21 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
+from api.insight import ActivityDay
 from api.loader import Loader
 from api.safety import ApiError, KeyRequired, ReadKey, page_size
 from core import chains
 from core.address import normalize_address
 from graph import api_reads
+from graph import sybil as gs
 from graph.exposure import exposure_record
 from graph.labels import labels_of
+from graph.model import CATEGORIES
 from graph.model import Counterparty as CounterpartyRecord
 from graph.model import Transfer as TransferRecord
 from graph.model import Wallet as WalletRecord
 from graph.model import WalletStats as StatsRecord
+from graph.patterns import wallet_patterns
 from graph.store import MAX_HOPS, TransferCursor
 from jobs.records import JobRecord
 
@@ -43,6 +47,12 @@ def to_datetime(ms: int | None) -> datetime | None:
 
 
 # ---- wallets ------------------------------------------------------------------------------------
+@strawberry.type(description="First-interaction propensity for one contract category.")
+class CategoryPropensity:
+    category: str
+    probability: float
+
+
 @strawberry.type(
     description="Fan-in / fan-out of a wallet: transfers, transactions, counterparties, native value."
 )
@@ -255,6 +265,23 @@ class Wallet:
     def ppr(self) -> float | None:
         return as_float(self.node.props.get("ppr"))
 
+    @strawberry.field(description="P(no transaction in the next 30 days) at the last scoring (ml/growth/).")
+    def churn_risk(self) -> float | None:
+        return as_float(self.node.props.get("churn_risk"))
+
+    @strawberry.field(description="Expected days to the wallet's next transaction (survival view).")
+    def expected_active_days(self) -> float | None:
+        return as_float(self.node.props.get("expected_active_days"))
+
+    @strawberry.field(description="P(first use in the next 30 days) per category the wallet never used.")
+    def propensity(self) -> list[CategoryPropensity]:
+        values = self.node.props.get("propensity") or []
+        return [
+            CategoryPropensity(category=c, probability=float(v))
+            for c, v in zip(CATEGORIES, values, strict=False)
+            if v is not None and float(v) >= 0
+        ]
+
     @strawberry.field(description="Attribution labels: who the wallet is, by source (docs/compliance.md).")
     async def attributions(self, info: Ctx) -> list[Attribution]:
         return await wallet_attributions(info, self.address)
@@ -299,6 +326,12 @@ class Wallet:
             if profile is None and services.may_refresh_profiles():  # a cluster newer than the cache
                 return _cluster_after_refresh(services, int(cid), version)  # type: ignore[return-value]  # graphql-core awaits it; strawberry reads the annotation for the schema
         return Cluster(id=int(cid), version=version, profile=profile)
+
+    @strawberry.field(
+        permission_classes=[ReadKey], description="Its sybil cluster and appeals (docs/sybil.md)."
+    )
+    def sybil(self) -> WalletSybil:
+        return WalletSybil(address=self.address)
 
     @strawberry.field
     def anomaly(self) -> Anomaly | None:
@@ -366,6 +399,20 @@ class Wallet:
         first = page_size(first, page_cap(info))
         found = await info.context.counterparties.load((self.address, first, chain_arg(chain)))
         return [Counterparty.of(c) for c in found]
+
+    @strawberry.field(description="Laundering patterns the wallet takes part in, strongest first.")
+    async def laundering(self, info: Ctx, first: int = 10) -> Laundering:
+        first = page_size(first, MAX_PATTERNS_PER_WALLET)
+        rows = await wallet_patterns(info.context.services.store, self.address, first)
+        return Laundering(patterns=[Pattern.of(r) for r in rows])
+
+    @strawberry.field(description="Native value in and out per UTC day with a transfer, oldest first.")
+    async def activity(
+        self, info: Ctx, since: int | None = None, until: int | None = None
+    ) -> list[ActivityDay]:
+        from api.insight import wallet_activity
+
+        return await wallet_activity(info, self.address, since, until)
 
     @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
     async def neighbourhood(
@@ -584,3 +631,129 @@ def wallet_exposure(props: dict[str, Any]) -> Exposure | None:
     return Exposure.of(
         exposure_record({k[len("exposure_") :]: v for k, v in props.items() if k.startswith("exposure_")})
     )
+
+
+# ---- laundering evidence (issue 14; api/laundering.py lists them) ------------------------------------
+MAX_PATTERNS_PER_WALLET = 50
+
+
+@strawberry.type(description="A wallet in a pattern and its role (source, sink, hub, relay, cycle).")
+class PatternWallet:
+    address: str
+    role: str
+
+
+@strawberry.type(description="A transfer of a pattern, by transaction hash.")
+class PatternTransfer:
+    hash: str
+
+
+@strawberry.type(description="A laundering pattern: wallets and transfers that hang together in time and "
+                             "amount far more than chance allows (docs/ml.md).")  # fmt: skip
+class Pattern:
+    id: strawberry.ID
+    type: str = strawberry.field(
+        description="fan_in, fan_out, cycle, scatter_gather, gather_scatter, peel or bipartite."
+    )
+    role: str | None = strawberry.field(description="The asking wallet's role (under wallet.laundering).")
+    score: float = strawberry.field(description="Evidence: sum over transfers of -ln(chance of the link).")
+    window: JSON = strawberry.field(description='{"start", "end"} (ISO 8601, UTC) and "days".')
+    start: datetime
+    end: datetime
+    value: float = strawberry.field(description="Value entering the pattern, in units of `token`.")
+    token: str
+    wallets: list[PatternWallet]
+    transfers: list[PatternTransfer]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Pattern:
+        start = datetime.fromtimestamp(int(row["start_ts"]), UTC)
+        end = datetime.fromtimestamp(int(row["end_ts"]), UTC)
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            type=str(row["type"]),
+            role=row.get("role"),
+            score=float(row["score"]),
+            window={
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "days": round((end - start).total_seconds() / 86_400, 3),
+            },
+            start=start,
+            end=end,
+            value=float(row["value"]),
+            token=str(row["token"]),
+            wallets=[PatternWallet(address=m["address"], role=m["role"]) for m in row["members"]],
+            transfers=[PatternTransfer(hash=h) for h in row["transfers"]],
+        )
+
+
+@strawberry.type(description="What the laundering detectors found about a wallet.")
+class Laundering:
+    patterns: list[Pattern]
+
+
+# ---- sybil clusters (docs/sybil.md; the queries and the appeal mutation are in api/sybil.py) ------
+MAX_SYBIL_MEMBERS = 1000
+
+
+@strawberry.type(description="One kind of evidence between two wallets, with the transactions that show it.")
+class SybilEvidence:
+    kind: str = strawberry.field(description="funder, collector, timing, amount or counterparty.")
+    a: str
+    b: str
+    transactions: list[str]
+
+
+@strawberry.type(description="Wallets one operator appears to run, found by aidrop sybil detect.")
+class SybilCluster:
+    id: strawberry.ID
+    size: int
+    score: float = strawberry.field(description="0.5-1: how densely the members are linked, and by how much.")
+    evidence_counts: JSON = strawberry.field(description="Links per kind of evidence.")
+
+    @strawberry.field(description="Its wallets' addresses, in address order.")
+    async def members(self, info: Ctx, first: int = 100) -> list[str]:
+        first = page_size(first, MAX_SYBIL_MEMBERS)
+        return await gs.members(info.context.services.store, str(self.id), first)
+
+    @strawberry.field(
+        description="The stored evidence: each member's strongest links, each kind with its transactions."
+    )
+    async def evidence(self, info: Ctx, first: int = 100, address: str | None = None) -> list[SybilEvidence]:
+        first = page_size(first, MAX_SYBIL_MEMBERS)
+        links = await gs.links(info.context.services.store, str(self.id), address, first)
+        return [SybilEvidence(kind=x.kind, a=x.a, b=x.b, transactions=x.transactions) for x in links]
+
+    @classmethod
+    def of(cls, c: gs.ClusterRecord) -> SybilCluster:
+        return cls(id=strawberry.ID(c.id), size=c.size, score=c.score, evidence_counts=c.evidence_counts)
+
+
+@strawberry.type(description="An appeal against a sybil cluster, and where its review stands.")
+class SybilAppeal:
+    id: strawberry.ID
+    address: str
+    cluster: str | None
+    reason: str
+    status: str = strawberry.field(description="open until someone reviews it.")
+    created_at: int
+
+    @classmethod
+    def of(cls, a: gs.Appeal) -> SybilAppeal:
+        return cls(id=strawberry.ID(a.id), address=a.address, cluster=a.cluster, reason=a.reason,
+                   status=a.status, created_at=a.created_at)  # fmt: skip
+
+
+@strawberry.type(description="A wallet's standing in the sybil detection.")
+class WalletSybil:
+    address: strawberry.Private[str]
+
+    @strawberry.field(description="Its cluster, or null if it is in none.")
+    async def cluster(self, info: Ctx) -> SybilCluster | None:
+        found = await gs.wallet_cluster(info.context.services.store, self.address)
+        return SybilCluster.of(found) if found else None
+
+    @strawberry.field(description="Appeals filed for it, newest first.")
+    async def appeals(self, info: Ctx) -> list[SybilAppeal]:
+        return [SybilAppeal.of(a) for a in await gs.appeals(info.context.services.store, self.address)]

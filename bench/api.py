@@ -244,6 +244,7 @@ def main() -> None:
         "--rate", default="300", help="open loop: total requests/s, comma-separated (0: none)"
     )
     parser.add_argument("--open-clients", type=int, default=50, help="open loop: connections")
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="AIDROP_RATE_LIMIT (0: off)")
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     exe = Path(sys.executable)
@@ -255,7 +256,8 @@ def main() -> None:
         name = "bench_api"
         addresses = asyncio.run(load(server.graph_url, name, args.wallets, args.transfers, args.analysed))
         env = {**os.environ, "AIDROP_GRAPH_URL": server.graph_url, "AIDROP_GRAPH_NAME": name,
-               "REDIS_URL": server.redis_url, "AIDROP_DATA_DIR": tmp, "AIDROP_RATE_LIMIT": "0",
+               "REDIS_URL": server.redis_url, "AIDROP_DATA_DIR": tmp,
+               "AIDROP_RATE_LIMIT": f"{args.rate_limit:g}", "AIDROP_RATE_BURST": "1000000000",
                "PYTHONPATH": str(root)}  # fmt: skip
         servers: dict[str, tuple[str, subprocess.Popen]] = {}
         try:

@@ -7,12 +7,22 @@ class AidropError(Exception):
     code = "INTERNAL"
 
 
+def clip(value: object, limit: int = 80) -> str:
+    """repr() of what a client sent, cut to `limit` characters (errors never echo 900 KB back)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+class BadInput(AidropError, ValueError):
+    code = "BAD_USER_INPUT"
+
+
 class InvalidAddress(AidropError, ValueError):
     code = "INVALID_ADDRESS"
 
     def __init__(self, value: object, reason: str = "expected 0x followed by 40 hex digits") -> None:
         self.value = value
-        super().__init__(f"invalid address {value!r}: {reason}")
+        super().__init__(f"invalid address {clip(value)}: {reason}")
 
 
 class InvalidChain(AidropError, ValueError):
@@ -33,3 +43,13 @@ class GraphUnavailable(AidropError, ConnectionError):
 
 class EmbeddedServerError(AidropError, RuntimeError):
     code = "EMBEDDED_SERVER"
+
+
+class QueryTimeout(AidropError, TimeoutError):
+    """A read ran over the per-query time limit (AIDROP_QUERY_TIMEOUT) and was stopped in the
+    database (FalkorDB's query timeout, Neo4j's transaction timeout)."""
+
+    code = "QUERY_TIMEOUT"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the query ran over the {seconds:g} s limit and was stopped; ask for less")

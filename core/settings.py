@@ -46,13 +46,21 @@ class Settings(BaseSettings):
     max_tokens: int = Field(2_000, alias="AIDROP_MAX_TOKENS", ge=50, le=1_000_000)
     max_aliases: int = Field(30, alias="AIDROP_MAX_ALIASES", ge=1, le=10_000)
     max_page: int = Field(100, alias="AIDROP_MAX_PAGE", ge=1, le=10_000)
+    # objects one operation may resolve, page sizes multiplied through nesting (api/safety.py); 0 off
+    max_cost: int = Field(25_000, alias="AIDROP_MAX_COST", ge=0)
     max_batch: int = Field(1_000, alias="AIDROP_MAX_BATCH", ge=1, le=100_000)  # analyzeWallets addresses
     # The GraphQL fast path (api/fast_path.py): on only with the strawberry and graphql-core
     # versions it was built for; 0 forces strawberry's own path.
     fast_path: bool = Field(True, alias="AIDROP_FAST_PATH")
     max_body_bytes: int = Field(1_000_000, alias="AIDROP_MAX_BODY_BYTES", ge=1_000, le=100_000_000)
+    # seconds one read of the API may run inside the database (QUERY_TIMEOUT past it); 0 off
+    query_timeout: float = Field(10.0, alias="AIDROP_QUERY_TIMEOUT", ge=0, le=3600)
+    max_list: int = Field(1_000, alias="AIDROP_MAX_LIST", ge=1, le=100_000)  # items in a list variable
     rate_limit: float = Field(50.0, alias="AIDROP_RATE_LIMIT", ge=0)  # requests/s per key (or IP); 0 off
     rate_burst: int = Field(200, alias="AIDROP_RATE_BURST", ge=1)
+    # Proxies whose X-Forwarded-For/-Proto is believed (comma-separated IPs or CIDRs, `*` all);
+    # empty: none, the client address is the connection's (the rate limit counts per address).
+    trusted_proxies: str = Field("", alias="AIDROP_TRUSTED_PROXIES")
     job_max_tries: int = Field(5, alias="AIDROP_JOB_MAX_TRIES", ge=1, le=100)
     job_timeout: int = Field(300, alias="AIDROP_JOB_TIMEOUT", ge=1)  # seconds per try
     job_retry_base: float = Field(1.0, alias="AIDROP_JOB_RETRY_BASE", ge=0)  # s before the 2nd try, doubling

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph import cypher as q
-from graph.store import MAX_PAGE, GraphStore
+from graph.model import NATIVE_TOKEN
+from graph.store import _FAR_FUTURE, MAX_PAGE, GraphStore
 
 # Wallet properties written by the analysis (ml/ and jobs/); docs/ml.md and docs/api.md.
 JSON_PROPERTIES = ("anomaly_explanation", "typology_axes", "cluster_profile")
@@ -129,3 +130,26 @@ def explanation(raw: Any) -> list[dict[str, Any]]:
         for f in data
         if isinstance(f, dict)
     ]
+
+
+@dataclass(frozen=True)
+class DailyFlow:
+    day: int  # epoch seconds of the UTC day's start
+    value_in: float
+    value_out: float
+    transfers_in: int
+    transfers_out: int
+
+
+async def daily_flows(
+    store: GraphStore, address: str, since: int | None = None, until: int | None = None
+) -> list[DailyFlow]:
+    """The wallet's native value in and out per UTC day with a transfer, oldest first."""
+    params = {"address": address, "native": NATIVE_TOKEN, "since": since or 0, "until": until or _FAR_FUTURE}
+    days: dict[int, list[float]] = {}
+    for statement, slot in ((q.DAILY_FLOWS_IN, 0), (q.DAILY_FLOWS_OUT, 1)):
+        for row in await store.query(statement, params):
+            entry = days.setdefault(int(row["day"]), [0.0, 0.0, 0, 0])
+            entry[slot] += float(row["value"] or 0.0)
+            entry[slot + 2] += int(row["transfers"] or 0)
+    return [DailyFlow(d * 86400, v[0], v[1], int(v[2]), int(v[3])) for d, v in sorted(days.items())]

@@ -232,7 +232,7 @@ EXPORT_WALLETS = stmt(
     """
 MATCH (w:Wallet) WHERE w.address > $after
 RETURN w.address AS address, labels(w) AS labels, w.category AS category, w.name AS name,
-  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals
+  w.created_block AS created_block, w.symbol AS symbol, w.decimals AS decimals, properties(w) AS props
 ORDER BY address LIMIT $first
 """,
 )
@@ -457,7 +457,11 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
   AND ($chain IS NULL OR $chain IN coalesce(w.chains, $chains))
+  AND ($include_sybil OR w.sybil_cluster IS NULL)
   AND ($max_exposure IS NULL OR coalesce(w.exposure_risk, 0.0) < $max_exposure)
+  AND ($min_churn IS NULL OR coalesce(w.churn_risk, -1.0) >= $min_churn)
+  AND ($min_propensity IS NULL OR all(k IN range(0, size($min_propensity) - 1)
+       WHERE $min_propensity[k] < 0 OR coalesce(w.propensity[k], -1.0) >= $min_propensity[k]))
 """
 # Activity tests read the wallet's activity summary (graph/activity.py), not its transfers:
 # recency and categories to the second (last transfer, last contact per category), native volume
@@ -871,10 +875,13 @@ MATCH (u:Wallet {address: x})<-[t:TRANSFER]-(v:Wallet)
 RETURN x AS src, v.address AS dst, sum(t.tx_count) AS w
 """,
 )
-# Neo4j with GDS: a Cypher projection weighted by tx_count, pageRank with sourceNodes, dropped.
+# Neo4j with GDS: a Cypher projection weighted by tx_count (every wallet, those without
+# transfers too: they are sources), pageRank with sourceNodes, dropped. GDS leaves the scores
+# unnormalised and drops dangling mass; graph/ppr.py scales them to the restart-to-p0 walk.
 _GDS_PROJECT = """
-MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
-WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: toFloat(t.tx_count)}}) AS g
+MATCH (a:Wallet)
+OPTIONAL MATCH (a)-[t:TRANSFER]->(b:Wallet)
+WITH gds.graph.project($graph, a, b, {relationshipProperties: {w: coalesce(toFloat(t.tx_count), 1.0)}}) AS g
 RETURN g.nodeCount AS nodes, g.relationshipCount AS relationships
 """
 PPR_GDS_PROJECT = stmt("ppr_gds_project", _GDS_PROJECT, neo4j=_GDS_PROJECT)
@@ -987,6 +994,78 @@ RETURN w.address AS address, w.ppr AS ppr, w.anomaly_score AS anomaly_score,
   w.typology_axes AS typology_axes, w.typology_explanation AS typology_explanation,
   w.typology_version AS typology_version, w.cluster AS cluster, w.cluster_version AS cluster_version
 """,
+)
+
+
+# --- laundering patterns (issue 14) ---
+# Evidence of ml/laundering: (:Pattern {id, type, start_ts, end_ts, value, token, score,
+# transfers})-[:INVOLVES {role}]->(:Wallet). `transfers` lists the hashes. Every scoring run
+# replaces all patterns (they are derived data, like the scores).
+PATTERN_CLEAR = stmt(
+    "pattern_clear",
+    "MATCH (p:Pattern) WITH p LIMIT $batch DETACH DELETE p",
+)
+PATTERN_HASHES = stmt(
+    "pattern_hashes",
+    """
+UNWIND $rows AS r
+MATCH (a:Wallet {address: r.src})-[t:TRANSFER]->(b:Wallet {address: r.dst})
+WHERE t.ts = r.ts
+RETURN r.i AS i, t.hash AS hash
+""",
+)
+PATTERN_WRITE = stmt(
+    "pattern_write",
+    """
+UNWIND $rows AS r
+CREATE (p:Pattern {id: r.id, type: r.type, start_ts: r.start_ts, end_ts: r.end_ts, value: r.value,
+  token: r.token, score: r.score, transfers: r.transfers, wallets: size(r.wallets)})
+WITH p, r
+UNWIND range(0, size(r.wallets) - 1) AS i
+MATCH (w:Wallet {address: r.wallets[i]})
+CREATE (p)-[:INVOLVES {role: r.roles[i]}]->(w)
+RETURN count(*) AS links
+""",
+)
+_PATTERN_FIELDS = """p.id AS id, p.type AS type, p.start_ts AS start_ts, p.end_ts AS end_ts,
+  p.value AS value, p.token AS token, p.score AS score, p.transfers AS transfers"""
+PATTERNS_OF_WALLET = stmt(
+    "patterns_of_wallet",
+    f"""
+MATCH (w:Wallet {{address: $address}})<-[i:INVOLVES]-(p:Pattern)
+RETURN {_PATTERN_FIELDS}, i.role AS role
+ORDER BY p.score DESC, p.id LIMIT $first
+""",
+)
+PATTERNS_LIST = stmt(
+    "patterns_list",
+    f"""
+MATCH (p:Pattern)
+WHERE $type IS NULL OR p.type = $type
+RETURN {_PATTERN_FIELDS}
+ORDER BY p.score DESC, p.id SKIP $skip LIMIT $first
+""",
+)
+PATTERN_BY_ID = stmt(
+    "pattern_by_id",
+    f"MATCH (p:Pattern {{id: $id}}) RETURN {_PATTERN_FIELDS}",
+)
+PATTERN_COUNT = stmt(
+    "pattern_count",
+    "MATCH (p:Pattern) WHERE $type IS NULL OR p.type = $type RETURN count(p) AS n",
+)
+PATTERN_MEMBERS = stmt(
+    "pattern_members",
+    """
+UNWIND $ids AS pid
+MATCH (p:Pattern {id: pid})-[i:INVOLVES]->(w:Wallet)
+RETURN p.id AS id, w.address AS address, i.role AS role
+ORDER BY id, role, address
+""",
+)
+FALKOR_INDEXES.append(stmt("index_pattern_id", "CREATE INDEX FOR (p:Pattern) ON (p.id)"))
+NEO4J_SCHEMA.append(
+    stmt("index_pattern_id_neo4j", "CREATE INDEX pattern_id IF NOT EXISTS FOR (p:Pattern) ON (p.id)")
 )
 
 
@@ -1425,3 +1504,74 @@ SET_SCHEMA_VERSION = stmt(
     "set_schema_version",
     "MERGE (m:Meta {name: 'schema'}) SET m.chains = $version",
 )
+
+
+# --- Neo4j for real (issue 12) ---
+# The rest of the graph for `graph export neo4j-admin` (segments, campaigns, snapshots, chain
+# state): every node that is not a wallet and every relationship that is not a transfer, with an
+# id that is only meant to join them in the export files (FalkorDB id(), Neo4j elementId()).
+_OTHER_NODES = "MATCH (n) WHERE NOT n:Wallet RETURN {id} AS id, labels(n) AS labels, properties(n) AS props"
+EXPORT_OTHER_NODES = stmt(
+    "export_other_nodes",
+    _OTHER_NODES.format(id="toString(id(n))"),
+    neo4j=_OTHER_NODES.format(id="elementId(n)"),
+)
+_OTHER_RELATIONSHIPS = """
+MATCH (a)-[r]->(b) WHERE type(r) <> 'TRANSFER'
+WITH r, a, b, 'Wallet' IN labels(a) AS start_wallet, 'Wallet' IN labels(b) AS end_wallet
+RETURN type(r) AS type, start_wallet, end_wallet, properties(r) AS props,
+  CASE WHEN start_wallet THEN a.address ELSE {a} END AS start,
+  CASE WHEN end_wallet THEN b.address ELSE {b} END AS end
+"""
+EXPORT_OTHER_RELATIONSHIPS = stmt(
+    "export_other_relationships",
+    _OTHER_RELATIONSHIPS.format(a="toString(id(a))", b="toString(id(b))"),
+    neo4j=_OTHER_RELATIONSHIPS.format(a="elementId(a)", b="elementId(b)"),
+)
+
+
+SYBIL_CLUSTERS_OF = stmt(
+    "sybil_clusters_of",
+    """
+UNWIND $addresses AS a
+MATCH (w:Wallet {address: a})
+WHERE w.sybil_cluster IS NOT NULL
+RETURN a AS address, w.sybil_cluster AS cluster
+""",
+)
+
+# --- growth (issue 17) ---
+# Dormancy risk, expected days to the next transaction and first-interaction propensity per
+# category (CATEGORIES order, -1: already used; ml/growth/ops.py) written by `aidrop score`.
+SET_GROWTH = stmt(
+    "set_growth",
+    """
+UNWIND range(0, size($address) - 1) AS i
+WITH i, $address[i] AS a
+MATCH (w:Wallet {address: a})
+SET w.churn_risk = $churn_risk[i], w.expected_active_days = $expected_active_days[i],
+  w.propensity = $propensity[i], w.growth_version = $growth_version
+""",
+)
+GROWTH_SCORES = stmt(
+    "growth_scores",
+    """
+MATCH (w:Wallet)
+WHERE w.churn_risk IS NOT NULL OR w.propensity IS NOT NULL
+RETURN w.address AS address, w.churn_risk AS churn_risk, w.expected_active_days AS expected_active_days,
+  w.propensity AS propensity
+ORDER BY address
+""",
+)
+
+
+# --- web app reads (issue 18) ---
+# A wallet's value in and out per UTC day (native value; transfers of every token counted).
+_DAILY_FLOWS = """
+MATCH (w:Wallet {{address: $address}}){arrow}
+WHERE t.ts >= $since AND t.ts < $until
+RETURN t.ts / 86400 AS day, sum(t.tx_count) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
+"""
+DAILY_FLOWS_OUT = stmt("daily_flows_out", _DAILY_FLOWS.format(arrow="-[t:TRANSFER]->(:Wallet)"))
+DAILY_FLOWS_IN = stmt("daily_flows_in", _DAILY_FLOWS.format(arrow="<-[t:TRANSFER]-(:Wallet)"))

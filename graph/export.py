@@ -24,8 +24,17 @@ TRANSFERS_FILE = "transfers.csv"
 SCRIPT_FILE = "import.sh"
 ID_SPACE = "Wallet"
 
+OTHER_SPACE = "Node"  # every node that is not a wallet
+# The analysis results on wallets (docs/ml.md) travel with them, for Neo4j Browser.
+RESULT_COLUMNS = [
+    "ppr:double", "anomaly_score:double", "anomaly_rank:long", "anomaly_flagged:boolean",
+    "anomaly_explanation", "anomaly_model", "anomaly_version", "typology", "typology_axes",
+    "typology_explanation", "typology_version", "cluster:long", "cluster_version", "first_ts:long",
+    "last_ts:long", "activity_days:long[]", "activity_value:double[]", "category_ts:long[]",
+]  # fmt: skip
 WALLET_HEADER = [
     f"address:ID({ID_SPACE})", ":LABEL", "category", "name", "created_block:long", "symbol", "decimals:int",
+    *RESULT_COLUMNS,
 ]  # fmt: skip
 TRANSFER_HEADER = [
     f":START_ID({ID_SPACE})",
@@ -45,11 +54,38 @@ TRANSFER_HEADER = [
     "chain:long",
 ]
 
-# Neo4j 5 syntax; $DIR, $DATABASE and $OVERWRITE are set by import.sh.
-IMPORT_COMMAND = f"""neo4j-admin database import full \\
+OTHER_FILES = ("nodes-*.csv", "relationships-*.csv")  # the rest of the graph, when there is any
+
+
+def _other_files(out_dir: Path) -> list[tuple[str, str]]:
+    return [
+        ("nodes" if pattern.startswith("nodes") else "relationships", p.name)
+        for pattern in OTHER_FILES
+        for p in sorted(out_dir.glob(pattern))
+    ]
+
+
+def importer_args(out_dir: Path, database: str = "neo4j", overwrite: bool = False) -> list[str]:
+    """`neo4j-admin database import full` arguments for the export in `out_dir`."""
+    out_dir = Path(out_dir)
+    return [
+        "database", "import", "full",
+        f"--nodes=Wallet={out_dir / WALLETS_FILE}",
+        f"--relationships=TRANSFER={out_dir / TRANSFERS_FILE}",
+        *(f"--{kind}={out_dir / name}" for kind, name in _other_files(out_dir)),
+        "--id-type=string", "--delimiter=,", "--array-delimiter=;",
+        f"--overwrite-destination={'true' if overwrite else 'false'}",
+        database,
+    ]  # fmt: skip
+
+
+def import_command(out_dir: Path) -> str:
+    """Neo4j 5 syntax; $DIR, $DATABASE and $OVERWRITE are set by import.sh."""
+    others = "".join(f'  --{kind}="$DIR/{name}" \\\n' for kind, name in _other_files(out_dir))
+    return f"""neo4j-admin database import full \\
   --nodes=Wallet="$DIR/{WALLETS_FILE}" \\
   --relationships=TRANSFER="$DIR/{TRANSFERS_FILE}" \\
-  --id-type=string --delimiter=',' --array-delimiter=';' \\
+{others}  --id-type=string --delimiter=',' --array-delimiter=';' \\
   --overwrite-destination="$OVERWRITE" \\
   "$DATABASE"
 """
@@ -77,8 +113,28 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _value(value: Any, kind: str) -> Any:
+    """One property in the CSV form of its header type (`long`, `double[]`, ... or text)."""
+    if value is None:
+        return None
+    if kind.endswith("[]"):
+        return ";".join(str(_value(v, kind[:-2])) for v in value)
+    if kind == "double":
+        return _double(value)
+    if kind in ("long", "int"):
+        return _int(value)
+    if kind == "boolean":
+        return "true" if value else "false"
+    return _text(value)
+
+
+def _kind(column: str) -> str:
+    return column.split(":", 1)[1] if ":" in column else "string"
+
+
 def wallet_row(wallet: dict[str, Any]) -> list[Any]:
     labels = ["Wallet", *sorted(set(wallet["labels"]) - {"Wallet"})]
+    props = wallet.get("props") or {}
     return [
         wallet["address"],
         ";".join(labels),
@@ -87,7 +143,86 @@ def wallet_row(wallet: dict[str, Any]) -> list[Any]:
         _int(wallet.get("created_block")),
         _text(wallet.get("symbol")),
         _int(wallet.get("decimals")),
+        *(_value(props.get(c.split(":")[0]), _kind(c)) for c in RESULT_COLUMNS),
     ]
+
+
+def _type_of(values: list[Any]) -> str:
+    """The import type that holds every value of a property (text when they disagree)."""
+    kinds = set()
+    for v in values:
+        if isinstance(v, list):
+            inner = _type_of(v) if v else "string"
+            kinds.add(inner + "[]" if not inner.endswith("[]") else "string")
+        elif isinstance(v, bool):
+            kinds.add("boolean")
+        elif isinstance(v, int):
+            kinds.add("long")
+        elif isinstance(v, float):
+            kinds.add("double")
+        else:
+            kinds.add("string")
+    if kinds <= {"long", "double"} and kinds:
+        return "double" if "double" in kinds else "long"
+    if kinds <= {"long[]", "double[]"} and kinds:
+        return "double[]" if "double[]" in kinds else "long[]"
+    return kinds.pop() if len(kinds) == 1 else "string"
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    """`name:type` columns for the properties of these rows."""
+    keys = sorted({k for r in rows for k in r})
+    columns = []
+    for key in keys:
+        kind = _type_of([r[key] for r in rows if r.get(key) is not None])
+        columns.append(key if kind == "string" else f"{key}:{kind}")
+    return columns
+
+
+async def _export_others(store: GraphStore, out_dir: Path) -> tuple[int, int]:
+    """Segments, campaigns, snapshots and the rest: one file per label set and per relationship
+    type and end kinds (OTHER_FILES); how many nodes and relationships."""
+    nodes = await store.query(q.EXPORT_OTHER_NODES)
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for node in nodes:
+        groups.setdefault(tuple(sorted(node["labels"])), []).append(node)
+    for labels, members in sorted(groups.items()):
+        columns = _table([m["props"] for m in members])
+        path = out_dir / f"nodes-{'-'.join(labels).lower() or 'unlabelled'}.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow([f"_export_id:ID({OTHER_SPACE})", ":LABEL", *columns])
+            for m in members:
+                w.writerow(
+                    [
+                        m["id"],
+                        ";".join(labels),
+                        *(_value(m["props"].get(c.split(":")[0]), _kind(c)) for c in columns),
+                    ]
+                )
+    links = await store.query(q.EXPORT_OTHER_RELATIONSHIPS)
+    kinds: dict[tuple[str, bool, bool], list[dict]] = {}
+    for r in links:
+        kinds.setdefault((r["type"], bool(r["start_wallet"]), bool(r["end_wallet"])), []).append(r)
+    for (kind, start_wallet, end_wallet), members in sorted(kinds.items()):
+        columns = _table([m["props"] for m in members])
+        space = {True: ID_SPACE, False: OTHER_SPACE}
+        path = out_dir / f"relationships-{kind.lower()}-{int(start_wallet)}{int(end_wallet)}.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(
+                [f":START_ID({space[start_wallet]})", f":END_ID({space[end_wallet]})", ":TYPE", *columns]
+            )
+            for m in members:
+                w.writerow(
+                    [
+                        m["start"],
+                        m["end"],
+                        kind,
+                        *(_value(m["props"].get(c.split(":")[0]), _kind(c)) for c in columns),
+                    ]
+                )
+    return len(nodes), len(links)
 
 
 def transfer_row(transfer: dict[str, Any]) -> list[Any]:
@@ -115,7 +250,7 @@ def schema_statements() -> list[str]:
     return [s.for_backend("neo4j") for s in q.NEO4J_SCHEMA]
 
 
-def import_script() -> str:
+def import_script(out_dir: Path) -> str:
     schema = ";\n".join(schema_statements()) + ";"
     fallback = q.NEO4J_TRANSFER_IDENTITY_INDEX.for_backend("neo4j")
     return f"""#!/bin/sh
@@ -141,7 +276,7 @@ if [ "${{1:-import}}" = "schema" ]; then
 CYPHER
 fi
 
-{IMPORT_COMMAND}"""
+{import_command(out_dir)}"""
 
 
 async def export_neo4j_admin(store: GraphStore, out_dir: Path, page: int = 10_000) -> dict[str, Any]:
@@ -167,15 +302,26 @@ async def export_neo4j_admin(store: GraphStore, out_dir: Path, page: int = 10_00
             transfers.writerows(transfer_row(t) for t in transfer_page)
             nodes += len(wallet_page)
             relationships += len(transfer_page)
+    for pattern in OTHER_FILES:  # an earlier export's
+        for stale in out_dir.glob(pattern):
+            stale.unlink()
+    other_nodes, other_relationships = await _export_others(store, out_dir)
     script = out_dir / SCRIPT_FILE
-    script.write_text(import_script(), encoding="utf-8")
+    script.write_text(import_script(out_dir), encoding="utf-8")
     script.chmod(0o755)
     return {
         "format": "neo4j-admin",
         "out_dir": str(out_dir),
-        "files": [str(wallets_path), str(transfers_path), str(script)],
+        "files": [
+            str(wallets_path),
+            str(transfers_path),
+            *(str(out_dir / n) for _, n in _other_files(out_dir)),
+            str(script),
+        ],
         "nodes": nodes,
         "relationships": relationships,
+        "other_nodes": other_nodes,
+        "other_relationships": other_relationships,
         "labels": dict(sorted(labels.items())),
         "command": f"sh {shlex.quote(str(script))}",
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import uuid
 from typing import Any
 from urllib.parse import urlparse
 
@@ -14,11 +16,13 @@ from falkordb.helpers import stringify_param_value
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from core.errors import GraphUnavailable
+from core.errors import BadInput, GraphUnavailable, QueryTimeout
 from graph import cypher as q
 from graph.bulk import BulkWriter
 from graph.model import WriteResult
 from graph.store import Counters, GraphStore, TransferSink
+
+log = logging.getLogger("aidrop.graph")
 
 # (label or relation type, properties) that must be unique; GRAPH.CONSTRAINT needs an index first.
 UNIQUE = [("NODE", "Wallet", ("address",))]
@@ -30,7 +34,10 @@ def _list_text(values: list[Any]) -> str:
         return "[]"
     kind = type(values[0])
     if kind is str and all(type(v) is str for v in values):
-        body = "\x00".join(values).replace("\\", "\\\\").replace('"', '\\"')
+        body = "\x00".join(values)
+        if body.count("\x00") != len(values) - 1:  # a NUL inside a value would split it in two
+            raise BadInput("a list parameter holds a text with a NUL byte (no address, name or code has one)")
+        body = body.replace("\\", "\\\\").replace('"', '\\"')
         return '["' + body.replace("\x00", '","') + '"]'
     if kind is int and all(type(v) is int for v in values):
         return "[" + ",".join(map(str, values)) + "]"
@@ -55,7 +62,17 @@ def params_header(params: dict[str, Any] | None) -> str:
     for key, value in params.items():
         text = _list_text(value) if isinstance(value, list) else stringify_param_value(value)
         parts.append(f"{key}={text}")
-    return "CYPHER " + " ".join(parts) + " "
+    header = "CYPHER " + " ".join(parts) + " "
+    if "\x00" in header:  # FalkorDB reads NUL as the end of a value: one text would become two
+        raise BadInput(f"parameter {_nul_key(params)} holds a NUL byte, which no address, name or code has")
+    return header
+
+
+def _nul_key(params: dict[str, Any]) -> str:
+    for key, value in params.items():
+        if "\x00" in str(value):
+            return key
+    return "?"
 
 
 def _rows(result: Any) -> list[dict]:
@@ -73,7 +90,11 @@ class FalkorStore(GraphStore):
         self.host = parsed.hostname or "127.0.0.1"
         self.port = parsed.port or 6379
         self.name = graph
-        self._db = FalkorDB(host=self.host, port=self.port, password=parsed.password)
+        try:  # the client asks the server (INFO) whether it is a cluster, here and now
+            self._db = FalkorDB(host=self.host, port=self.port, password=parsed.password)
+        except (RedisConnectionError, OSError) as exc:
+            log.warning("FalkorDB at %s:%s is unreachable: %s", self.host, self.port, exc)
+            raise GraphUnavailable("the graph database is unreachable (details in the server log)") from exc
         self._graph = self._db.select_graph(graph)
 
     @property
@@ -84,10 +105,16 @@ class FalkorStore(GraphStore):
         try:
             full = params_header(params) + text
             if read_only:
-                return await self._graph.ro_query(full)
+                limit = int(self.query_timeout * 1000) if self.query_timeout else None
+                return await self._graph.ro_query(full, timeout=limit)
             return await self._graph.query(full)
         except (RedisConnectionError, OSError) as exc:
-            raise GraphUnavailable(f"FalkorDB at {self.host}:{self.port} is unreachable: {exc}") from exc
+            log.warning("FalkorDB at %s:%s is unreachable: %s", self.host, self.port, exc)
+            raise GraphUnavailable("the graph database is unreachable (details in the server log)") from exc
+        except ResponseError as exc:
+            if "timed out" in str(exc).lower() and read_only and self.query_timeout:
+                raise QueryTimeout(self.query_timeout) from exc
+            raise
 
     async def query(self, statement: q.Statement, params: dict[str, Any] | None = None) -> list[dict]:
         try:
@@ -152,20 +179,77 @@ class FalkorStore(GraphStore):
             await self._db.connection.aclose()
 
     async def open_sink(self, bulk: bool = True) -> TransferSink:
-        """GRAPH.BULK when the graph is new (about 10x the MERGE rate), else the MERGE path."""
+        """GRAPH.BULK when the graph is new (about 10x the MERGE rate), else the MERGE path.
+        The bulk path is exclusive (FirstLoad): a second first load started meanwhile waits for
+        the first to finish and then merges into what it wrote."""
         if not bulk or not await self.is_empty():
             return await super().open_sink(bulk)
+        lock = FirstLoad(self.redis, self.name)
+        if not await lock.acquire():
+            log.warning(
+                "another first load into graph %s is running: waiting for it, then merging", self.name
+            )
+            await lock.wait()
+            return await self.open_sink(bulk)
+        if not await self.is_empty():  # it finished between our look and our lock
+            await lock.release()
+            return await super().open_sink(bulk)
         await self.clear()
-        return BulkSink(self)
+        return BulkSink(self, lock)
+
+
+# Deletes the lock only if this holder still has it (its token).
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class FirstLoad:
+    """The exclusive right to bulk-load an empty graph: a Redis key next to the graph, held while
+    the load runs (renewed every few seconds; it lapses LEASE_S after its holder dies)."""
+
+    LEASE_S = 30.0
+
+    def __init__(self, redis: aioredis.Redis, graph: str) -> None:
+        self.redis = redis
+        self.key = f"aidrop:first-load:{graph}"
+        self.token = uuid.uuid4().hex
+        self._renew: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> bool:
+        if not await self.redis.set(self.key, self.token, nx=True, px=int(self.LEASE_S * 1000)):
+            return False
+        self._renew = asyncio.create_task(self._keep())
+        return True
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(self.LEASE_S / 3)
+            with contextlib.suppress(Exception):
+                await self.redis.pexpire(self.key, int(self.LEASE_S * 1000))
+
+    async def wait(self, poll: float = 0.2) -> None:
+        while await self.redis.exists(self.key):
+            await asyncio.sleep(poll)
+
+    async def release(self) -> None:
+        if self._renew is not None:
+            self._renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renew
+            self._renew = None
+        await self.redis.eval(_UNLOCK, 1, self.key, self.token)
 
 
 class BulkSink(TransferSink):
     mode = "bulk"
 
-    def __init__(self, store: FalkorStore) -> None:
+    def __init__(self, store: FalkorStore, lock: FirstLoad | None = None) -> None:
         super().__init__(store)
         self.writer = BulkWriter(store.redis, store.name)
         self.written = 0
+        self.lock = lock
 
     async def write(self, frame: pd.DataFrame) -> WriteResult:
         result = await self.writer.write(frame)
@@ -173,8 +257,12 @@ class BulkSink(TransferSink):
         return result
 
     async def close(self) -> None:
-        await self.writer.flush()
-        if self.written:
-            await self.store.mark_chain_aware()  # every transfer it wrote has its chain
-        await self.store.ensure_schema()
-        await self.store.note_written(self.written)
+        try:
+            await self.writer.flush()
+            if self.written:
+                await self.store.mark_chain_aware()  # every transfer it wrote has its chain
+            await self.store.ensure_schema()
+            await self.store.note_written(self.written)
+        finally:
+            if self.lock is not None:
+                await self.lock.release()

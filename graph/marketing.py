@@ -25,7 +25,7 @@ from core.chains import check_chain_id
 from core.errors import AidropError, NotFound
 from graph import cypher as q
 from graph.activity import DAY, activity_status, refresh_activity
-from graph.model import NATIVE_TOKEN
+from graph.model import CATEGORIES, NATIVE_TOKEN
 from graph.store import GraphStore
 
 AXIS = re.compile(r"[A-Za-z]+|\*")
@@ -90,7 +90,8 @@ class SegmentFilter:
     comes from the wallets' activity summary (graph/activity.py). Contracts and tokens are
     never members; wallets flagged by the anomaly model only with `include_flagged`; wallets
     exposed to risky categories (graph/exposure.py: risky themselves, or a share of value from or to
-    them at `max_exposure` or above, default EXPOSURE_LIMIT) only with `include_exposed`."""
+    them at `max_exposure` or above, default EXPOSURE_LIMIT) only with `include_exposed`; members
+    of sybil clusters (graph/sybil.py) only with `include_sybil`."""
 
     typologies: tuple[str, ...] = ()
     clusters: tuple[int, ...] = ()
@@ -101,9 +102,12 @@ class SegmentFilter:
     categories: tuple[str, ...] = ()
     addresses: tuple[str, ...] = ()
     include_flagged: bool = False
+    include_sybil: bool = False
     include_exposed: bool = False
     max_exposure: float | None = None
     chain: int | None = None  # wallets with transfers on this chain (from the activity summary)
+    min_churn_risk: float | None = None  # growth (issue 17): dormancy risk at least this
+    min_propensity: tuple[tuple[str, float], ...] = ()  # (category, at least) pairs
 
     def __post_init__(self) -> None:
         for p in self.typologies:
@@ -116,6 +120,14 @@ class SegmentFilter:
             raise MarketingError("min_anomaly is above max_anomaly")
         if self.min_volume is not None and self.min_volume < 0:
             raise MarketingError("min_volume must be at least 0")
+        for category, value in self.min_propensity:
+            if category not in CATEGORIES:
+                known = ", ".join(CATEGORIES)
+                raise MarketingError(f"min_propensity: unknown category {category!r} ({known})")
+            if not 0.0 <= float(value) <= 1.0:
+                raise MarketingError("min_propensity values are probabilities between 0 and 1")
+        if self.min_churn_risk is not None and not 0.0 <= self.min_churn_risk <= 1.0:
+            raise MarketingError("min_churn_risk is a probability between 0 and 1")
 
     @property
     def reads_transfers(self) -> bool:
@@ -134,6 +146,7 @@ class SegmentFilter:
             "min_anomaly": None if self.min_anomaly is None else float(self.min_anomaly),
             "max_anomaly": None if self.max_anomaly is None else float(self.max_anomaly),
             "include_flagged": bool(self.include_flagged),
+            "include_sybil": bool(self.include_sybil),
             "max_exposure": None if self.include_exposed else float(self.max_exposure or EXPOSURE_LIMIT),
             "active": int(self.active_since) if self.active_since is not None else None,
             "since": int(self.active_since) if self.active_since is not None else -(2**62),
@@ -142,7 +155,16 @@ class SegmentFilter:
             "categories": list(self.categories) or None,
             "chain": None if self.chain is None else check_chain_id(self.chain),
             "chains": [],  # set by evaluate(): the graph's chain when it has only one
+            "min_churn": None if self.min_churn_risk is None else float(self.min_churn_risk),
+            "min_propensity": self._propensity(),
         }
+
+    def _propensity(self) -> list[float] | None:
+        """Per category (CATEGORIES order) the lower bound, -1 where none."""
+        if not self.min_propensity:
+            return None
+        bounds = dict(self.min_propensity)
+        return [float(bounds.get(c, -1.0)) for c in CATEGORIES]
 
     def statement(self, tail: str) -> q.Statement:
         source = "list" if self.addresses else "scan"
@@ -163,6 +185,8 @@ class SegmentFilter:
         if unknown:
             raise MarketingError(f"unknown segment filter fields: {', '.join(sorted(unknown))}")
         fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        if "min_propensity" in fields:
+            fields["min_propensity"] = tuple((str(c), float(x)) for c, x in fields["min_propensity"])
         return cls(**fields)
 
     def merged(self, other: SegmentFilter) -> SegmentFilter:
@@ -190,11 +214,16 @@ class SegmentFilter:
             categories=pick(self.categories, other.categories),
             addresses=pick(self.addresses, other.addresses),
             include_flagged=self.include_flagged or other.include_flagged,
+            include_sybil=self.include_sybil or other.include_sybil,
             include_exposed=self.include_exposed or other.include_exposed,
             max_exposure=min(
                 (v for v in (self.max_exposure, other.max_exposure) if v is not None), default=None
             ),
             chain=pick(self.chain, other.chain),
+            min_churn_risk=max(
+                (v for v in (self.min_churn_risk, other.min_churn_risk) if v is not None), default=None
+            ),
+            min_propensity=tuple({**dict(self.min_propensity), **dict(other.min_propensity)}.items()),
         )
 
 

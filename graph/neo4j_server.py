@@ -121,6 +121,7 @@ class LocalNeo4j:
         self.ready_file = self.home / "ready"
         self.password_file = self.home / "password"
         self.log_file = self.home / "launcher.log"
+        self.last_import_s = 0.0
 
     @property
     def uri(self) -> str:
@@ -240,14 +241,13 @@ class LocalNeo4j:
         self.home.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             self.ready_file.unlink()
-        target = self.tools / "target"
         args = [
             java,
             f"-Xms{self.heap}",
             f"-Xmx{self.heap}",
             *JAVA_FLAGS,
             "-cp",
-            f"{target / 'classes'}{os.pathsep}{target / 'dependency' / '*'}",
+            self._classpath(),
             "aidrop.neo4j.Launcher",
             str(self.home),
             str(self.port),
@@ -285,6 +285,45 @@ class LocalNeo4j:
         with contextlib.suppress(OSError):
             log = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-12:])
         return f"the local Neo4j on {self.uri} did not start: {what}; {self.log_file}:\n{log}"
+
+    def _classpath(self) -> str:
+        target = self.tools / "target"
+        return f"{target / 'classes'}{os.pathsep}{target / 'dependency' / '*'}"
+
+    def import_export(self, export_dir: Path, progress: Progress | None = None) -> Neo4jStatus:
+        """Replace the database with an `aidrop graph export neo4j-admin` folder through Neo4j's
+        own importer (`neo4j-admin database import full`, from the same Maven build), stopping
+        the server for it and starting it again."""
+        from graph.export import WALLETS_FILE, importer_args
+
+        export_dir = Path(export_dir).resolve()
+        if not (export_dir / WALLETS_FILE).exists():
+            raise FileNotFoundError(
+                f"{export_dir} holds no {WALLETS_FILE}: run `aidrop graph export neo4j-admin` first"
+            )
+        self.build(progress)
+        java = _java()
+        if self.stop() and progress:
+            progress("stopped Neo4j for the import")
+        self.home.mkdir(parents=True, exist_ok=True)
+        args = [java, f"-Xmx{self.heap}", *JAVA_FLAGS, "-cp", self._classpath(), "org.neo4j.cli.AdminTool",
+                *importer_args(export_dir, overwrite=True)]  # fmt: skip
+        args.insert(-1, f"--report-file={self.home / 'import.report'}")  # not into the caller's folder
+        env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home)}
+        if progress:
+            progress(f"importing {export_dir} with neo4j-admin database import full...")
+        started = time.monotonic()
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        tail: list[str] = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail = (tail + [line.rstrip()])[-40:]
+            if progress and line.strip() and ("%" in line or "IMPORT DONE" in line or "Imported:" in line):
+                progress("  " + line.strip())
+        if proc.wait() != 0:
+            raise EmbeddedServerError("neo4j-admin database import failed:\n" + "\n".join(tail))
+        self.last_import_s = time.monotonic() - started  # the importer alone (bench/backends.py)
+        return self.start(progress=progress)
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Shut down cleanly (SIGTERM: Neo4j checkpoints); False when nothing ran."""

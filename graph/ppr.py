@@ -4,7 +4,7 @@
   over the whole graph. Neo4j: GDS pageRank with `sourceNodes` over a Cypher projection.
   Otherwise Cypher over scratch properties: exact power iteration (`method="power"`) or
   synchronous push rounds (`method="push"`, residual below eps x out-weight). The result is
-  left on each wallet as `ppr` and returned.
+  left on each wallet as `ppr` and returned (GDS: whichever method is asked).
 - `wallet_ppr`: one source, by local push: only the wallets whose residual is worth pushing are
   read (their transfers, from the database), so it touches the wallet's neighbourhood only.
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from core.address import normalize_address
 from core.errors import NotFound
 from graph import cypher as q
+from graph.scores import write_ppr
 from graph.store import GraphStore
 
 ALPHA = 0.5
@@ -96,7 +97,12 @@ async def _gds(store: GraphStore, alpha: float, tol: float, max_iter: int, all_w
         )
     finally:
         await store.query(q.PPR_GDS_DROP, {"graph": name})
-    return PprRun({r["address"]: float(r["score"]) for r in rows}, "gds")
+    # GDS solves x = alpha s + (1 - alpha) P'x with dangling mass dropped; the walk that returns
+    # it to the restart vector is the same x up to a factor, and a distribution: x / sum(x).
+    total = sum(float(r["score"]) for r in rows) or 1.0
+    scores = {r["address"]: float(r["score"]) / total for r in rows}
+    await write_ppr(store, {"address": list(scores), "ppr": list(scores.values())})
+    return PprRun(scores, "gds", max_iter)
 
 
 async def wallet_ppr(

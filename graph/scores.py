@@ -13,7 +13,8 @@ from graph.store import GraphStore
 
 BATCH = 10_000
 IN_FLIGHT = 2  # batches sent at once: the next one is encoded while the server runs one
-SHARED = ("model", "version", "typology_version", "cluster_version")  # one value for the batch
+# one value for the whole batch
+SHARED = ("model", "version", "typology_version", "cluster_version", "growth_version")
 
 
 async def write_columns(
@@ -55,6 +56,16 @@ async def write_clusters(store: GraphStore, columns: dict[str, Any], batch: int 
 async def write_ppr(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:
     """address, ppr (lists)."""
     return await write_columns(store, q.SET_PPR, columns, batch)
+
+
+async def write_growth(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:
+    """address, churn_risk, expected_active_days, propensity (lists); growth_version."""
+    return await write_columns(store, q.SET_GROWTH, columns, batch)
+
+
+async def growth_scores(store: GraphStore) -> list[dict[str, Any]]:
+    """Every wallet's growth scores (churn_risk, expected_active_days, propensity)."""
+    return await store.query(q.GROWTH_SCORES)
 
 
 async def write_results(store: GraphStore, columns: dict[str, Any], batch: int = BATCH) -> int:

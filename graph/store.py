@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.address import normalize_address
 from core.chains import DEFAULT_CHAIN
-from core.errors import NotFound
+from core.errors import NotFound, clip
 from graph import cypher as q
 from graph.model import (
     NATIVE_TOKEN,
@@ -69,7 +69,7 @@ class TransferCursor:
                 raise ValueError(text)
             return cls(int(ts), hash_, int(log), int(chain[0]) if chain else 0)
         except ValueError as exc:
-            raise ValueError(f"invalid transfer cursor {text!r}") from exc
+            raise ValueError(f"invalid transfer cursor {clip(text)}") from exc
 
     @classmethod
     def after(cls, t: Transfer) -> TransferCursor:
@@ -123,6 +123,7 @@ class GraphStore(ABC):
     backend: ClassVar[str]
     write_batch: int = 5000
     write_concurrency: int = 2
+    query_timeout: float = 0.0  # seconds a read may run in the database (the API sets it); 0: none
 
     # ---- primitives (per backend) ------------------------------------------------------
     @abstractmethod

@@ -30,7 +30,7 @@ BATCH = 2000
 
 
 class AppealRejected(AidropError, ValueError):
-    code = "BAD_REQUEST"
+    code = "BAD_USER_INPUT"
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,17 @@ async def links(store: GraphStore, cluster_id: str, address: str | None = None,
     }
     rows = await store.query(q.SYBIL_LINKS, params)
     return [LinkRecord(r["a"], r["b"], r["kind"], list(r["transactions"] or [])) for r in rows]
+
+
+async def clusters_of(store: GraphStore, addresses: Sequence[str]) -> dict[str, str]:
+    """address -> sybil cluster id, for the given wallets that are in one."""
+    out: dict[str, str] = {}
+    for start in range(0, len(addresses), BATCH * 5):
+        part = list(addresses[start : start + BATCH * 5])
+        out.update(
+            {r["address"]: r["cluster"] for r in await store.query(q.SYBIL_CLUSTERS_OF, {"addresses": part})}
+        )
+    return out
 
 
 async def export_rows(store: GraphStore) -> list[dict[str, Any]]:

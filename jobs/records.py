@@ -4,6 +4,10 @@ A record is a hash `aidrop:job:{id}` (status, progress, timestamps, attempts, er
 `AIDROP_JOB_TTL_DAYS` after it ends; ids are also in a sorted set per status and one for all
 (newest first). Every change is published on `aidrop:job-updates:{id}`.
 
+Job payloads (arq's `arq:job:{id}`) are JSON (`dump_job` / `load_job`, arq's job_serializer
+and job_deserializer on both sides), never pickle: whoever can write a key cannot run code in the
+worker, and a payload that is not JSON is refused as such.
+
 Stable ids: a job has a reference (`analyze_wallet:{address}:{model version}`); while a job of the
 same reference is queued or running, asking again returns it. Creating the record and putting the
 arq job on the queue happen in one Lua script, so no record is ever left without its queued job.
@@ -122,6 +126,51 @@ return 1
 )
 
 
+# Jobs arq has claimed (its in-progress key) that no live worker holds: the claim is dropped so
+# another worker picks the job up now instead of when the key expires (job timeout + 10 s).
+# A worker holding a job lists it in aidrop:held:{worker} at every beat and when the job starts;
+# a claim younger than ARGV[3] ms is left alone (its worker may not have listed it yet).
+# ARGV: now, arq's in-progress timeout (ms), minimum age (ms), how many queued records to look at.
+_RELEASE_CLAIMS = (
+    _PUBLISH
+    + """
+local now, timeout, min_age, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local held = {}
+for _, w in ipairs(redis.call('ZRANGE', 'aidrop:workers', 0, -1)) do
+  if redis.call('EXISTS', 'aidrop:worker:' .. w) == 1 then
+    for _, id in ipairs(redis.call('SMEMBERS', 'aidrop:held:' .. w)) do held[id] = true end
+  else
+    redis.call('ZREM', 'aidrop:workers', w)
+  end
+end
+local released = {}
+for _, id in ipairs(redis.call('ZRANGE', 'aidrop:jobs:queued', 0, limit - 1)) do
+  local ttl = redis.call('PTTL', 'arq:in-progress:' .. id)
+  if ttl > 0 and timeout - ttl >= min_age and not held[id] then
+    redis.call('DEL', 'arq:in-progress:' .. id)
+    local key = 'aidrop:job:' .. id
+    redis.call('HSET', key, 'updated_at', now, 'message', 'worker lost before the job started; requeued')
+    publish(key, id)
+    released[#released + 1] = id
+  end
+end
+return released
+"""
+)
+WORKERS = PREFIX + "workers"
+HELD = PREFIX + "held:"
+
+
+def dump_job(data: Any) -> bytes:
+    """arq's job (and result) serializer: JSON; what JSON cannot hold is written as its text."""
+    return json.dumps(data, separators=(",", ":"), default=str).encode()
+
+
+def load_job(raw: bytes) -> Any:
+    """arq's job deserializer: JSON only (arq turns a failure into DeserializationError)."""
+    return json.loads(raw)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -197,6 +246,7 @@ class JobRecords:
         self._create = redis.register_script(_CREATE)
         self._transition = redis.register_script(_TRANSITION)
         self._requeue = redis.register_script(_REQUEUE_ORPHAN)
+        self._release = redis.register_script(_RELEASE_CLAIMS)
 
     @classmethod
     def from_url(cls, url: str, ttl_days: float = 30.0) -> JobRecords:
@@ -221,7 +271,7 @@ class JobRecords:
         from arq.jobs import serialize_job
 
         now = now_ms()
-        payload = serialize_job(kind, (), args, None, now)
+        payload = serialize_job(kind, (), args, None, now, serializer=dump_job)
         job_id, created = await self._create(
             args=[ref, now, "1" if force else "0", reuse_ms, kind, json.dumps(args, sort_keys=True),
                   payload, expires_ms, self.queue_name, job_prefix(kind, ref), self.ttl_ms],
@@ -352,8 +402,28 @@ class JobRecords:
         )  # fmt: skip
 
     # ---- workers --------------------------------------------------------------------------
-    async def beat(self, worker: str, ttl_s: float) -> None:
-        await self.redis.set(WORKER + worker, now_ms(), px=int(ttl_s * 1000))
+    async def beat(self, worker: str, ttl_s: float, held: Sequence[str] | None = None) -> None:
+        """The worker is alive for `ttl_s`, holding the jobs `held` (arq's claims it has taken)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(WORKER + worker, now_ms(), px=int(ttl_s * 1000))
+            pipe.zadd(WORKERS, {worker: now_ms()})
+            if held is not None:
+                pipe.delete(HELD + worker)
+                if held:
+                    pipe.sadd(HELD + worker, *held)
+                    pipe.pexpire(HELD + worker, int(ttl_s * 1000))
+            await pipe.execute()
+
+    async def hold(self, worker: str, job_id: str, ttl_s: float) -> None:
+        """One more job held (as it starts, before the next beat lists it)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(HELD + worker, job_id)
+            pipe.pexpire(HELD + worker, int(ttl_s * 1000))
+            await pipe.execute()
+
+    async def release_claims(self, in_progress_ms: int, min_age_ms: int, limit: int = 2000) -> list[str]:
+        """Queued jobs arq shows as taken by a worker that is gone, put back for any worker."""
+        return list(await self._release(args=[now_ms(), in_progress_ms, min_age_ms, limit]))
 
     async def requeue_orphans(self, me: str) -> list[str]:
         """Running jobs of workers that stopped beating, put back for another worker."""

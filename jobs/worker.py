@@ -33,7 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core.errors import AidropError, GraphUnavailable
 from graph import api_reads
 from jobs import analysis
-from jobs.records import JobRecords
+from jobs.records import JobRecords, dump_job, load_job
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -341,20 +341,48 @@ async def monitor_campaigns(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     return done
 
 
+async def check_growth_models(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Cron (daily): drift of the growth models; on drift or schedule a challenger is trained and
+    promoted only if better (ml/growth/ops.py); the decision goes into the registry history."""
+    from ml.growth.ops import retrain_from_store
+    from ml.registry import Registry
+
+    decision = await retrain_from_store(ctx["store"], Registry(ctx["settings"].data_dir))
+    log.info("growth models: %s (%s)", decision.get("decision"), decision.get("reason"))
+    return decision
+
+
 # ---- worker lifecycle ------------------------------------------------------------------------
+def _held(ctx: dict[str, Any]) -> list[str]:
+    """The jobs arq has claimed in this worker (from the claim on, before they start)."""
+    worker = ctx.get("arq_worker")
+    return list(worker.tasks) if worker is not None else []
+
+
 async def _beat(ctx: dict[str, Any]) -> None:
     records: JobRecords = ctx["records"]
     last_reap = 0.0
+    in_progress_ms = int((ctx["settings"].job_timeout + 10) * 1000)  # arq's claim on a job
     while True:
         try:
-            await records.beat(ctx["worker_id"], BEAT_TTL_S)
+            await records.beat(ctx["worker_id"], BEAT_TTL_S, _held(ctx))
             if time.monotonic() - last_reap >= REAP_S:
                 last_reap = time.monotonic()
                 for job_id in await records.requeue_orphans(ctx["worker_id"]):
                     log.warning("job %s: its worker is gone; queued again", job_id)
-        except Exception:  # Redis away for a moment: keep beating
-            log.exception("heartbeat")
+                for job_id in await records.release_claims(in_progress_ms, int(BEAT_TTL_S * 1000)):
+                    log.warning(
+                        "job %s: taken by a worker that is gone before it started; queued again", job_id
+                    )
+        except Exception as exc:  # Redis away for a moment: keep beating
+            log.warning("heartbeat: %s: %s", type(exc).__name__, exc)
         await asyncio.sleep(BEAT_S)
+
+
+async def job_start(ctx: dict[str, Any]) -> None:
+    """arq's on_job_start: the job is listed as held at once, not at the next beat."""
+    with contextlib.suppress(Exception):
+        await ctx["records"].hold(ctx["worker_id"], ctx["job_id"], BEAT_TTL_S)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -379,7 +407,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
             await ctx["beat"]
     if "records" in ctx:
         with contextlib.suppress(Exception):
-            await ctx["records"].redis.delete(f"aidrop:worker:{ctx['worker_id']}")
+            await ctx["records"].redis.delete(
+                f"aidrop:worker:{ctx['worker_id']}", f"aidrop:held:{ctx['worker_id']}"
+            )
         await ctx["records"].close()
     if "store" in ctx:
         await ctx["store"].close()
@@ -393,12 +423,16 @@ def create_worker(settings: Settings, *, burst: bool = False, concurrency: int |
 
     url = jobs_redis_url(settings)
     arq_tries = settings.job_max_tries * 2 + 5  # room for runs lost with their worker; _run decides
-    return Worker(
+    worker = Worker(
         functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],
-        cron_jobs=[cron(monitor_campaigns, minute=7, run_at_startup=False)],
+        cron_jobs=[
+            cron(monitor_campaigns, minute=7, run_at_startup=False),
+            cron(check_growth_models, hour=3, minute=17, run_at_startup=False),
+        ],
         redis_settings=RedisSettings.from_dsn(url),
         on_startup=startup,
         on_shutdown=shutdown,
+        on_job_start=job_start,
         ctx={"settings": settings, "redis_url": url},
         max_jobs=concurrency or settings.worker_concurrency,
         job_timeout=settings.job_timeout,
@@ -407,4 +441,49 @@ def create_worker(settings: Settings, *, burst: bool = False, concurrency: int |
         burst=burst,
         max_tries=arq_tries,
         health_check_interval=30,
+        job_serializer=dump_job,
+        job_deserializer=load_job,
     )
+    worker.ctx["arq_worker"] = worker
+    return worker
+
+
+RECONNECT_ERRORS = (RedisConnectionError, RedisTimeoutError, GraphUnavailable, ConnectionError, OSError,
+                    TimeoutError)  # fmt: skip
+RECONNECT_MAX_S = 30.0
+
+
+def run_worker(settings: Settings, *, burst: bool = False, concurrency: int | None = None) -> None:
+    """Run the worker until a signal stops it. When Redis or the graph goes away (a restart, a
+    crash, `aidrop down`), the worker reconnects with backoff (1 s doubling to 30 s) instead of
+    exiting; its jobs are recovered as for a crashed worker."""
+    import signal
+
+    attempt = 0
+    while True:
+        if attempt and settings.embedded and not settings.redis_url:
+            from graph.embedded import embedded_server
+
+            if not embedded_server(settings).status().healthy:  # stopped on purpose? not restarted here
+                log.warning("waiting for the embedded FalkorDB to answer again (`aidrop up`)")
+                time.sleep(min(RECONNECT_MAX_S, 2.0**attempt))
+                attempt = min(attempt + 1, 6)
+                continue
+        worker = create_worker(settings, burst=burst, concurrency=concurrency)
+        started = time.monotonic()
+        try:
+            worker.run()
+            return  # a signal, or the end of a burst
+        except RECONNECT_ERRORS as exc:
+            if time.monotonic() - started > 60:
+                attempt = 0  # it ran a while: start the backoff again
+            attempt += 1
+            delay = min(RECONNECT_MAX_S, 2.0 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+            log.warning("lost Redis or the graph (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc,
+                        delay)  # fmt: skip
+            loop = worker.loop
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(asyncio.wait_for(shutdown(worker.ctx), 5))
+            for sig in (signal.SIGINT, signal.SIGTERM):  # arq's handlers: back to the defaults
+                loop.remove_signal_handler(sig)
+            time.sleep(delay)

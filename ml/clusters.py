@@ -146,8 +146,12 @@ def profile(
         for name in top:
             value = features[COLUMNS][members][name].median()
             direction = "higher" if diff[name] > 0 else "lower"
+            if value == 0 and raw_median[name] > 0:
+                direction = "lower: mostly none"
+            # "<what>: <how> (<detail>)": ml/profile_image.py keeps the part before " ("
             words.append(
-                f"{DESCRIPTIONS[name]}: {direction} ({_fmt(value)} vs {_fmt(raw_median[name])} overall)"
+                f"{DESCRIPTIONS[name]}: {direction} (median {_fmt(value)} in the cluster, "
+                f"{_fmt(raw_median[name])} across all wallets)"
             )
         out.append(
             {

@@ -12,6 +12,7 @@ from graph.features import WalletGraph, load_wallet_graph
 from graph.store import GraphStore
 from ml.context import context_features
 from ml.features import compute_features
+from ml.laundering.detect import Detection, detect
 
 NEGATIVE = {"normal", "benign", "negative", "0", "false", "no", "clean"}
 AXES_COLUMNS = ("focus", "pattern", "risk", "community")
@@ -22,6 +23,7 @@ class Dataset:
     graph: WalletGraph
     features: pd.DataFrame
     _context: pd.DataFrame | None = field(default=None, repr=False)
+    _laundering: Detection | None = field(default=None, repr=False)
 
     @property
     def addresses(self) -> np.ndarray:
@@ -35,6 +37,12 @@ class Dataset:
         if self._context is None:
             self._context = context_features(self.graph, self.features)
         return self._context
+
+    def laundering(self) -> Detection:
+        """The laundering patterns detected in the transfers (ml/laundering), computed once."""
+        if self._laundering is None:
+            self._laundering = detect(self.graph)
+        return self._laundering
 
     def fingerprint(self) -> dict[str, float | int | str]:
         """What identifies the data a model was trained on."""

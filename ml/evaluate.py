@@ -3,6 +3,7 @@ cross-validation so that every labelled wallet is scored by a model that did not
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from ml.metrics import DEFAULT_K, anomaly_metrics
 from ml.pipeline import dataset, fit_typology
 from ml.registry import Registry
 from ml.typology import AXES, eligible_wallets, rule_labels
+
+log = logging.getLogger("aidrop.ml")  # progress of the long steps (the CLI shows it on stderr)
 
 
 def out_of_fold(
@@ -33,7 +36,8 @@ def out_of_fold(
     score = np.zeros(len(y))
     flagged = np.zeros(len(y), dtype=bool)
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for train, test in split.split(positions, y):
+    for fold, (train, test) in enumerate(split.split(positions, y), 1):
+        log.info("%s: fold %d of %d ...", model, fold, folds)
         m = make_model(model, **params)
         m.fit(ds, positions[train], y[train])  # type: ignore[attr-defined]  # make_model returns object (issue 14)
         kwargs = {"explain": False} if model == "aidrop" else {}
@@ -108,6 +112,7 @@ async def compare_anomaly(
         params = {"absolute_time": absolute_time}
         runs.append(("aidrop", *out_of_fold(ds, positions, y, "aidrop", folds, seed, **params)))
         runs.append(("mpocryptoml", *out_of_fold(ds, positions, y, "mpocryptoml", folds, seed)))
+        log.info("aidrop without labels ...")
         free = make_model("aidrop", **params)
         free.fit(ds)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
         result = free.score(ds, explain=False)  # type: ignore[attr-defined]  # make_model returns object (issue 14)

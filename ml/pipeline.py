@@ -4,6 +4,7 @@ score every wallet, write the results back onto the wallets. Each stage is timed
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +23,12 @@ from ml.anomaly import AnomalyResult, make_model
 from ml.clusters import ClusterModel
 from ml.dataset import Dataset, label_positions, read_labels
 from ml.explain import to_json
+from ml.laundering.evidence import examples, write_patterns
 from ml.metrics import anomaly_metrics
 from ml.registry import Artifact, Registry
 from ml.typology import AXES, TypologyModel, eligible_wallets
+
+log = logging.getLogger("aidrop.ml")  # progress of the long steps (the CLI shows it on stderr)
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Timer:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        log.info("%s ...", name)
         start = time.perf_counter()
         try:
             yield
@@ -94,8 +99,9 @@ def fit_anomaly(
     }
     if pos is not None and y is not None:
         if model == "aidrop" and m.oof is not None:
-            oof = m.oof
-            meta["metrics"] = {"out_of_fold": _strip(anomaly_metrics(oof, oof >= 0.5, y))}
+            # judged on the wallets it fitted: at most max_train of the labelled ones
+            oof, oof_y = m.oof, m.oof_y
+            meta["metrics"] = {"out_of_fold": _strip(anomaly_metrics(oof, oof >= 0.5, oof_y))}
         else:
             result = m.score(ds)
             meta["metrics"] = {"training": _strip(anomaly_metrics(result.score[pos], result.flagged[pos], y))}
@@ -182,6 +188,9 @@ async def _train(
     **params: Any,
 ) -> Artifact:
     ds = ds or await dataset(store)
+    log.info(
+        "fitting %s (%s) on %d wallets ...", what, model if what == "anomaly" else what, len(ds.addresses)
+    )
     if what == "anomaly":
         obj, meta = fit_anomaly(ds, model, labels, **params)
         return registry.save(model, obj, meta)
@@ -221,12 +230,13 @@ async def score(
     clusters: bool = True,
     ds: Dataset | None = None,
     timer: Timer | None = None,
+    growth: bool = True,
 ) -> ScoreRun:
     """Score every wallet with the active version of `model` (a label-free aidrop model is fitted
     and registered when none is active; mpocryptoml must be trained with labels first), plus
     typology and clusters (fitted from behaviour when not trained), and write them back."""
     with few_collections():
-        return await _score(store, registry, model, write, typology, clusters, ds, timer)
+        return await _score(store, registry, model, write, typology, clusters, ds, timer, growth)
 
 
 async def _score(
@@ -238,6 +248,7 @@ async def _score(
     clusters: bool,
     ds: Dataset | None,
     timer: Timer | None,
+    growth: bool = True,
 ) -> ScoreRun:
     timer = timer or Timer()
     started = int(time.time())
@@ -292,12 +303,24 @@ async def _score(
             labels = clu.obj.predict(ds.features)
             frame["cluster"] = labels
             columns.update(cluster=[int(c) for c in labels], cluster_version=clu.version)
+    growth_columns: dict[str, Any] | None = None
+    if growth:
+        with timer.stage("growth"):
+            growth_columns, fitted = _growth(ds, registry)
+            trained += fitted
+            frame["churn_risk"] = growth_columns["churn_risk"]
     if write:
         with timer.stage("write-back"):  # with the activity summary marketing's filters read
             summary = summarize(ds.graph)
             columns.update(summary)
             await _write(store, columns, typology, clusters, ds)
+        with timer.stage("patterns"):  # the laundering evidence behind the label-free score
+            await write_patterns(store, ds.graph, ds.laundering())
+            registry.save_evaluation("patterns", examples(ds.graph, ds.laundering()))  # for the report
+        with timer.stage("write-back"):
             await note_activity(store, status_of(ds.graph, summary, started))
+            if growth_columns is not None:
+                await graph_scores.write_growth(store, {"address": columns["address"], **growth_columns})
     return ScoreRun(frame, model, art.version, timer, trained)
 
 
@@ -331,6 +354,20 @@ async def _write(
                 "version": columns["cluster_version"],
             },
         )
+
+
+def _growth(ds: Dataset, registry: Registry) -> tuple[dict[str, Any], list[str]]:
+    """Dormancy risk and category propensity at the last transfer (ml/growth/), fitted on the
+    spot when no version is active; nothing where the chain is too short to learn them."""
+    from ml.growth.ops import score_growth
+    from ml.growth.timeline import Timeline
+    from ml.growth.train import InsufficientHistory
+
+    try:
+        return score_growth(Timeline(ds.graph), registry)
+    except InsufficientHistory:
+        return {"churn_risk": [None] * ds.n, "expected_active_days": [None] * ds.n,
+                "propensity": [None] * ds.n, "growth_version": ""}, []  # fmt: skip
 
 
 def _strip(metrics: dict[str, Any]) -> dict[str, Any]:

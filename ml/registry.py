@@ -17,7 +17,7 @@ import joblib
 
 from core.errors import NotFound
 
-MODEL_NAMES = ("aidrop", "mpocryptoml", "typology", "clusters")
+MODEL_NAMES = ("aidrop", "mpocryptoml", "typology", "clusters", "churn", "propensity")
 _VERSION = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
 
 
@@ -88,6 +88,20 @@ class Registry:
         meta = self.metadata(model, version)
         path = self._dir(model) / meta["version"]
         return Artifact(model, meta["version"], path, meta, joblib.load(path / "model.joblib"))
+
+    def record(self, model: str, entry: dict[str, Any]) -> None:
+        """Append a decision (a drift check, a challenger promoted or rejected) to the model's
+        history: models/<model>/HISTORY.jsonl, one JSON object a line."""
+        folder = self._dir(model)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "HISTORY.jsonl").open("a") as fh:
+            fh.write(json.dumps(entry, sort_keys=True, default=_plain) + "\n")
+
+    def history(self, model: str) -> list[dict[str, Any]]:
+        path = self._dir(model) / "HISTORY.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def save_evaluation(self, name: str, result: dict[str, Any]) -> Path:
         folder = self.root / "evaluations"

@@ -80,10 +80,15 @@ def model_report(registry: Registry) -> str:
     for name in ("aidrop", "mpocryptoml"):
         if name in metas:
             parts.append(_anomaly_model_section(name, metas[name]))
+    if "patterns" in evaluations:
+        parts.append(_patterns_section(evaluations["patterns"]))
     if "typology" in evaluations or "typology" in metas:
         parts.append(_typology_section(evaluations.get("typology"), metas.get("typology")))
     if "clusters" in metas:
         parts.append(_cluster_section(metas["clusters"]))
+    from ml.growth.report import growth_section
+
+    parts.append(growth_section(registry, evaluations))
     body = "\n".join(parts)
     head = f"<meta charset='utf-8'><title>aidrop models</title><style>{STYLE}</style>"
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
@@ -144,6 +149,46 @@ def _anomaly_section(ev: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+ROLE_COLOURS = {
+    "source": "#4c72b0",
+    "sink": "#55a868",
+    "hub": "#c44e52",
+    "relay": "#8172b2",
+    "cycle": "#dd8452",
+}
+
+
+def _patterns_section(ev: dict[str, Any]) -> str:
+    """Laundering patterns of the last scoring run: how many of each type, and the strongest
+    ones drawn as small graphs (members on a circle coloured by role, arrows for transfers)."""
+    counts = ev.get("counts", {})
+    out = [
+        "<h2>Laundering patterns (last scoring run)</h2>",
+        f"<p>The evidence behind the label-free score ({ev['created']}); "
+        "<code>aidrop patterns list</code> shows them all.</p>",
+        _table([[t, n] for t, n in sorted(counts.items(), key=lambda kv: -kv[1])], ["type", "patterns"]),
+    ]
+    for ex in ev.get("examples", []):
+
+        def draw(ax: Any, ex: dict[str, Any] = ex) -> None:
+            n = len(ex["wallets"])
+            angle = 2 * np.pi * np.arange(n) / max(n, 1)
+            x, y = np.cos(angle), np.sin(angle)
+            arrow = {"arrowstyle": "->", "color": "#777", "shrinkA": 8, "shrinkB": 8}
+            for a, b, _ in ex["edges"]:
+                ax.annotate("", (x[b], y[b]), (x[a], y[a]), arrowprops=arrow)
+            for i, (address, role) in enumerate(zip(ex["wallets"], ex["roles"], strict=True)):
+                ax.scatter(x[i], y[i], s=160, color=ROLE_COLOURS.get(role, "#999"), zorder=3)
+                ax.text(
+                    x[i] * 1.25, y[i] * 1.25, f"{address[:8]}\n{role}", ha="center", va="center", fontsize=6
+                )
+            ax.set(xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), title=f"{ex['type']}, score {ex['score']}")
+            ax.axis("off")
+
+        out.append(_png(draw, (3.6, 3.6)))
+    return "\n".join(out)
+
+
 def _anomaly_model_section(name: str, meta: dict[str, Any]) -> str:
     out = [f"<h2>Anomaly model {name} {meta['version']}</h2>"]
     out.append(f"<p>supervised: {meta.get('supervised')}; trained in {meta.get('seconds', 0):.1f}s.</p>")
@@ -153,12 +198,16 @@ def _anomaly_model_section(name: str, meta: dict[str, Any]) -> str:
             + _table([[k, v] for k, v in metrics.items()], ["metric", "value"])
         )
     imp = meta.get("importance") or {}
-    if imp:
+    if imp and len({round(float(v), 6) for v in imp.values()}) == 1:  # e.g. the label-free model
+        out.append(f"<p>{len(imp)} features, all weighed alike: no feature importance to show "
+                   "(each wallet's explanation names the factors of its own score).</p>")  # fmt: skip
+    elif imp:
         names, values = list(imp)[:15][::-1], list(imp.values())[:15][::-1]
+        unit = "mean decrease in impurity" if meta.get("supervised") else "importance"
 
         def bars(ax: Any) -> None:
             ax.barh(names, values, color="#4c72b0")
-            ax.set(title=f"{name}: feature importance", xlabel="mean decrease in impurity")
+            ax.set(title=f"{name}: feature importance", xlabel=unit)
             ax.tick_params(axis="y", labelsize=7)
 
         out.append(_png(bars, (6.4, 4.6)))
@@ -171,6 +220,11 @@ def _typology_section(ev: dict[str, Any] | None, meta: dict[str, Any] | None) ->
     source = (
         "aidrop evaluate typology (known axes)" if ev else f"the active model ({(meta or {}).get('source')})"
     )
+    if not axes:
+        out.append(f"<p>No held-out evaluation in {html.escape(source)}: it was trained without known "
+                   "axes. <code>aidrop evaluate typology --labels FILE</code> (labels with the four "
+                   "axes) measures one.</p>")  # fmt: skip
+        return "\n".join(out)
     out.append(f"<p>Held-out evaluation from {html.escape(source)}.</p>")
     rules = (ev or {}).get("rules", {})
     out.append(

@@ -38,7 +38,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.graph = f"api_{uuid.uuid4().hex[:10]}"
         self.db = next(_next_db)
-        self.redis_url = f"redis://127.0.0.1:{server.port}/{self.db}"
+        self.redis_url = server.redis_db_url(self.db)
         self.tmp = tmp
         base = {
             k: v for k, v in os.environ.items() if not k.startswith(("AIDROP_", "NEO4J_", "S3_", "OPENAI_"))
@@ -70,7 +70,7 @@ class Stack:
 
     def start_api(self) -> Stack:
         self.api = self._spawn("api", "serve", "--log-level", "warning")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # a loaded 2-core machine imports the app slowly
         while time.monotonic() < deadline:
             if self.api.poll() is not None:
                 raise RuntimeError(f"aidrop serve exited {self.api.returncode}:\n{self.log('api')}")
@@ -106,7 +106,7 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        redis.Redis(host="127.0.0.1", port=self.server.port).delete(self.graph)
+        self.server.client().delete(self.graph)
 
     # ---- clients -------------------------------------------------------------------------------
     def post(

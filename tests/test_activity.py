@@ -8,12 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from graph import marketing as gm
 from graph.activity import activity_status, refresh_activity
 from graph.marketing import SegmentFilter
 from graph.model import CATEGORIES
 from graph.store import GraphStore
 from tests.factories import addr, transfers
+
+pytestmark = pytest.mark.both_backends
 
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 DAY = 86_400

@@ -82,3 +82,27 @@ def test_analyze_with_the_real_models(api: Stack, chain: Path) -> None:
     for model in ("aidrop", "typology", "clusters"):  # fitted once, on the first analysis
         versions = [d for d in (api.tmp / "data" / "models" / model).iterdir() if d.is_dir()]
         assert len(versions) == 1, (model, versions)
+
+    # the evidence behind the label-free score: patterns, and a launderer's part in them
+    page = api.data("{ patterns(first: 2) { totalCount edges { cursor node { id type score } } "
+                    "pageInfo { hasNextPage endCursor } } }")["patterns"]  # fmt: skip
+    assert page["totalCount"] >= 1 and page["edges"]
+    scores = [e["node"]["score"] for e in page["edges"]]
+    assert scores == sorted(scores, reverse=True)
+    if page["pageInfo"]["hasNextPage"]:
+        after = api.data('query($a: String) { patterns(first: 1, after: $a) { edges { node { id } } } }',
+                         {"a": page["pageInfo"]["endCursor"]})["patterns"]  # fmt: skip
+        assert after["edges"][0]["node"]["id"] not in {e["node"]["id"] for e in page["edges"]}
+    with (chain / "labels.csv").open() as fh:
+        launderers = [r["address"] for r in csv.DictReader(fh) if r["laundering_id"]]
+    query = ("query($a: String!) { wallet(address: $a) { address laundering { patterns { type role window "
+             "value wallets { address } transfers { hash } } } } }")  # fmt: skip
+    found = [api.data(query, {"a": a})["wallet"] for a in launderers]
+    with_patterns = [w for w in found if w["laundering"]["patterns"]]
+    assert len(with_patterns) >= len(launderers) // 2
+    p = with_patterns[0]["laundering"]["patterns"][0]
+    assert with_patterns[0]["address"] in {m["address"] for m in p["wallets"]} and p["role"]
+    assert p["transfers"] and all(t["hash"].startswith("0x") for t in p["transfers"])
+    assert p["window"]["start"] <= p["window"]["end"] and p["value"] > 0
+    bad = api.gql('{ patterns(after: "nonsense") { totalCount } }')
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import dataset
 from tests.test_ingest_files import TX_HEADER, tx_row
+
+pytestmark = pytest.mark.both_backends
 
 AIDROP = [sys.executable, "-m", "aidrop"]
 
@@ -46,7 +50,7 @@ def test_wallet_lookup_and_typed_errors(cli_env: dict[str, str], tmp_path: Path)
     path = tmp_path / "transactions.csv"
     path.write_text(TX_HEADER + "\n" + tx_row(1, 1, 2, 10**18, 100, 1_000) + "\n")
     assert aidrop(cli_env, "ingest", "etl", str(path)).returncode == 0
-    wallet = aidrop(cli_env, "graph", "wallet", "0x" + "0" * 39 + "1")
+    wallet = aidrop(cli_env, "graph", "wallet", "0x" + "0" * 39 + "1", "--json")
     assert wallet.returncode == 0, wallet.stderr
     shown = json.loads(wallet.stdout)
     assert shown["stats"]["out_degree"] == 1 and shown["transfers"][0]["value"] == 1.0

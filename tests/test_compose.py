@@ -15,7 +15,7 @@ from core.settings import Settings
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read docker-compose.yml")
 
 ROOT = Path(__file__).resolve().parents[1]
-INTERPOLATION = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+INTERPOLATION = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
 APP_SERVICES = ("api", "worker")
 
 
@@ -25,8 +25,13 @@ def compose() -> dict[str, Any]:
 
 
 def resolved(value: str) -> str:
-    """A compose value with ${VAR:-default} taken at its default (what a bare `up` gets)."""
-    return INTERPOLATION.sub(lambda m: m.group(2) or "", str(value)).replace("$$", "$")
+    """A compose value with ${VAR:-default} taken at its default (what a bare `up` gets) and a
+    required ${VAR:?message} as `<VAR>` (a bare `up` stops with the message)."""
+
+    def one(m: re.Match[str]) -> str:
+        return f"<{m.group(1)}>" if m.group(2) == "?" else (m.group(3) or "")
+
+    return INTERPOLATION.sub(one, str(value)).replace("$$", "$")
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
@@ -57,11 +62,21 @@ def test_neo4j(compose: dict[str, Any]) -> None:
     assert "cypher-shell" in " ".join(neo4j["healthcheck"]["test"])
 
 
+def test_neo4j_is_the_version_the_tests_run(compose: dict[str, Any]) -> None:
+    pom = (ROOT / "tools" / "neo4j" / "pom.xml").read_text()
+    version = re.search(r"<neo4j.version>([^<]+)</neo4j.version>", pom).group(1)  # type: ignore[union-attr]
+    assert compose["services"]["neo4j"]["image"] == f"neo4j:{version}-community"
+    assert re.search(r"<apoc.version>([^<]+)</apoc.version>", pom).group(1) == version  # type: ignore[union-attr]
+
+
 def test_redis_and_minio(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert services["redis"]["image"].startswith("redis:7")
-    assert "6379:6379" in services["redis"]["ports"]
-    assert "healthcheck" in services["redis"]
+    redis = services["redis"]
+    assert redis["image"].startswith("redis:7")
+    assert "ports" not in redis  # the queue is not reachable from outside the compose network
+    assert "--requirepass" in " ".join(redis["command"])
+    assert environment(redis)["REDIS_PASSWORD"] == "<REDIS_PASSWORD>"  # required: no default
+    assert "REDISCLI_AUTH" in " ".join(redis["healthcheck"]["test"])
     minio = services["minio"]
     assert minio["image"].startswith("minio/minio")
     assert {"9000:9000", "9001:9001"} <= {str(p) for p in minio["ports"]}
@@ -84,14 +99,14 @@ def test_app_service_env(compose: dict[str, Any], name: str) -> None:
     assert not missing, f"{name} does not set {sorted(missing)}"
     assert env["AIDROP_GRAPH_BACKEND"] == "neo4j"
     assert env["NEO4J_URI"] == "bolt://neo4j:7687"
-    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["REDIS_URL"] == "redis://:<REDIS_PASSWORD>@redis:6379/0"
     assert env["S3_ENDPOINT_URL"] == "http://minio:9000"
 
     settings = Settings(**{k: v for k, v in env.items() if k in graph_and_queue_settings()})
     assert (settings.backend, settings.neo4j_uri, settings.redis_url) == (
         "neo4j",
         "bolt://neo4j:7687",
-        "redis://redis:6379/0",
+        "redis://:<REDIS_PASSWORD>@redis:6379/0",
     )
 
 

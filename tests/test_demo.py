@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.both_backends
+
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 
 
@@ -19,6 +23,7 @@ def test_demo_loads_scores_and_summarises(cli_env: dict[str, str], tmp_path: Pat
 
     out = aidrop("demo", "--no-serve", "--wallets", "300", "--days", "5")
     assert "scored" in out and "aidrop serve" in out
+    assert "export AIDROP_API_KEYS=" in out and "aidrop worker" in out  # mutations work, jobs run
     stats = json.loads(aidrop("graph", "stats", "--json"))
     assert stats["wallets"] > 300 and stats["transfers"] > 1000
     activity = json.loads(aidrop("graph", "activity", "--status", "--json"))
@@ -29,3 +34,7 @@ def test_demo_loads_scores_and_summarises(cli_env: dict[str, str], tmp_path: Pat
     end = 1704067200 + 5 * 86400  # the synthetic chain's last day
     segment = json.loads(aidrop("target", "all", "--active-since", "3d", "--as-of", str(end), "--json"))
     assert segment["wallets"] > 0
+    # without --as-of: the chain is from 2024, the window counts back from its last transfer
+    assert (
+        json.loads(aidrop("target", "all", "--active-since", "3d", "--json"))["wallets"] == segment["wallets"]
+    )

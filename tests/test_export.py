@@ -9,10 +9,14 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from graph import cypher as q
-from graph.export import TRANSFER_HEADER, WALLET_HEADER, export_neo4j_admin, schema_statements
+from graph.export import RESULT_COLUMNS, TRANSFER_HEADER, WALLET_HEADER, export_neo4j_admin, schema_statements
 from graph.falkor import FalkorStore
 from tests.factories import addr, transfers, tx
+
+pytestmark = pytest.mark.both_backends
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = addr(100)
@@ -54,13 +58,16 @@ async def test_export_writes_import_csvs(store: FalkorStore, tmp_path: Path) -> 
     assert summary["nodes"] == 6  # wallets 1..5 and the token
     assert summary["relationships"] == len(ROWS)
     assert summary["labels"] == {"Contract": 2, "Token": 1, "Wallet": 6}
-    assert sorted(Path(f).name for f in summary["files"]) == ["import.sh", "transfers.csv", "wallets.csv"]
+    # the ingest bookkeeping (:Meta) travels with the rest of the graph that is not wallets
+    names = sorted(Path(f).name for f in summary["files"])
+    assert names == ["import.sh", "nodes-meta.csv", "transfers.csv", "wallets.csv"]
 
     header, wallets = read(out / "wallets.csv")
     assert header == WALLET_HEADER
-    assert header == [
+    assert header[:7] == [
         "address:ID(Wallet)", ":LABEL", "category", "name", "created_block:long", "symbol", "decimals:int",
     ]  # fmt: skip
+    assert header[7:] == RESULT_COLUMNS  # the analysis results (none yet: empty)
     by_address = {w["address:ID(Wallet)"]: w for w in wallets}
     assert len(by_address) == len(wallets) == 6
     assert by_address[addr(1)] == {
@@ -79,9 +86,8 @@ async def test_export_writes_import_csvs(store: FalkorStore, tmp_path: Path) -> 
 
     raw = (out / "wallets.csv").read_text(encoding="utf-8")
     assert '"Swap, ""Router"" v2; \\ best"' in raw  # RFC 4180 quoting: quotes doubled
-    assert (
-        raw.splitlines()[0]
-        == "address:ID(Wallet),:LABEL,category,name,created_block:long,symbol,decimals:int"
+    assert raw.splitlines()[0].startswith(
+        "address:ID(Wallet),:LABEL,category,name,created_block:long,symbol,decimals:int,ppr:double,"
     )
 
     header, rels = read(out / "transfers.csv")

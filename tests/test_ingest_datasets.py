@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from graph.cypher import Statement
 from graph.falkor import FalkorStore
 from ingest.load import ingest_edges, ingest_etl
 from tests.conftest import dataset
+
+pytestmark = pytest.mark.both_backends
 
 FAILED = Statement("failed", "MATCH ()-[t:TRANSFER]->() WHERE t.status = 0 RETURN count(t) AS n, "
                    "sum(t.value) AS value, collect(DISTINCT t.value_raw) AS raw")  # fmt: skip

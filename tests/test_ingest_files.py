@@ -12,6 +12,8 @@ from graph.model import NATIVE_TOKEN
 from ingest.load import ingest_edges, ingest_etherscan, ingest_etl
 from tests.factories import addr, tx
 
+pytestmark = pytest.mark.both_backends
+
 TX_HEADER = (
     "hash,nonce,block_hash,block_number,transaction_index,from_address,to_address,value,gas,"
     "gas_price,input,block_timestamp,max_fee_per_gas,max_priority_fee_per_gas,transaction_type"

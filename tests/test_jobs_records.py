@@ -15,7 +15,7 @@ from ml.profile_image import ImageRefused, ImageUnavailable
 
 @pytest.fixture
 async def records(falkor_server) -> AsyncIterator[JobRecords]:
-    r = JobRecords.from_url(f"redis://127.0.0.1:{falkor_server.port}/15", ttl_days=1)
+    r = JobRecords.from_url(falkor_server.redis_db_url(15), ttl_days=1)
     await r.redis.flushdb()
     yield r
     await r.redis.flushdb()

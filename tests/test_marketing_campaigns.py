@@ -23,6 +23,8 @@ from ingest.synth import CampaignParams, generate, in_treatment
 from ml.marketing import campaigns as mc
 from ml.marketing.stats import bootstrap_diff, two_proportions, wilson
 
+pytestmark = pytest.mark.both_backends
+
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 T0 = 1704067200
 DAYS = 20

@@ -24,6 +24,8 @@ from ingest.load import ingest_etl
 from ingest.synth import generate
 from ml.marketing import segments as ms
 
+pytestmark = pytest.mark.both_backends
+
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 T0 = 1704067200  # the generator's default start
 DAYS = 14

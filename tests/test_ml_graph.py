@@ -17,6 +17,9 @@ from ml.features import compute_features
 from ml.ppr import personalized_pagerank, source_restart
 from tests.factories import addr, random_transfers, transfers
 
+pytestmark = pytest.mark.both_backends  # Neo4j: PPR through GDS
+
+
 # a small graph with a known shape: 1 and 2 pay 3, 3 forwards to 4 twice, 4 pays 5; 6 -> 7 apart
 ROWS = [
     (1, 3, 1, 1.0, 1_700_000_000),

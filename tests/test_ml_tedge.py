@@ -13,6 +13,8 @@ from ml.evaluate import anomaly_metrics, cross_validate_anomaly, label_free_metr
 from ml.pipeline import dataset
 from tests.conftest import dataset as shared
 
+pytestmark = pytest.mark.both_backends
+
 pytestmark = pytest.mark.slow
 
 

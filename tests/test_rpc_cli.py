@@ -11,10 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from graph import chain
 from graph.falkor import FalkorStore
 from ingest.labels import MAINNET, read_labels
 from tests.evm.node import E18, Anvil, build_scenario, free_port, graph_state
+
+pytestmark = pytest.mark.both_backends
 
 pytest_plugins = ["tests.evm.fixtures"]
 AIDROP = [str(Path(sys.executable).with_name("aidrop"))]
@@ -73,6 +77,7 @@ def test_cli_errors_are_one_line(anvil: Anvil, cli_env: dict[str, str]) -> None:
     assert bad.returncode == 2 and "--to 3 is before --from 9" in bad.stderr
 
 
+@pytest.mark.several_graphs  # compares with a second FalkorDB graph
 async def test_killed_run_resumes_to_the_same_graph(
     anvil: Anvil,
     cli_env: dict[str, str],
@@ -141,14 +146,14 @@ def test_labels_bundled_and_own_files(cli_env: dict[str, str], tmp_path: Path) -
     proc = aidrop(cli_env, "ingest", "labels")
     assert proc.returncode == 0 and f"labelled {len(bundled)} contracts" in proc.stdout
     router = "0x7a250d5630b4cf539739df2c5dacb4c659f2488d"
-    wallet = json.loads(aidrop(cli_env, "graph", "wallet", router).stdout)["wallet"]
+    wallet = json.loads(aidrop(cli_env, "graph", "wallet", router, "--json").stdout)["wallet"]
     assert wallet["category"] == "DeFi" and wallet["name"] == "Uniswap V2 Router 02"
     assert "Contract" in wallet["labels"]
 
     own = tmp_path / "mine.yaml"
     own.write_text(f"- address: '{router}'\n  name: My router\n  category: Exchange\n  source: me\n")
     assert aidrop(cli_env, "ingest", "labels", str(own)).returncode == 0
-    wallet = json.loads(aidrop(cli_env, "graph", "wallet", router).stdout)["wallet"]
+    wallet = json.loads(aidrop(cli_env, "graph", "wallet", router, "--json").stdout)["wallet"]
     assert (wallet["name"], wallet["category"]) == ("My router", "Exchange")
 
     bad = tmp_path / "bad.yaml"

@@ -12,6 +12,8 @@ from graph.falkor import FalkorStore
 from ingest.rpc import Options, RpcClient, WrongChain, ingest_rpc
 from tests.evm.node import E18, Anvil, build_scenario, graph_state
 
+pytestmark = pytest.mark.both_backends
+
 pytest_plugins = ["tests.evm.fixtures"]
 
 TOKENS = Statement(
@@ -104,6 +106,7 @@ async def test_ranges_and_confirmations(anvil: Anvil, store: FalkorStore) -> Non
     assert str(await chain.done_ranges(store, 31337)) == "2-7"
 
 
+@pytest.mark.several_graphs  # compares with other FalkorDB graphs
 async def test_every_fetch_mode_gives_the_same_graph(anvil: Anvil, store: FalkorStore, falkor_server,
                                                      graph_name: str) -> None:  # fmt: skip
     build_scenario(anvil)

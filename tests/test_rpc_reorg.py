@@ -13,6 +13,8 @@ from graph.falkor import FalkorStore
 from ingest.rpc import Options, ReorgTooDeep, RpcClient, ingest_rpc
 from tests.evm.node import E18, Anvil, deploy, graph_state, send
 
+pytestmark = pytest.mark.both_backends
+
 pytest_plugins = ["tests.evm.fixtures"]
 CHAIN = 31337
 

@@ -194,3 +194,33 @@ def test_cli_detect_list_show_export(cli_env: dict[str, str], chain: Path, tmp_p
     assert shown["cluster"]["id"] == frame["cluster"].iloc[0] and shown["evidence"]
     bad = run(cli_env, "sybil", "show", "0x123", ok=False)
     assert bad.returncode == 2 and "INVALID_ADDRESS" in bad.stderr
+
+
+async def test_segments_leave_sybil_clusters_out_unless_asked(any_store: GraphStore, chain: Path) -> None:
+    from graph.marketing import SegmentFilter
+    from ml.marketing.segments import preview
+
+    await ingest_etl(any_store, [chain])
+    before = (await preview(any_store, SegmentFilter()))["size"]
+    report, _ = await detect(any_store)
+    assert (await preview(any_store, SegmentFilter()))["size"] == before - report.members
+    assert (await preview(any_store, SegmentFilter(include_sybil=True)))["size"] == before
+    members = [r["address"] for r in await gs.export_rows(any_store)][:5]
+    assert (await preview(any_store, SegmentFilter(addresses=tuple(members))))["size"] == 0
+
+
+def test_campaign_lift_per_entity_counts_a_cluster_once() -> None:
+    from ml.marketing.campaigns import per_entity
+
+    def row(address: str, group: str, converted: bool, entity: str | None = None) -> dict:
+        return {"address": address, "group": group, "converted": converted, "engaged": converted,
+                "entity": entity or address}  # fmt: skip
+
+    farm = [row(f"f{i}", "treatment", True, "sybil-00001") for i in range(8)]
+    people = [row("a", "treatment", False), row("b", "treatment", True), row("c", "control", True),
+              row("d", "control", False)]  # fmt: skip
+    out = per_entity(farm + people)
+    assert out["groups"]["treatment"] == {"entities": 3, "converted": 2, "conversion_rate": 2 / 3,
+                                          "engaged": 2, "engagement_rate": 2 / 3}  # fmt: skip
+    assert out["groups"]["control"]["entities"] == 2
+    assert abs(out["lift"]["conversion"]["diff"] - (2 / 3 - 1 / 2)) < 1e-12

@@ -17,6 +17,8 @@ from ingest.load import ingest_etl
 from ingest.synth import CampaignParams, LaunderingParams, generate
 from ingest.synth.laundering import TYPES
 
+pytestmark = pytest.mark.both_backends
+
 AIDROP = str(Path(sys.executable).with_name("aidrop"))
 
 OUT_OF = Statement(

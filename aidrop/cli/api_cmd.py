@@ -4,6 +4,7 @@ client over GraphQL) and `aidrop api schema` (the SDL)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -38,12 +39,21 @@ def serve(host: str | None, port: int | None, workers: int, log_level: str) -> N
     settings = get_settings()
     host = host or settings.serve_host
     port = port or settings.serve_port
+    if (host, port) != (settings.serve_host, settings.serve_port):
+        # the app (in this process or uvicorn's workers) builds its URLs (profile images) from these
+        os.environ.update(AIDROP_HOST=host, AIDROP_PORT=str(port))
+        get_settings.cache_clear()
+        settings = get_settings()
     if settings.embedded:  # start it here, not in each server process
         from graph.embedded import embedded_server
 
         embedded_server(settings).start()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"aidrop API on http://{shown}:{port}/graphql (GraphiQL in a browser)", err=True)
+    if port != 8000 and not os.environ.get("AIDROP_PUBLIC_URL"):
+        click.echo(f"clients (aidrop analyze) find it with AIDROP_PORT={port} in their environment", err=True)
+    if not settings.api_key_set:
+        click.echo("no AIDROP_API_KEYS: every mutation (analyzeWallet, ...) will be refused", err=True)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -54,6 +64,10 @@ def serve(host: str | None, port: int | None, workers: int, log_level: str) -> N
         access_log=False,
         ws_max_size=1 << 20,
         timeout_graceful_shutdown=5,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: a client on the machine (or
+        # behind a local proxy that passes the header on) would pick its own address
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 
@@ -65,11 +79,11 @@ def worker(burst: bool, concurrency: int | None) -> None:
     import asyncio
     import logging
 
-    from jobs.worker import create_worker
+    from jobs.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.set_event_loop(asyncio.new_event_loop())
-    create_worker(get_settings(), burst=burst, concurrency=concurrency).run()
+    run_worker(get_settings(), burst=burst, concurrency=concurrency)
 
 
 class ApiClient:

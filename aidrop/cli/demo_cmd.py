@@ -105,16 +105,32 @@ def demo(wallets: int, days: int, seed: int, serve: bool) -> None:
     scored = run(with_store, _train_and_score)
     click.echo(f"  {scored}")
     if not serve:
+        exe = _command()
+        key = settings.api_keys or secrets.token_urlsafe(18)
         click.echo(
-            "\nnext:\n"
-            "  aidrop serve & aidrop worker        (GraphQL on http://127.0.0.1:8000/graphql)\n"
-            "  aidrop graph wallet ADDRESS        (addresses and their personas: "
-            f"{folder}/labels.csv)\n"
-            "  aidrop down                          (stops the embedded FalkorDB; data stays in "
-            f"{settings.data_dir})"
+            "\nnext (the API with a key, so that mutations work, and a worker to run the jobs):\n"
+            f"  export AIDROP_API_KEYS={key}\n"
+            f"  {exe} serve & {exe} worker &   (GraphQL on {settings.public_base_url}/graphql; "
+            f"mutations need the header {settings.api_key_header}: {key.split(',')[0]})\n"
+            f"  {exe} graph wallet ADDRESS     (addresses and their personas: {folder}/labels.csv)\n"
+            f"  {exe} down                     (stops the embedded FalkorDB; data in {settings.data_dir})\n"
+            f"or all of it at once: {exe} demo"
         )
         return
     _serve(settings, folder)
+
+
+def _command() -> str:
+    """How to call aidrop from here: `aidrop` when it is on PATH, else its path."""
+    import shutil
+
+    exe = Path(sys.executable).with_name("aidrop")
+    if shutil.which("aidrop") == str(exe):
+        return "aidrop"
+    try:
+        return str(exe.relative_to(Path.cwd()))
+    except ValueError:
+        return str(exe)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -146,7 +162,8 @@ def _serve(settings, folder: Path) -> None:
             except click.ClickException as exc:
                 click.echo(f"(could not queue the example's analysis: {exc.message})", err=True)
         click.echo(
-            f"\nGraphiQL:  {url}/graphql   (works offline; logs in {logs}/api.log and worker.log)\n"
+            f"\nWeb app:   {url}/app/   (scripts/demo builds it with node; mutations need the key below)\n"
+            f"GraphiQL:  {url}/graphql   (works offline; logs in {logs}/api.log and worker.log)\n"
             f"API key:   {key}   (header {settings.api_key_header}; mutations need it)\n\n"
             f"an example query (paste it into GraphiQL):\n\n{EXAMPLE.format(address=address)}\n\n"
             "analyse a wallet again (a job; poll job(id) or subscribe to jobUpdates):\n"

@@ -24,7 +24,8 @@ def _addresses(path: str | None) -> tuple[str, ...]:
 
 
 def _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volume, category, addresses,
-            include_flagged, as_of):  # fmt: skip
+            include_flagged, as_of, include_sybil=False, min_churn_risk=None,
+            min_propensity=()):  # fmt: skip
     from graph.marketing import SegmentFilter
     from ml.marketing.segments import parse_time
 
@@ -39,7 +40,23 @@ def _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volum
         categories=tuple(category),
         addresses=_addresses(addresses),
         include_flagged=include_flagged,
+        include_sybil=include_sybil,
+        min_churn_risk=min_churn_risk,
+        min_propensity=_propensity_bounds(min_propensity),
     ), now
+
+
+def _propensity_bounds(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """CATEGORY=P (repeatable) -> pairs."""
+    out = []
+    for text in values:
+        category, _, value = text.partition("=")
+        try:
+            out.append((category.strip(), float(value)))
+        except ValueError as exc:
+            hint = "--min-propensity"
+            raise click.BadParameter(f"{text!r}: CATEGORY=P like DeFi=0.3", param_hint=hint) from exc
+    return tuple(out)
 
 
 def filter_options(fn):
@@ -61,6 +78,9 @@ def filter_options(fn):
         ),
         click.option("--addresses", type=click.Path(exists=True, dir_okay=False), help="Only these (file)."),
         click.option("--include-flagged", is_flag=True, help="Keep wallets flagged by the anomaly model."),
+        click.option("--include-sybil", is_flag=True, help="Keep members of sybil clusters."),
+        click.option("--min-churn-risk", type=float, help="Dormancy risk at least this (`aidrop score`)."),
+        click.option("--min-propensity", multiple=True, help="First-use propensity: DeFi=0.3 (repeatable)."),
         click.option("--as-of", help="Reference time for relative times (default now)."),
     ]
     for option in reversed(options):
@@ -75,17 +95,31 @@ def filter_options(fn):
 @click.option("--save", "save_as", help="Save as a segment (node) under this name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def target(segment: str, typology, cluster, min_anomaly, max_anomaly, active_since, min_volume, category,
-           addresses, include_flagged, as_of, out, save_as, as_json) -> None:  # fmt: skip
+           addresses, include_flagged, include_sybil, min_churn_risk, min_propensity, as_of, out, save_as,
+           as_json) -> None:  # fmt: skip
     """The wallets of SEGMENT: a predefined one (defi-holders, nft-enthusiasts, community-users,
     aggressive-traders, all) narrowed by the filters, or a saved segment's id."""
     from ml.marketing import segments as ms
 
     extra, now = _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volume, category,
-                         addresses, include_flagged, as_of)  # fmt: skip
+                         addresses, include_flagged, as_of, include_sybil, min_churn_risk,
+                         min_propensity)  # fmt: skip
 
     async def go(store):
         from graph.activity import activity_status
 
+        nonlocal extra, now
+        if ms.is_relative(active_since) and not as_of:
+            last = (await activity_status(store)).last_ts
+            if last is not None and extra.active_since is not None and last < extra.active_since:
+                # nothing in the window counted back from today: a graph of past data (the demo's
+                # chain, an old export) is read as of its own last transfer instead
+                extra, now = _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volume,
+                                     category, addresses, include_flagged, str(last))  # fmt: skip
+                when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last))
+                click.echo(f"note: the graph's last transfer is at {when}, before the last {active_since}; "
+                           f"--active-since {active_since} counts back from it (--as-of now: from today)",
+                           err=True)  # fmt: skip
         if extra.reads_transfers and (status := await activity_status(store)).stale and status.refreshed_at:
             click.echo(
                 "note: transfers were added after the activity summary was written; "

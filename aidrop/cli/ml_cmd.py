@@ -31,6 +31,26 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
+def _progress() -> None:
+    """The long steps of training, scoring and evaluation on stderr, with the time so far."""
+    import logging
+    import time
+
+    start = time.monotonic()
+
+    class Elapsed(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"[{time.monotonic() - start:6.1f} s] {record.getMessage()}"
+
+    logger = logging.getLogger("aidrop.ml")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(Elapsed())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 @click.group("train")
 def train_group() -> None:
     """Fit a model on the wallet graph and make it the active version."""
@@ -40,6 +60,7 @@ def _train(what: str, model: str = "aidrop", labels: Path | None = None, **param
     from ml.pipeline import train
 
     registry = _registry()
+    _progress()
     art = run(with_store, lambda store: train(store, registry, what, model, labels, **params))
     _say(f"trained {art.model} {art.version} ({art.metadata.get('seconds', 0):.1f}s) -> {art.path}")
     summary = {
@@ -97,6 +118,7 @@ def score(model: str, out: Path | None, top: int | None, no_write: bool) -> None
     from ml.pipeline import score as score_fn
 
     registry = _registry()
+    _progress()
     result = run(with_store, lambda store: score_fn(store, registry, model, write=not no_write))
     for name in result.trained:
         _say(f"no active {name} model: trained one from the graph (label-free) and made it active")
@@ -137,6 +159,7 @@ def evaluate_anomaly(labels: Path, ks: str, folds: int, absolute_time: bool, as_
 
     k_values = tuple(int(k) for k in ks.split(",") if k.strip())
     registry = _registry()
+    _progress()
     result = run(
         with_store, lambda store: compare_anomaly(store, registry, labels, k_values, folds, absolute_time)
     )
@@ -179,6 +202,64 @@ def evaluate_typology(labels: Path) -> None:
             f"{axis:>10}  held-out accuracy {rep['accuracy']:.3f}  rules {result['rules'][axis]:.3f}"
             f"  (n={rep['n_test']})"
         )
+
+
+def _growth_table(result: dict[str, Any]) -> str:
+    keys = ("auc", "brier", "ece", "top_decile_precision", "top_decile_lift")
+    header = ["", "n", "base rate", *keys]
+    rows = []
+    for name in ("model", "baseline"):
+        m = result[name]
+        label = name if name == "model" else f"baseline ({m['name']})"
+        rows.append([label, str(m["n"]), _cell(m["base_rate"]), *(_cell(m.get(k)) for k in keys)])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows])
+
+
+def _evaluate_growth(task: str, as_of: str | None, horizon: str, as_json: bool, **target: Any) -> None:
+    from ml.growth.evaluate import evaluate_from_store, parse_as_of, parse_horizon
+
+    try:
+        days, t = parse_horizon(horizon), parse_as_of(as_of)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    registry = _registry()
+    result = run(with_store, lambda store: evaluate_from_store(store, task, t, days, progress=_say, **target))
+    registry.save_evaluation(task if task == "churn" else f"propensity-{result['target']}", result)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(_growth_table(result))
+    ratio = result.get("ratio_top_decile_precision") or result.get("ratio_top_decile_lift")
+    _say(f"top decile, model / baseline: {_cell(ratio)} ({result['seconds']:.1f}s)")
+
+
+_as_of = click.option("--as-of", "as_of", default=None, help="T2: a date or unix time.")
+_horizon = click.option("--horizon", default="30d", show_default=True, help="Days after T (30d, 4w).")
+
+
+@evaluate_group.command("churn")
+@_as_of
+@_horizon
+@click.option("--json", "as_json", is_flag=True)
+def evaluate_churn(as_of: str | None, horizon: str, as_json: bool) -> None:
+    """Dormancy by time: train with T1 = T2 - horizon, judge at T2 against recency-frequency."""
+    _evaluate_growth("churn", as_of, horizon, as_json)
+
+
+@evaluate_group.command("propensity")
+@click.option("--category", default=None, help="Contract category (DeFi, NFT, Gaming, Social, ...).")
+@click.option("--contracts", default=None, help="Comma-separated contract addresses instead of a category.")
+@_as_of
+@_horizon
+@click.option("--json", "as_json", is_flag=True)
+def evaluate_propensity(category: str | None, contracts: str | None, as_of: str | None, horizon: str,
+                        as_json: bool) -> None:  # fmt: skip
+    """First interaction by time, against "already used a neighbouring category"."""
+    if (category is None) == (contracts is None):
+        raise click.UsageError("give --category or --contracts")
+    listed = [c.strip() for c in contracts.split(",") if c.strip()] if contracts else None
+    _evaluate_growth("propensity", as_of, horizon, as_json, category=category, contracts=listed)
 
 
 @click.group("report")

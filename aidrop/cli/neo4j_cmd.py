@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from aidrop.cli.common import echo_json
+from aidrop.cli.common import echo_json, run
 from graph.neo4j_server import local_neo4j
 
 
@@ -23,6 +25,34 @@ def start(timeout: float) -> None:
     """Start it (building on first use) and print NEO4J_URI/USER/PASSWORD lines:
     `eval "$(aidrop neo4j start)"`, then AIDROP_GRAPH_BACKEND=neo4j."""
     st = local_neo4j().start(timeout=timeout, progress=_progress)
+    click.echo(st.env_lines())
+
+
+@neo4j_group.command()
+def build() -> None:
+    """Build tools/neo4j (Maven Central into ~/.m2) unless up to date; `start` does it too."""
+    server = local_neo4j()
+    server.build(progress=_progress)
+    click.echo(f"local Neo4j launcher built in {server.tools / 'target'}")
+
+
+@neo4j_group.command("import")
+@click.argument("export_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def import_(export_dir: Path) -> None:
+    """Replace the local Neo4j's graph by an `aidrop graph export neo4j-admin` folder with
+    Neo4j's importer (first loads of a large history), then start it and create the schema."""
+    from graph.neo4j_store import Neo4jStore
+
+    st = local_neo4j().import_export(export_dir, progress=_progress)
+
+    async def schema() -> None:
+        store = Neo4jStore(st.uri, st.user, st.password)
+        try:
+            await store.ensure_schema()
+        finally:
+            await store.close()
+
+    run(schema)
     click.echo(st.env_lines())
 
 

@@ -6,7 +6,7 @@ import click
 
 from aidrop.cli.common import echo_json
 from core.settings import get_settings
-from graph.embedded import embedded_server
+from graph.embedded import embedded_server, shown
 
 
 def _require_embedded() -> None:
@@ -18,8 +18,8 @@ def _require_embedded() -> None:
 def up() -> None:
     """Start the embedded FalkorDB (no-op when it already runs)."""
     _require_embedded()
-    st = embedded_server().start()
-    click.echo(f"embedded FalkorDB running: pid {st.pid}, {st.graph_url}, data in {st.data_dir}")
+    st = embedded_server().start(progress=lambda line: click.echo(line, err=True))
+    click.echo(f"embedded FalkorDB running: pid {st.pid}, {shown(st.graph_url)}, data in {st.data_dir}")
 
 
 @click.command()
@@ -36,7 +36,7 @@ def status(as_json: bool) -> None:
     """Report the embedded FalkorDB: running, pid, port, health."""
     s = get_settings()
     if not s.embedded:
-        click.echo(f"external graph: backend {s.backend}, {s.graph_url or s.neo4j_uri}")
+        click.echo(f"external graph: backend {s.backend}, {shown(s.graph_url or s.neo4j_uri)}")
         return
     st = embedded_server(s).status()
     if as_json:

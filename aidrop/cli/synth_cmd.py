@@ -58,15 +58,20 @@ from aidrop.cli.common import echo_json
     type=click.DateTime(["%Y-%m-%d"]),
     help="First day of the data (UTC).",
 )
+@click.option(
+    "--lifecycle",
+    is_flag=True,
+    help="Wallets onboard, fade, fall dormant, wake up and adopt categories (writes lifecycle.csv).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def synth(out: Path, wallets: int, days: int, seed: int, laundering_share: float, sybil_share: float,
-          campaign: bool, baseline: float, uplift: float, start_date: datetime,
+          campaign: bool, baseline: float, uplift: float, start_date: datetime, lifecycle: bool,
           as_json: bool) -> None:  # fmt: skip
     """Generate transactions, token transfers, receipts, contracts, tokens and labels.
 
     The same arguments give byte-identical files; load them with `aidrop ingest etl OUT`.
     """
-    from ingest.synth import CampaignParams, generate
+    from ingest.synth import CampaignParams, LifecycleParams, generate
 
     if baseline + uplift > 1.0:
         raise click.BadParameter("baseline + uplift must be at most 1", param_hint="--uplift")
@@ -74,7 +79,8 @@ def synth(out: Path, wallets: int, days: int, seed: int, laundering_share: float
     try:
         summary = generate(out, wallets, days, seed, laundering_share, campaign, start=start,
                            campaign_params=CampaignParams(baseline=baseline, uplift=uplift),
-                           sybil_share=sybil_share)  # fmt: skip
+                           sybil_share=sybil_share,
+                           lifecycle=LifecycleParams() if lifecycle else None)  # fmt: skip
     except (ValueError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:

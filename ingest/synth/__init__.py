@@ -25,16 +25,19 @@ from ingest.synth.chain import Chain
 from ingest.synth.events import Events, sort_by_time
 from ingest.synth.kinds import Kind
 from ingest.synth.laundering import Laundering, LaunderingParams, build_laundering
+from ingest.synth.lifecycle import AIRDROP_TOKEN, Lifecycle, LifecycleParams, onboarding, simulate
+from ingest.synth.lifecycle import write_table as write_lifecycle
 from ingest.synth.population import build_population
 from ingest.synth.sybil import Sybil, SybilParams, build_sybil
 
-__all__ = ["CampaignParams", "LaunderingParams", "SybilParams", "SynthSummary", "generate", "in_treatment"]
+__all__ = ["CampaignParams", "LaunderingParams", "LifecycleParams", "SybilParams", "SynthSummary", "generate",
+           "in_treatment"]  # fmt: skip
 
 # independent random streams, so that one part changing leaves the others as they were
-_POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW, _SYBIL = range(1, 9)
-EXCHANGE_NONCE = 4_000_000
+_POPULATION, _CATALOG, _GAS, _LAUNDERING, _CAMPAIGN, _SCHEDULE, _WINDOW, _SYBIL, _LIFECYCLE = range(1, 10)
+EXCHANGE_NONCE = 4_000_000  # hot wallets have sent millions of transactions before
 OUTPUTS = ("transactions", "receipts", "token_transfers", "contracts", "tokens", "labels", "laundering",
-           "campaign")  # fmt: skip  # hot wallets have sent millions of transactions before
+           "campaign", "lifecycle", "farms")  # fmt: skip
 
 
 @dataclass
@@ -80,8 +83,11 @@ def generate(
     progress: bool | None = None,
     sybil_share: float = 0.0,
     sybil: SybilParams | None = None,
+    lifecycle: LifecycleParams | None = None,
 ) -> SynthSummary:
-    """Write the synthetic data set into the folder `out` (created if needed)."""
+    """Write the synthetic data set into the folder `out` (created if needed). With `lifecycle`,
+    wallets onboard, fade, fall dormant, wake up and adopt categories (ingest/synth/lifecycle.py)
+    and lifecycle.csv records it."""
     if wallets < 10:
         raise ValueError("wallets must be at least 10")
     if days < 1:
@@ -107,7 +113,7 @@ def generate(
     try:
         summary = _generate(out, wallets, days, seed, laundering_share, campaign, start, laundering,
                             campaign_params, window_events, progress,
-                            (sybil_share, sybil or SybilParams()))  # fmt: skip
+                            (sybil_share, sybil or SybilParams()), lifecycle)  # fmt: skip
     except BaseException:
         for name in OUTPUTS:
             writer.partial(out / f"{name}.csv").unlink(missing_ok=True)
@@ -118,6 +124,10 @@ def generate(
             writer.partial(out / f"{name}.csv").replace(out / f"{name}.csv")
     if not campaign:
         (out / "campaign.csv").unlink(missing_ok=True)  # from an earlier run
+    if lifecycle is None:
+        (out / "lifecycle.csv").unlink(missing_ok=True)
+    if not sybil_share:
+        (out / "farms.csv").unlink(missing_ok=True)
     summary.seconds = round(time.perf_counter() - began, 3)
     return summary
 
@@ -125,14 +135,19 @@ def generate(
 def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: float, campaign: bool,
               start: int, laundering: LaunderingParams, campaign_params: CampaignParams,
               window_events: int, progress: bool | None,
-              sybil_args: tuple[float, SybilParams]) -> SynthSummary:  # fmt: skip
+              sybil_args: tuple[float, SybilParams],
+              lifecycle: LifecycleParams | None = None) -> SynthSummary:  # fmt: skip
     campaign_day = campaign_params.start(days) if campaign else None
     catalog = build_catalog(_rng(seed, _CATALOG), wallets, days, campaign_day)
     pop = build_population(_rng(seed, _POPULATION), wallets, start, days)
     farms = _sybil(seed, pop, catalog, start, days, *sybil_args)  # before the world: it adjusts pop
+    if lifecycle is not None:  # new users keep arriving
+        pop.start = onboarding(_rng(seed, _LIFECYCLE, 1), lifecycle, pop.start, start, days)
     world = World.build(seed, start, days, pop, catalog)
     table, addresses = _address_table(world.human0 + wallets + (farms.extra if farms else 0), seed)
     humans = addresses[world.human0 : world.human0 + wallets]
+    if lifecycle is not None:
+        world.lifecycle = _lifecycle(_rng(seed, _LIFECYCLE), lifecycle, world)
 
     schedule_rng = _rng(seed, _SCHEDULE)
     launder = build_laundering(_rng(seed, _LAUNDERING), world, laundering_share, laundering)
@@ -140,6 +155,7 @@ def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: f
     scheduled = sort_by_time(Events.concat([
         _funding(schedule_rng, world), _deployments(schedule_rng, world), launder.events,
         *([camp.events] if camp else []), *([farms.events] if farms else []),
+        *([world.lifecycle.airdrops] if world.lifecycle else []),
     ]))  # fmt: skip
 
     hours = days * 24
@@ -183,9 +199,18 @@ def _generate(out: Path, wallets: int, days: int, seed: int, laundering_share: f
     _count(summary, launder, camp)
     if farms is not None:
         summary.farms, summary.farm_wallets = len(farms.farms), farms.members
+        summary.files["farms"] = tables.write_farms(out, farms, humans)
     if camp is not None:
         summary.files["campaign"] = tables.write_campaign(out, camp, humans)
+    if world.lifecycle is not None:
+        summary.files["lifecycle"] = write_lifecycle(out / "lifecycle.csv", world.lifecycle, humans)
     return summary
+
+
+def _lifecycle(rng: np.random.Generator, params: LifecycleParams, world: World) -> Lifecycle:
+    tokens = {c: int(world.catalog.index[k]) for c, k in AIRDROP_TOKEN.items()}
+    return simulate(rng, params, world.t0, world.days, world.pop.start, world.pop.focus, world.peer_key,
+                    tokens, world.human0)  # fmt: skip
 
 
 def _sybil(seed: int, pop, catalog, start: int, days: int, share: float, params: SybilParams) -> Sybil | None:

@@ -4,6 +4,7 @@ what each kind moves (ETH value and token transfers) between which addresses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from ingest.synth.events import Events
 from ingest.synth.ids import mix64
 from ingest.synth.kinds import K, Kind, kind_weights
 from ingest.synth.population import Population
+
+if TYPE_CHECKING:
+    from ingest.synth.lifecycle import Lifecycle
 
 YOUNG_SHARE = (0.4, 0.03)  # share of eligible calls going to young contracts: aggressive, safe
 RESELL = (0.8, 0.3)  # share of token and NFT buys sold again later: trading, holding wallets
@@ -43,6 +47,7 @@ class World:
     kind_cdf: np.ndarray
     young: dict[str, tuple[np.ndarray, np.ndarray]]  # category -> (address indexes, creation unix times)
     peer_key: np.uint64
+    lifecycle: Lifecycle | None = None  # engagement, dormancy and adoption (ingest/synth/lifecycle.py)
 
     @classmethod
     def build(cls, seed: int, t0: int, days: int, pop: Population, catalog: Catalog) -> World:
@@ -77,6 +82,8 @@ def draw_times(rng: np.random.Generator, world: World, h0: int, h1: int) -> tupl
     hours = h0 + np.searchsorted(np.cumsum(weights), rng.random(n) * weights.sum(), side="right")
     ts = world.t0 + hours.astype(np.int64) * 3600 + rng.integers(0, 3600, n)
     keep = ts >= world.pop.start[wallets]  # nothing before the wallet is funded
+    if world.lifecycle is not None:
+        keep &= world.lifecycle.accept(rng, wallets, ts)
     return wallets[keep], ts[keep]
 
 
@@ -89,10 +96,15 @@ def normal_events(rng: np.random.Generator, world: World, h0: int, h1: int) -> t
     ev.ts = ts
     profile = world.pop.profile[w]
     ev.kind = (rng.random(n)[:, None] > world.kind_cdf[profile]).sum(axis=1).clip(0, K - 1)
+    if world.lifecycle is not None:
+        ev.kind = world.lifecycle.gate(rng, w, ts, ev.kind)
     ev.sender = world.human0 + w
     filler = Filler(rng, world, ev, w)
     filler.fill()
-    return ev, Events.concat(filler.later) if filler.later else Events.blank(0)
+    later = Events.concat(filler.later) if filler.later else Events.blank(0)
+    if world.lifecycle is not None:  # a wallet that has fallen dormant by then does not sell
+        later = later.take(world.lifecycle.acting(later.sender - world.human0, later.ts))
+    return ev, later
 
 
 class Filler:

@@ -100,3 +100,13 @@ def write_campaign(out: Path, campaign: Campaign, addresses: list[str]) -> int:
                     at if converted else ""))  # fmt: skip
     fh.close()
     return len(campaign.targets)
+
+
+def write_farms(out: Path, sybil: Sybil, addresses: list[str]) -> int:
+    """farms.csv: each farm's id, size, skill (0-2), funding and sweep style, and members."""
+    fh, w = _open(out / "farms.csv", ("sybil_cluster", "size", "skill", "funding", "sweep", "members"))
+    for f in sybil.farms:
+        members = " ".join(addresses[m] for m in f.members)
+        w.writerow((f.id, len(f.members), f.skill, f.funding, f.sweep, members))
+    fh.close()
+    return len(sybil.farms)

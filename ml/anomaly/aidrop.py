@@ -27,6 +27,7 @@ from ml.anomaly import AnomalyResult
 from ml.dataset import Dataset
 from ml.explain import forest_contributions, top_factors
 from ml.features import feature_names
+from ml.laundering.score import timed, wallet_scores
 
 MISSING = -1.0  # trees split undefined features apart
 LABEL_FREE = {  # signal -> (feature, transform)
@@ -76,6 +77,7 @@ class AidropAnomaly:
         self.calibration: LogisticRegression | None = None
         self.columns: list[str] = []
         self.oof: np.ndarray | None = None  # out-of-fold calibrated scores of the labelled wallets
+        self.oof_y: np.ndarray | None = None  # their labels (the sample fitted, at most max_train)
 
     @property
     def supervised(self) -> bool:
@@ -107,7 +109,7 @@ class AidropAnomaly:
         self, ds: Dataset, positions: np.ndarray | None = None, y: np.ndarray | None = None
     ) -> AidropAnomaly:
         """Supervised when labels of both classes are given, label-free otherwise."""
-        self.forest, self.calibration, self.oof = None, None, None
+        self.forest, self.calibration, self.oof, self.oof_y = None, None, None, None
         if positions is None or y is None or len(set(np.asarray(y).tolist())) < 2:
             return self
         y = np.asarray(y, dtype=int)
@@ -127,7 +129,7 @@ class AidropAnomaly:
         else:
             raw = self._fit_forest(x, y, xu).predict_proba(x)[:, 1]
         self.calibration = LogisticRegression(C=1e4).fit(_logit(raw)[:, None], y)
-        self.oof = self._calibrated(raw)
+        self.oof, self.oof_y = self._calibrated(raw), y
         self.forest = self._fit_forest(x, y, xu)
         return self
 
@@ -180,6 +182,18 @@ class AidropAnomaly:
         return AnomalyResult(score, score >= 0.5, explanation)
 
     def _label_free(self, ds: Dataset) -> AnomalyResult:
+        """The laundering evidence (patterns detected in the transfers, ml/laundering) first; the
+        collector heuristic orders the wallets in no pattern, below them."""
+        collector = self._collector(ds)
+        if not timed(ds.graph.edges["tx_count"].to_numpy()):
+            return collector
+        score, flagged, why = wallet_scores(ds.laundering(), collector.score)
+        explanation = [w if w is not None else c for w, c in zip(why, collector.explanation, strict=True)]
+        return AnomalyResult(score, flagged, explanation)
+
+    def _collector(self, ds: Dataset) -> AnomalyResult:
+        """The earlier label-free score (fan-in, concentration, PPR): phishing collectors; kept
+        for comparison in bench/laundering.py."""
         f = ds.features
         signals = {name: _rank01(f[col].to_numpy(dtype=float)) for name, col in LABEL_FREE.items()}
         score = np.mean(list(signals.values()), axis=0)

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from ml.anomaly import AnomalyResult
 from ml.dataset import Dataset
-from ml.explain import to_json
+from ml.explain import top_factors
 from ml.features import DAY
 
 EPS = 1e-12
@@ -47,6 +47,7 @@ class MpoCryptoML:
         self.seed = seed
         self.lr: LogisticRegression | None = None
         self.threshold = np.inf
+        self.flag_share = 0.0  # share of the training graph's wallets at or above the threshold
         self.params = {"alpha": 0.5, "seed": seed}
 
     @property
@@ -61,6 +62,12 @@ class MpoCryptoML:
         self.lr = LogisticRegression(class_weight="balanced", random_state=self.seed).fit(x[positions], y)
         sigma = self._sigma(pi, x)
         self.threshold = _best_threshold(sigma[positions], np.asarray(y))
+        # sigma's scale depends on the graph (PPR sums over its sources): another graph is
+        # flagged at the same share of its wallets as the training graph, not at the same sigma
+        # flagged are at most as many as the labels' positive share: where sigma cannot tell the
+        # labelled wallets apart (0 for all of them) the best-F1 threshold would flag every wallet
+        at = float(np.mean(sigma >= self.threshold)) if len(sigma) else 0.0
+        self.flag_share = min(at, float(np.mean(y)))
         return self
 
     def _sigma(self, pi: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -75,25 +82,41 @@ class MpoCryptoML:
         assert self.lr is not None
         f = self.lr.predict_proba(x)[:, 1]
         top = sigma.max() if len(sigma) and sigma.max() > 0 else 1.0
-        explanation = [
-            [
-                {"feature": "ppr_sum", "value": round(float(a), 8)},
-                {"feature": "F", "value": round(float(b), 4)},
-                {"feature": "nts", "value": round(float(c), 4)},
-                {"feature": "nws", "value": round(float(d), 6)},
-            ]
-            for a, b, c, d in zip(pi, f, nts, nws, strict=True)
-        ]
-        return AnomalyResult(sigma / top, sigma >= self.threshold, to_json(explanation))
+        return AnomalyResult(sigma / top, self._flags(sigma), self._explain(pi, x, f))
+
+    def _flags(self, sigma: np.ndarray) -> np.ndarray:
+        share = float(getattr(self, "flag_share", 0.0))
+        k = int(round(share * len(sigma)))
+        flagged = np.zeros(len(sigma), dtype=bool)
+        if k > 0:
+            order = np.argsort(-sigma, kind="stable")[:k]
+            flagged[order[sigma[order] > 0]] = True
+        return flagged
+
+    def _explain(self, pi: np.ndarray, x: np.ndarray, f: np.ndarray) -> list[str]:
+        """Each factor's share of ln sigma = ln pi - ln F, against the graph's typical wallet:
+        ln pi over the median of the visited wallets, and each of NTS and NWS by its term in the
+        regression's logit (what it adds to ln F, with the sign it has on sigma)."""
+        assert self.lr is not None
+        visited = pi > 0
+        log_pi = np.log(np.maximum(pi, EPS))
+        c_pi = log_pi - (np.median(log_pi[visited]) if visited.any() else 0.0)
+        weight = self.lr.coef_[0]
+        # d ln F / d logit = 1 - F: the logit's terms scaled to ln F, negated (sigma divides by F)
+        terms = -(x - x.mean(axis=0)) * weight * (1.0 - f)[:, None]
+        contrib = np.column_stack([np.where(visited, c_pi, 0.0), terms])
+        values = np.column_stack([pi, x])
+        return top_factors(contrib, ["ppr_sum", "nts", "nws"], values)
 
 
 def _best_threshold(score: np.ndarray, y: np.ndarray) -> float:
-    """The score threshold with the best F1 on the training labels."""
+    """The score threshold with the best F1 on the training labels, above zero: sigma is 0
+    wherever the walk from the sources never goes, and a threshold of 0 flags every wallet."""
     order = np.argsort(-score)
     s, t = score[order], y[order]
     tp = np.cumsum(t)
     k = np.arange(1, len(s) + 1)
     f1 = 2 * tp / (k + t.sum())
     last = np.r_[s[1:] != s[:-1], True]  # only between distinct scores
-    f1 = np.where(last, f1, -1)
+    f1 = np.where(last & ((s > 0) | ~(s > 0).any()), f1, -1)
     return float(s[int(np.argmax(f1))]) if len(s) else np.inf

@@ -16,6 +16,7 @@ from core.address import normalize_address
 from graph import marketing as gm
 from graph.marketing import GROUPS, Goal, MarketingError
 from graph.store import GraphStore
+from graph.sybil import clusters_of as sybil_clusters_of
 from ml.marketing import segments as seg
 from ml.marketing.stats import Lift, bootstrap_diff, two_proportions
 
@@ -234,6 +235,7 @@ async def load(
     if a["at"] > b["at"]:
         raise MarketingError(f"snapshot {a['name']!r} is after {b['name']!r}")
     targets = await gm.campaign_targets(store, campaign_id)
+    entity = await sybil_clusters_of(store, [t["address"] for t in targets])
     rows_a = {r["address"]: r for r in await gm.snapshot_rows(store, campaign_id, a["name"])}
     rows_b = {r["address"]: r for r in await gm.snapshot_rows(store, campaign_id, b["name"])}
     wallets = []
@@ -254,6 +256,7 @@ async def load(
                 "volume_before": float(ra["volume"] or 0.0),
                 "volume_after": float(rb["volume"] or 0.0),
                 "first_goal": first,
+                "entity": entity.get(t["address"], t["address"]),  # a sybil cluster counts once
             }
         )
     return campaign, snaps, a, b, wallets
@@ -346,7 +349,33 @@ def compute(
         "groups": groups,
         "lift": {k: (v.to_dict() if v else None) for k, v in lift.items()},
         "cost": cost_info,
+        "per_entity": per_entity(wallets, confidence),
     }
+
+
+def per_entity(wallets: list[dict[str, Any]], confidence: float = 0.95) -> dict[str, Any]:
+    """Conversion and engagement with every sybil cluster counted once per group (converted or
+    engaged if any of its wallets is): what a campaign reached in people, not wallets."""
+    groups: dict[str, dict[str, Any]] = {}
+    for g in GROUPS:
+        seen: dict[str, tuple[bool, bool]] = {}
+        for w in wallets:
+            if w["group"] == g:
+                key = w.get("entity", w["address"])
+                conv, eng = seen.get(key, (False, False))
+                seen[key] = (conv or bool(w["converted"]), eng or bool(w["engaged"]))
+        n = len(seen)
+        converted = sum(c for c, _ in seen.values())
+        engaged = sum(e for _, e in seen.values())
+        groups[g] = {"entities": n, "converted": converted, "conversion_rate": _rate(converted, n),
+                     "engaged": engaged, "engagement_rate": _rate(engaged, n)}  # fmt: skip
+    t, c = groups["treatment"], groups["control"]
+    lift: dict[str, Lift | None] = {"conversion": None, "engagement": None}
+    if t["entities"] and c["entities"]:
+        for key in ("conversion", "engagement"):
+            done = "converted" if key == "conversion" else "engaged"
+            lift[key] = two_proportions(t[done], t["entities"], c[done], c["entities"], confidence)
+    return {"groups": groups, "lift": {k: (v.to_dict() if v else None) for k, v in lift.items()}}
 
 
 def _rate(x: Any, n: Any) -> float | None:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,11 @@ PREDEFINED = {
 }
 
 
+def is_relative(text: str | int | None) -> bool:
+    """A duration back from a reference time ('30d', '12h'), as parse_time reads it."""
+    return isinstance(text, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?[dhms]\s*", text) is not None
+
+
 def parse_time(text: str | int | None, now: int | None = None) -> int | None:
     """A time: unix seconds, an ISO date or time (UTC unless it says otherwise), or a duration
     back from `now` ('30d', '12h', '90m')."""
@@ -58,6 +64,8 @@ def parse_time(text: str | int | None, now: int | None = None) -> int | None:
     if isinstance(text, int):
         return text
     text = str(text).strip()
+    if text == "now":
+        return int(time.time())
     if re.fullmatch(r"\d{9,11}", text):
         return int(text)
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([dhms])", text)

@@ -29,6 +29,9 @@ Parameters and why they have these values (how farms operate, not fitted to any 
 - `min_kinds = 2`, `min_size = 3`: every kind has an honest explanation on its own (friends
   send to the same person, a popular dApp is used by everyone at once); two independent ones
   rarely do. One person with two wallets is not a farm.
+- clusters are connected components of the links that lie in a triangle of links: a farm's
+  wallets are linked to many of each other, while a single chance link between two farms (or a
+  farm and a bystander) has no wallet linked to both ends and would otherwise merge them.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ class Link:
 class SybilDetector:
     """Finds farms in a WalletGraph. `fit(graph)` sets `clusters_`, `links_` (the links kept as
     evidence: each member's strongest links inside its cluster), `pairs_` (every linked pair with
-    its kinds as bits) and `timings_` (seconds per step)."""
+    its kinds as bits), `link_bits_` (every pair with any evidence, for baselines) and `timings_`
+    (seconds per step)."""
 
     def __init__(self, hub_wallets: int = 1000, pass_through_hours: float = 48.0, window_minutes: int = 60,
                  crowd: int = 300, min_contracts: int = 2, min_share: float = 0.25, price_share: float = 0.2,
@@ -97,7 +101,8 @@ class SybilDetector:
         p = ev.prepare(graph, self.hub_wallets, self.pass_through_hours)
         people = max(int(p.person.sum()), 2)
         lap("prepare")
-        kinds: dict[str, sp.csr_matrix] = {"funder": ev.funder_pairs(p)}
+        f_rows = ev.funders(p)
+        kinds: dict[str, sp.csr_matrix] = {"funder": ev.funder_pairs(p, f_rows)}
         lap("funder")
         targets = ev.collector_targets(p)
         kinds["collector"] = ev.collector_pairs(p, targets)
@@ -118,17 +123,18 @@ class SybilDetector:
             bits = bits + m
         bits = bits.tocoo()
         n_kinds = np.array([bin(int(x)).count("1") for x in bits.data]) if bits.nnz else np.zeros(0, int)
+        self.link_bits_ = pd.DataFrame({"u": bits.row, "v": bits.col, "bits": bits.data, "kinds": n_kinds})
         strong = n_kinds >= self.min_kinds
         self.pairs_ = pd.DataFrame({"u": bits.row[strong], "v": bits.col[strong], "bits": bits.data[strong],
                                     "kinds": n_kinds[strong]})  # fmt: skip
         self._cluster(graph, p)
         lap("clusters")
-        self._evidence(graph, p, targets, t_rows, a_rows, c_rows)
+        self._evidence(graph, p, f_rows, targets, t_rows, a_rows, c_rows)
         lap("evidence")
         return self
 
     def _cluster(self, graph: WalletGraph, p: ev.Prepared) -> None:
-        pairs = self.pairs_
+        self.pairs_ = pairs = self._supported(self.pairs_, p.n)
         adj = sp.csr_matrix((np.ones(len(pairs)), (pairs["u"], pairs["v"])), shape=(p.n, p.n))
         n_comp, label = connected_components(adj, directed=False)
         sizes = np.bincount(label, minlength=n_comp)
@@ -157,7 +163,20 @@ class SybilDetector:
         self.clusters_ = clusters
         self.label_ = label
 
-    def _evidence(self, graph: WalletGraph, p: ev.Prepared, targets: pd.DataFrame, t_rows: pd.DataFrame,
+    @staticmethod
+    def _supported(pairs: pd.DataFrame, n: int) -> pd.DataFrame:
+        """Links in at least one triangle of links. A farm's wallets are linked to many of each
+        other; one link between two farms (or from a farm to a bystander) has no third wallet
+        linked to both, and alone would merge them."""
+        if pairs.empty:
+            return pairs
+        u, v = pairs["u"].to_numpy(), pairs["v"].to_numpy()
+        adj = sp.csr_matrix((np.ones(2 * len(u)), (np.r_[u, v], np.r_[v, u])), shape=(n, n))
+        common = np.asarray((adj[u].multiply(adj[v])).sum(axis=1)).ravel()
+        return pairs[common >= 1].reset_index(drop=True)
+
+    def _evidence(self, graph: WalletGraph, p: ev.Prepared, f_rows: pd.DataFrame, targets: pd.DataFrame,
+                  t_rows: pd.DataFrame,
                   a_rows: pd.DataFrame, c_rows: pd.DataFrame) -> None:  # fmt: skip
         """The links kept as evidence: for each member its `links_per_member` strongest links
         within its cluster (most kinds first), each kind with the transfers that show it."""
@@ -179,12 +198,13 @@ class SybilDetector:
         a_by = a_rows.groupby("wallet") if len(a_rows) else None
         c_by = c_rows.groupby("wallet") if len(c_rows) else None
         s_by = targets.groupby("wallet") if len(targets) else None
+        f_by = f_rows.groupby("wallet") if len(f_rows) else None
         links = []
         for u, v, b in chosen.itertuples(index=False):
             u, v, b = int(u), int(v), int(b)
             edges: dict[str, list[int]] = {}
             if b & BIT["funder"]:
-                edges["funder"] = p.fund_edges[u] + p.fund_edges[v]
+                edges["funder"] = _funding(f_by, p, u, v)
             if b & BIT["collector"]:
                 edges["collector"] = _shared(s_by, u, v, "target")
             if b & BIT["timing"]:
@@ -197,6 +217,19 @@ class SybilDetector:
             shown = {k: sorted(set(x))[:8] for k, x in edges.items()}
             links.append(Link(address[u], address[v], kinds, shown))
         self.links_ = links
+
+
+def _funding(groups, p: ev.Prepared, u: int, v: int) -> list[int]:
+    """The funding transfers from each wallet up to the funder they share (and that funder's own
+    funding when they share it at the second level)."""
+    a, b = groups.get_group(u), groups.get_group(v)
+    common = set(a["funder"]) & set(b["funder"])
+    edges: list[int] = []
+    for w, rows in ((u, a), (v, b)):
+        edges += p.fund_edges[w]
+        if not set(rows.loc[rows["level"] == 1, "funder"]) & common:  # shared one level up
+            edges += p.fund_edges[int(p.root[w])]
+    return edges
 
 
 def _shared(groups, u: int, v: int, key: str, most: int = 4) -> list[int]:

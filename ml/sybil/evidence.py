@@ -143,9 +143,21 @@ def prepare(graph: WalletGraph, hub_wallets: int, pass_through_hours: float) -> 
     )
 
 
-def funder_pairs(p: Prepared) -> sp.csr_matrix:
+def funders(p: Prepared) -> pd.DataFrame:
+    """(wallet, funder, level): its root funder (level 1) and, when that funder was itself first
+    funded by a person, the funder's root (level 2): operators fund their wallets through a layer
+    of distributor wallets, each funding a share of them."""
     m = np.flatnonzero((p.root >= 0) & p.person & ~p.hops)
-    return _pairs_of_groups(m, p.root[m], p.n, n_groups=p.n)
+    up = p.root[p.root[m]]
+    two = up >= 0
+    return pd.DataFrame({"wallet": np.r_[m, m[two]], "funder": np.r_[p.root[m], up[two]],
+                         "level": np.r_[np.ones(len(m), int), np.full(int(two.sum()), 2)]})  # fmt: skip
+
+
+def funder_pairs(p: Prepared, rows: pd.DataFrame) -> sp.csr_matrix:
+    pairs = _pairs_of_groups(rows["wallet"].to_numpy(), rows["funder"].to_numpy(), p.n, n_groups=p.n)
+    pairs.data[:] = 1.0
+    return pairs
 
 
 def collector_targets(p: Prepared) -> pd.DataFrame:

@@ -9,6 +9,8 @@ export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment
   'SybilCluster', 'SybilAppeal', 'Label', 'Watch', 'Alert'];
 export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED',
   'MEMBER', 'SYBIL_LINK', 'APPEALS', 'TAGGED', 'ON_CHAIN'];
+LABELS.push('Pattern'); // laundering evidence (issue 14, docs/ml.md)
+RELATIONSHIP_TYPES.push('INVOLVES');
 export const PROPERTY_KEYS = [
   // :Wallet, :Contract, :Token
   'address', 'category', 'name', 'created_block', 'symbol', 'decimals',
@@ -36,6 +38,7 @@ export const PROPERTY_KEYS = [
   // compliance (docs/compliance.md): :Label, exposure on wallets, :Watch and :Alert
   'label', 'source', 'confidence', 'verified', 'label_categories',
   'exposure_direct_in', 'exposure_indirect_in', 'exposure_direct_out', 'exposure_indirect_out', 'exposure_top',
+  'churn_risk', 'expected_active_days', 'propensity', 'growth_version',
   'exposure_risk', 'exposure_ppr', 'exposure_categories', 'exposure_paths', 'exposure_at',
   'rules', 'webhook', 'seq', 'rule', 'detail', 'delivered_at', 'attempts', 'last_error', 'wallet',
   'state', 'laundering_pattern', 'updated_at',
@@ -43,6 +46,9 @@ export const PROPERTY_KEYS = [
   // flags, the chain of a contract's creation block, the graph's chain-awareness version on :Meta
   'chain', 'chains', 'contract', 'created_chain',
 ];
+// laundering patterns (docs/ml.md): :Pattern {id, type, start_ts, end_ts, value, token, score, transfers,
+// wallets} and INVOLVES {role}
+PROPERTY_KEYS.push('type', 'start_ts', 'end_ts', 'score', 'wallets', 'role');
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
 

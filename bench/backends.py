@@ -1,0 +1,205 @@
+"""The same work on FalkorDB and on the local Neo4j (GDS, APOC) in one run, with ratios.
+
+- first load: FalkorDB's bulk path (GRAPH.BULK) against Neo4j's importer over the export
+  (`aidrop graph export neo4j-admin` + `aidrop neo4j import`, the importer's JVM timed alone);
+- incremental MERGE of new transfers onto the loaded graph (batched UNWIND ... MERGE);
+- fan-in/fan-out of every wallet in the database;
+- PPR from the sources: GDS pageRank (projection included) against scipy over the pulled
+  transfers and FalkorDB's Cypher push;
+- the full scoring pipeline (every model fitted on the spot, then scoring).
+
+The graph is the synthetic chain of `aidrop synth` (--wallets, --days). Neo4j runs with
+AIDROP_NEO4J_HEAP (1g by default).
+
+.venv/bin/python bench/backends.py [--wallets 27000 --days 30] [--increment 50000] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench.common import embedded, free_port, load_average, table  # noqa: E402
+
+
+def _increment(n: int, wallets: list[str], seed: int = 7):  # type: ignore[no-untyped-def]
+    """`n` new transfers between known wallets (the graph grows, its wallets mostly stay)."""
+    from graph.model import NATIVE_TOKEN
+    from ingest.batch import transfer_frame
+
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(wallets), size=(2, n))
+    return transfer_frame(
+        from_address=[wallets[i] for i in pick[0]],
+        to_address=[wallets[i] for i in pick[1]],
+        hash=[f"0x{(10**12 + i):064x}" for i in range(n)],
+        log_index=-1,
+        value=rng.random(n),
+        value_raw="1",
+        token=NATIVE_TOKEN,
+        ts=1_900_000_000 + np.arange(n),
+        block=30_000_000 + np.arange(n) // 100,
+        status=1,
+        tx_count=1,
+    )
+
+
+async def _timed(coro) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    result = await coro
+    return time.perf_counter() - started, result
+
+
+async def _work(store, registry_dir: Path, increment) -> dict:  # type: ignore[no-untyped-def]
+    """Incremental MERGE, fan aggregates, in-database PPR and scoring on one store."""
+    from graph.features import fan_aggregates
+    from graph.ppr import graph_ppr
+    from ml.pipeline import score
+    from ml.registry import Registry
+
+    out: dict = {}
+    out["fan_s"], _ = await _timed(fan_aggregates(store))
+    method = {} if store.backend == "neo4j" else {"method": "push", "eps": 1e-6}
+    out["ppr_s"], run = await _timed(graph_ppr(store, **method))
+    out["ppr"] = run.scores  # type: ignore[attr-defined]  # on the graph scipy saw
+    seconds, written = await _timed(store.write_transfers(increment))
+    out["merge_s"], out["merge_n"] = seconds, written.transfers_written  # type: ignore[attr-defined]
+    registry = Registry(registry_dir)
+    out["fit_score_s"], _ = await _timed(score(store, registry))
+    out["score_s"], _ = await _timed(score(store, registry))
+    return out
+
+
+async def run(args: argparse.Namespace) -> dict:
+    from graph.export import export_neo4j_admin
+    from graph.falkor import FalkorStore
+    from graph.features import load_wallet_graph
+    from graph.neo4j_server import LocalNeo4j
+    from graph.neo4j_store import Neo4jStore
+    from ingest.load import ingest_etl
+    from ingest.synth import generate
+    from ml.ppr import personalized_pagerank, source_restart
+
+    results: dict = {"load_average_before": load_average()}
+    with embedded() as falkor, tempfile.TemporaryDirectory(prefix="aidrop-bench-") as tmp:
+        work = Path(tmp)
+        generate(work / "synth", args.wallets, args.days, seed=1, progress=False)
+        store = FalkorStore(falkor.graph_url, "bench")
+        await store.ensure_schema()
+        seconds, _ = await _timed(ingest_etl(store, [work / "synth"]))
+        stats = await store.stats()
+        results["graph"] = {"wallets": stats.wallets, "transfers": stats.transfers}
+        results["falkordb_load_s"] = seconds
+        await export_neo4j_admin(store, work / "export")
+
+        graph = await load_wallet_graph(store)
+        e = graph.edges
+        src, dst, w = e["src"].to_numpy(), e["dst"].to_numpy(), e["tx_count"].to_numpy(float)
+        started = time.perf_counter()
+        ref = personalized_pagerank(src, dst, w, graph.n, source_restart(src, dst, graph.n), 0.5, tol=1e-12)
+        results["scipy_ppr_s"] = time.perf_counter() - started
+        addresses = graph.wallets["address"].tolist()
+        increment = _increment(args.increment, addresses)
+
+        server = LocalNeo4j(work / "neo4j-data", free_port(), heap=args.heap)
+        status = server.import_export(work / "export")
+        results["neo4j_import_s"] = server.last_import_s
+        neo4j = Neo4jStore(status.uri, status.user, status.password)
+        try:
+            await neo4j.ensure_schema()
+            assert (await neo4j.stats()) == stats, "the import differs from the source"
+            results["neo4j"] = await _work(neo4j, work / "reg-neo4j", increment)
+        finally:
+            await neo4j.close()
+            server.stop()
+        results["falkordb"] = await _work(store, work / "reg-falkor", increment)
+        await store.close()
+        for backend in ("falkordb", "neo4j"):
+            scores = results[backend].pop("ppr")
+            got = np.array([scores.get(a, 0.0) for a in addresses])
+            results[backend]["ppr_max_abs_diff"] = float(np.abs(got - ref).max())
+    results["load_average_after"] = load_average()
+    return results
+
+
+def report(r: dict) -> str:
+    n = r["graph"]["transfers"]
+    f, j = r["falkordb"], r["neo4j"]
+
+    def rate(count: int, s: float) -> str:
+        return f"{count / s:,.0f}/s ({s:.1f} s)"
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}"
+
+    rows = [
+        (
+            "first load",
+            "GRAPH.BULK " + rate(n, r["falkordb_load_s"]),
+            "importer " + rate(n, r["neo4j_import_s"]),
+            ratio(r["falkordb_load_s"], r["neo4j_import_s"]),
+        ),
+        (
+            "incremental MERGE",
+            rate(f["merge_n"], f["merge_s"]),
+            rate(j["merge_n"], j["merge_s"]),
+            ratio(f["merge_s"], j["merge_s"]),
+        ),
+        (
+            "fan-in/fan-out, every wallet",
+            f"{f['fan_s']:.2f} s",
+            f"{j['fan_s']:.2f} s",
+            ratio(f["fan_s"], j["fan_s"]),
+        ),
+        (
+            f"PPR (scipy {r['scipy_ppr_s']:.2f} s)",
+            f"Cypher push {f['ppr_s']:.2f} s",
+            f"GDS {j['ppr_s']:.2f} s",
+            ratio(f["ppr_s"], j["ppr_s"]),
+        ),
+        ("PPR max |diff| vs scipy", f"{f['ppr_max_abs_diff']:.1e}", f"{j['ppr_max_abs_diff']:.1e}", ""),
+        (
+            "scoring, models fitted",
+            f"{f['fit_score_s']:.1f} s",
+            f"{j['fit_score_s']:.1f} s",
+            ratio(f["fit_score_s"], j["fit_score_s"]),
+        ),
+        (
+            "scoring, fitted models",
+            f"{f['score_s']:.1f} s",
+            f"{j['score_s']:.1f} s",
+            ratio(f["score_s"], j["score_s"]),
+        ),
+    ]
+    head = f"{r['graph']['wallets']:,} wallets, {n:,} transfers"
+    head += f"; load average {r['load_average_before']} -> {r['load_average_after']}"
+    return head + "\n" + table(rows, ("work", "FalkorDB", "Neo4j", "FalkorDB s / Neo4j s"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--wallets", type=int, default=27_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument(
+        "--increment", type=int, default=50_000, help="transfers merged onto the loaded graph"
+    )
+    parser.add_argument("--heap", default="1g", help="Neo4j's JVM heap")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    results = asyncio.run(run(args))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()

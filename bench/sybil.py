@@ -1,0 +1,279 @@
+"""Sybil clusters (issue 15): pairwise precision and recall of same-farm wallet pairs, and the
+time of detection at scale, each against plain baselines in the same run.
+
+    .venv/bin/python bench/sybil.py accuracy [--wallets 5000] [--days 30] [--seeds 11,12,13]
+    .venv/bin/python bench/sybil.py speed [--wallets 100000] [--days 28]
+
+accuracy: for every setting and seed, a chain from `aidrop synth --sybil-share` (or an honest
+chain with bench/sybil_farms.py's farms written into it) is bulk-loaded into a private embedded
+FalkorDB and read back as aidrop reads it; the detector and the baselines run on that. Settings:
+`tuning` is the one chain the detector was developed against (own generator, seed 1); every
+other row is held out: other seeds, farm settings the detector never saw (large farms, skilled
+farms, farms funded only through exchanges, tiny farms) and the independent generator.
+Baselines: "same first funder" (groups of three or more wallets first funded by the same
+wallet), the same with hubs suppressed, and "any one kind" (components of links with at least
+one kind of evidence, what two independent kinds protect against).
+
+speed: `aidrop synth` at --wallets/--days (100,000 / 28 days: about 3.6M transfers, as
+bench/segments.py) with farms, bulk-loaded; the whole `aidrop sybil detect` (read, evidence,
+clusters, hashes, write) timed against the plain read of the graph (graph.features) in the
+same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/
+
+from bench.common import embedded, load_average, peak_rss_mb, process_cpu, table  # noqa: E402
+from bench.sybil_farms import FarmSettings, add_farms  # noqa: E402
+from graph.falkor import FalkorStore  # noqa: E402
+from graph.features import WalletGraph, load_wallet_graph  # noqa: E402
+from ingest.load import ingest_etl  # noqa: E402
+from ingest.synth import SybilParams, generate  # noqa: E402
+from ml.sybil import SybilDetector  # noqa: E402
+from ml.sybil import evidence as ev  # noqa: E402
+from ml.sybil.pipeline import detect  # noqa: E402
+from ml.sybil.score import merged_lookalikes, pairwise  # noqa: E402
+
+OWN = SybilParams()
+SETTINGS: dict[str, tuple[str, object]] = {
+    "own generator, default": ("own", OWN),
+    "own, large farms (30-200)": ("own", replace(OWN, min_size=30, max_size=200)),
+    "own, skilled farms (80% skill 2)": ("own", replace(OWN, skills=(0.0, 0.2, 0.8))),
+    "own, funded through exchanges only": ("own", replace(OWN, funding=(0.0, 0.0, 1.0))),
+    "own, tiny farms (3-8)": ("own", replace(OWN, min_size=3, max_size=8)),
+    "bench generator (bench/sybil_farms.py)": ("bench", FarmSettings()),
+}
+
+
+def _components(
+    u: np.ndarray, v: np.ndarray, n: int, address: np.ndarray, min_size: int = 3
+) -> dict[str, str]:
+    adj = sp.csr_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
+    _, label = connected_components(adj, directed=False)
+    touched = np.zeros(n, dtype=bool)
+    touched[u] = touched[v] = True
+    sizes = np.bincount(label)
+    keep = touched & (sizes[label] >= min_size)
+    return {address[i]: f"c{label[i]}" for i in np.flatnonzero(keep)}
+
+
+def baselines(graph: WalletGraph, detector: SybilDetector) -> dict[str, dict[str, str]]:
+    address = graph.wallets["address"].to_numpy()
+    p = ev.prepare(graph, detector.hub_wallets, detector.pass_through_hours)
+    direct = np.array([int(p.src[f[0]]) if f else -1 for f in p.fund_edges])
+    out = {}
+    for name, funder, ok in (
+        ("same first funder", direct, direct >= 0),
+        (
+            "same first funder, hubs suppressed",
+            direct,
+            (direct >= 0) & p.person[np.maximum(direct, 0)] & p.person,
+        ),
+    ):
+        frame = pd.DataFrame({"w": np.flatnonzero(ok), "f": funder[ok]})
+        size = frame.groupby("f")["w"].transform("size")
+        frame = frame[size >= 3]
+        out[name] = {address[w]: f"f{f}" for w, f in zip(frame["w"], frame["f"], strict=True)}
+    weak = detector.link_bits_
+    out["any one kind of evidence"] = _components(
+        weak["u"].to_numpy(), weak["v"].to_numpy(), graph.n, address
+    )
+    return out
+
+
+def make_chain(folder: Path, kind: str, settings: object, wallets: int, days: int, seed: int) -> None:
+    if kind == "own":
+        generate(
+            folder,
+            wallets,
+            days,
+            seed,
+            laundering_share=0.02,
+            sybil_share=0.05,
+            sybil=settings,
+            progress=False,
+        )
+    else:  # an honest chain with the look-alikes, then the other generator's farms
+        generate(folder, wallets, days, seed, laundering_share=0.02, sybil_share=1e-9, progress=False)
+        add_farms(folder, seed, settings)
+
+
+async def one_run(server, folder: Path, name: str) -> tuple[dict, dict[str, dict[str, float]]]:
+    store = FalkorStore(server.graph_url, name)
+    try:
+        await ingest_etl(store, [folder])
+        graph = await load_wallet_graph(store)
+    finally:
+        await store.clear()
+        await store.close()
+    began = time.perf_counter()
+    detector = SybilDetector().fit(graph)
+    seconds = time.perf_counter() - began
+    lab = pd.read_csv(folder / "labels.csv", dtype=str, keep_default_na=False)
+    truth = {a: c for a, c in zip(lab["address"], lab["sybil_cluster"], strict=True) if c}
+    look = {a: g for a, g in zip(lab["address"], lab["sybil_lookalike"], strict=True) if g}
+    methods = {"aidrop sybil (two kinds)": {a: c.id for c in detector.clusters_ for a in c.members}}
+    methods.update(baselines(graph, detector))
+    result = {}
+    for method, predicted in methods.items():
+        m = pairwise(predicted, truth)
+        merged = merged_lookalikes(predicted, look, truth)
+        m["lookalikes_merged"] = len([g for g in merged if g != "honest_in_clusters"])
+        m["honest_in_clusters"] = merged["honest_in_clusters"]
+        result[method] = m
+    info = {
+        "wallets": graph.n,
+        "transfers": len(graph.edges),
+        "farm_wallets": len(truth),
+        "seconds": seconds,
+        "farms": len(set(truth.values())),
+    }
+    return info, result
+
+
+def _fmt(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+async def accuracy(args: argparse.Namespace) -> None:
+    seeds = [int(s) for s in args.seeds.split(",")]
+    plan = [("tuning: own generator, default, seed 1", "own", OWN, [1])]
+    plan += [(name, kind, settings, seeds) for name, (kind, settings) in SETTINGS.items()]
+    rows = []
+    print(f"load average before: {load_average()}", file=sys.stderr)
+    with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-sybil-") as tmp:
+        for r, (name, kind, settings, run_seeds) in enumerate(plan):
+            per: dict[str, dict[str, list[float]]] = {}
+            infos = []
+            for seed in run_seeds:
+                folder = Path(tmp) / f"{r}-{seed}"
+                make_chain(folder, kind, settings, args.wallets, args.days, seed)
+                info, result = await one_run(server, folder, f"sybil{r}_{seed}")
+                infos.append(info)
+                for method, m in result.items():
+                    for key, value in m.items():
+                        per.setdefault(method, {}).setdefault(key, []).append(value)
+                print(f"{name} seed {seed}: {info} {result['aidrop sybil (two kinds)']}", file=sys.stderr)
+            wallets = statistics.mean(i["farm_wallets"] for i in infos)
+            farms = f"{wallets:.0f} in {statistics.mean(i['farms'] for i in infos):.0f}"
+            for method, m in per.items():
+                rows.append(
+                    (
+                        name if method.startswith("aidrop") else "",
+                        method,
+                        len(run_seeds),
+                        farms,
+                        _fmt(m["precision"]),
+                        _fmt(m["recall"]),
+                        int(sum(m["lookalikes_merged"])),
+                        int(sum(m["honest_in_clusters"])),
+                    )
+                )
+    print(
+        table(
+            rows,
+            (
+                "setting",
+                "method",
+                "seeds",
+                "farm wallets in farms (mean)",
+                "pairwise precision",
+                "pairwise recall",
+                "look-alike groups merged",
+                "honest wallets in clusters",
+            ),
+        )
+    )
+    print(f"load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB")
+
+
+async def speed(args: argparse.Namespace) -> None:
+    print(f"load average before: {load_average()}", file=sys.stderr)
+    with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-sybil-speed-") as tmp:
+        folder = Path(args.folder) if args.folder else Path(tmp) / "chain"
+        if not (folder / "transactions.csv").exists():
+            began = time.perf_counter()
+            generate(folder, args.wallets, args.days, seed=3, sybil_share=0.03, progress=True)
+            print(f"synth {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        store = FalkorStore(server.graph_url, "speed")
+        began = time.perf_counter()
+        await ingest_etl(store, [folder])
+        print(f"ingest {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        began = time.perf_counter()
+        graph = await load_wallet_graph(store)
+        read = time.perf_counter() - began
+        del graph
+        cpu, server_cpu = process_cpu(), process_cpu(server._pid())
+        report, detector = await detect(store, progress=lambda s: print(s, file=sys.stderr))
+        cpu, server_cpu = process_cpu() - cpu, process_cpu(server._pid()) - server_cpu
+        await store.close()
+    lab = pd.read_csv(folder / "labels.csv", dtype=str, keep_default_na=False) if folder.exists() else None
+    total = report.seconds["total"]
+    steps = ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items() if k != "total")
+    print(
+        table(
+            [
+                (
+                    "read the graph alone (graph.features.load_wallet_graph)",
+                    report.wallets,
+                    report.transfers,
+                    f"{read:.1f} s",
+                    "1.00",
+                ),
+                (
+                    "aidrop sybil detect (read, evidence, clusters, hashes, write)",
+                    report.wallets,
+                    report.transfers,
+                    f"{total:.1f} s",
+                    f"{total / read:.2f}",
+                ),
+            ],
+            ("step", "wallets", "transfers", "seconds", "x read"),
+        )
+    )
+    print(f"steps: {steps}")
+    print(f"CPU seconds during detect: aidrop {cpu:.1f}, FalkorDB {server_cpu:.1f}")
+    print(
+        f"{report.clusters} clusters, {report.members} wallets, {report.links} links; "
+        f"load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB"
+    )
+    del lab
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", choices=["accuracy", "speed"])
+    parser.add_argument("--wallets", type=int, default=None)
+    parser.add_argument("--days", type=int, default=None)
+    parser.add_argument("--seeds", default="11,12,13")
+    parser.add_argument("--folder", help="speed: a chain folder to reuse (made there if empty)")
+    args = parser.parse_args()
+    if args.what == "accuracy":
+        args.wallets, args.days = args.wallets or 5000, args.days or 30
+        asyncio.run(accuracy(args))
+    else:
+        args.wallets, args.days = args.wallets or 100_000, args.days or 28
+        asyncio.run(speed(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Laundering patterns found as instances: groups of transfers that hang together in time and
+amount far more than chance allows at the wallets they pass through (issue 14, docs/ml.md).
+
+One test covers every typology. Two transfers at the same wallet are *linked* when
+- siblings: both sent (fan-out) or both received (fan-in), to or from different counterparties,
+  within MAX_GAP of each other, amounts within SIBLING_RATIO; or
+- a relay: received, then sent on to someone else within MAX_GAP, the amount sent between
+  RELAY_KEEP of what came in (fees, skims and peeled slices taken off; value conserved).
+A link is *evidence* by how unlikely it is by chance at that wallet. With r the wallet's usual
+rate of transfers like the later one (same direction and asset, amount in the range), the chance
+that one falls within the gap dt is p = r * dt; the link is kept when p <= P_LINK and counts
+-ln p (at most CAP). r is the higher of
+- the wallet's own matching transfers outside the window around the link, over the observed
+  period (a scheme's own transfers are not the wallet's usual activity), and
+- its overall rate times the share of the asset's transfers whose amount matches (a large amount
+  is matched by few, a common one by many).
+This is what "out of proportion to the wallet's usual activity" means: an exchange sees matching
+transfers every minute (p >= 1, no link); a quiet wallet that collects ten similar amounts in
+two days does not. Camouflage (ordinary transfers alongside) raises r only a little, and the
+scheme's own links are still there.
+
+Linked transfers form *patterns* (connected components); a pattern's score is the sum over its
+transfers of their strongest link's evidence, so it grows with the number of
+transfers that could not be chance. Its shape (fan_in, fan_out, cycle, scatter_gather,
+gather_scatter, peel, bipartite) and each member's role are read off the component's wallet
+graph. Not linked, whatever their timing:
+- wallets with more than MAX_FAN transfers in one direction within MAX_GAP (airdrops, payroll
+  runs, exchange hot wallets: schemes use a handful to a few dozen mules; FATF money-mule
+  reports, AMLSim's group sizes);
+- transfers of a *regular* relationship: a pair that transacts REGULAR times or more, over more
+  than MAX_GAP (salaries, subscriptions, a user and their exchange deposit address);
+- contracts, tokens, NFTs and the zero address (ml/motifs.py's peer transfers);
+- edges that stand for several transactions (`tx_count` > 1, pre-aggregated edge lists): they
+  have no single time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from graph.features import WalletGraph
+from ml.motifs import _peer_mask
+
+DAY = 86_400
+MAX_GAP = 7 * DAY  # layering moves money on within days (FATF; AMLSim periods are days to weeks)
+MIN_DT = 600  # seconds: a block or two; closer than this is as close as it gets
+SIBLING_RATIO = 1.5  # "similar amounts": fan members send or receive within +-25% of each other
+RELAY_KEEP = (0.5, 1.05)  # sent on / received: up to half peeled, skimmed or paid in fees
+P_LINK = 0.05  # a link is evidence when it is at most this likely by chance
+CAP = 9.0  # evidence counted per transfer at most (1 in 8,000: one coincidence, however
+#            unlikely, does not make a scheme; several of them do)
+MAX_FAN = 50  # same-direction transfers within MAX_GAP above which a wallet is a service
+REGULAR = 3  # transfers of one pair, weeks apart, that make a relationship rather than a scheme
+MAX_OFFSET = 64  # neighbours compared per transfer, in (wallet, time) order
+MIN_WALLETS = 3  # a pattern involves at least three wallets
+MIN_TRANSFERS = 3  # and two links at least: one coincidence is not a scheme
+MIN_SCORE = 6.0  # patterns kept as evidence: at least two links, together 1 in 400 by chance
+TYPES = ("fan_in", "fan_out", "cycle", "scatter_gather", "gather_scatter", "peel", "bipartite")
+
+
+@dataclass
+class Pattern:
+    """One detected instance: wallets (row positions) with roles, transfers (rows of graph.edges)."""
+
+    type: str
+    score: float
+    start: int
+    end: int
+    value: float  # largest total moved in one asset, in that asset's units
+    token: str
+    wallets: list[int] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    transfers: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Detection:
+    patterns: list[Pattern]
+    wallet_score: np.ndarray  # per wallet: its best pattern's score (0 when in none)
+    wallet_pattern: np.ndarray  # per wallet: index into patterns of that best one, -1 if none
+
+
+class OwnMatches:
+    """How many of a wallet's own transfers (one direction, one asset) have an amount in a range:
+    the wallet's usual rate of transfers like the one in question, whatever its scale."""
+
+    def __init__(self, wallet: np.ndarray, out: np.ndarray, k: np.ndarray, a: np.ndarray) -> None:
+        self.lo = float(a.min()) - 1.0
+        self.tokens = int(k.max()) + 1
+        self.keys = np.sort(self._key(wallet, out, k, a))
+
+    def _key(self, wallet: np.ndarray, out: np.ndarray, k: np.ndarray, a: np.ndarray) -> np.ndarray:
+        group = (wallet.astype(np.int64) * 2 + out) * self.tokens + k
+        return group.astype(float) * 4096.0 + np.clip(a - self.lo, 0.0, 4000.0)
+
+    def __call__(self, wallet: np.ndarray, out: np.ndarray, k: np.ndarray, low: np.ndarray,
+                 high: np.ndarray) -> np.ndarray:  # fmt: skip
+        hi = np.searchsorted(self.keys, self._key(wallet, out, k, high), "right")
+        return hi - np.searchsorted(self.keys, self._key(wallet, out, k, low), "left")
+
+
+class AmountShare:
+    """Share of an asset's peer transfers whose log amount falls in a range: how likely a random
+    transfer matches a given amount (a large amount is matched by few, a common one by many)."""
+
+    def __init__(self, a: np.ndarray, k: np.ndarray) -> None:
+        self.sorted = {int(x): np.sort(a[k == x]) for x in np.unique(k)}
+
+    def __call__(self, k: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        out = np.ones(len(k))
+        for x, values in self.sorted.items():
+            sel = k == x
+            hits = np.searchsorted(values, high[sel], "right") - np.searchsorted(values, low[sel], "left")
+            out[sel] = np.maximum(hits, 1) / len(values)
+        return out
+
+
+def _regular(s: np.ndarray, d: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Transfers of pairs that transact REGULAR times or more, over more than MAX_GAP (either
+    direction): salaries, subscriptions, a user and their deposit address. Twice can be chance."""
+    lo, hi = np.minimum(s, d), np.maximum(s, d)
+    key = lo.astype(np.int64) * (1 << 32) + hi
+    groups = pd.Series(t.astype(np.int64)).groupby(key)
+    first, last = groups.transform("min").to_numpy(), groups.transform("max").to_numpy()
+    return (groups.transform("size").to_numpy() >= REGULAR) & ((last - first) > MAX_GAP)
+
+
+def _window_counts(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the wallet's transfers within MAX_GAP either side in the row's direction, and in
+    the other direction."""
+    t0 = ts.min()
+    key = (wallet.astype(np.int64) * 2 + out) * (1 << 34) + (ts - t0)
+    flip = (wallet.astype(np.int64) * 2 + 1 - out) * (1 << 34) + (ts - t0)
+    order = np.sort(key)
+
+    def count(k: np.ndarray) -> np.ndarray:  # queries in sorted order: searchsorted stays in cache
+        at = np.argsort(k, kind="stable")
+        q = k[at]
+        out = np.empty(len(k), dtype=np.int64)
+        out[at] = np.searchsorted(order, q + MAX_GAP, "right") - np.searchsorted(order, q - MAX_GAP, "left")
+        return out
+
+    return count(key), count(flip)
+
+
+def detect(graph: WalletGraph) -> Detection:
+    n, e = graph.n, graph.edges
+    none = Detection([], np.zeros(n), np.full(n, -1))
+    peer = _peer_mask(graph) & (e["tx_count"].to_numpy() <= 1)  # an aggregate has no single time
+    rows = np.flatnonzero(peer)
+    if len(rows) < 2:
+        return none
+    s, d = e["src"].to_numpy()[rows], e["dst"].to_numpy()[rows]
+    t = e["ts"].to_numpy()[rows].astype(np.int64)
+    v = e["value"].to_numpy(dtype=float)[rows]
+    k = e["token"].to_numpy()[rows]
+    a = np.log(v)
+    m = len(rows)
+    span = max(float(t.max() - t.min()), float(DAY))
+    share = AmountShare(a, k)
+    own = OwnMatches(
+        np.r_[s, d], np.r_[np.ones(m, np.int64), np.zeros(m, np.int64)], np.r_[k, k], np.r_[a, a]
+    )
+    rate_out = np.bincount(s, minlength=n) / span
+    rate_in = np.bincount(d, minlength=n) / span
+    regular = _regular(s, d, t)
+
+    # every transfer twice: at its sender (out) and at its receiver (in), in (wallet, time) order
+    wallet, other = np.r_[s, d], np.r_[d, s]
+    out = np.r_[np.ones(m, bool), np.zeros(m, bool)]
+    ts, amount, asset, edge = np.r_[t, t], np.r_[a, a], np.r_[k, k], np.r_[np.arange(m), np.arange(m)]
+    usable = ~np.r_[regular, regular]
+    near_same, near_other = _window_counts(wallet, out.astype(np.int64), ts)
+    busy = near_same > MAX_FAN
+    usable &= ~busy
+    service = np.zeros(n, bool)
+    service[wallet[busy]] = True  # busy at some time: a service, scored by nothing it relays
+    keep = np.flatnonzero(usable)  # the rest link nothing: compare only these
+    order = keep[np.lexsort((ts[keep], wallet[keep]))]
+    wallet, other, out, ts, amount, asset, edge, near_same, near_other = (
+        x[order] for x in (wallet, other, out, ts, amount, asset, edge, near_same, near_other)
+    )
+    best = np.zeros(m)  # per transfer: its strongest link's surprise
+    la, lb = [], []
+    for off in range(1, min(MAX_OFFSET, len(order) - 1) + 1):
+        near = (wallet[off:] == wallet[:-off]) & (ts[off:] - ts[:-off] <= MAX_GAP)
+        if not near.any():
+            break
+        i = np.flatnonzero(near & (asset[off:] == asset[:-off]))
+        j = i + off  # j is the later one
+        diff = amount[j] - amount[i]
+        sib = (out[i] == out[j]) & (np.abs(diff) <= np.log(SIBLING_RATIO))
+        relay = ~out[i] & out[j] & (diff >= np.log(RELAY_KEEP[0])) & (diff <= np.log(RELAY_KEEP[1]))
+        cand = (sib | relay) & (other[i] != other[j])
+        i, j, sib = i[cand], j[cand], sib[cand]
+        if not len(i):
+            continue
+        dt = np.maximum(ts[j] - ts[i], MIN_DT).astype(float)
+        w, kk, ai = wallet[i], asset[i], amount[i]
+        low = np.where(sib, ai - np.log(SIBLING_RATIO), ai + np.log(RELAY_KEEP[0]))
+        high = np.where(sib, ai + np.log(SIBLING_RATIO), ai + np.log(RELAY_KEEP[1]))
+        looked = out[j].astype(np.int64)  # siblings: the same direction; relays: what it sends
+        # the wallet's usual rate of such transfers, the higher of: its own matching transfers
+        # outside the window around the link (a scheme's own transfers are not its usual
+        # activity; at least all its matches less all its transfers there) over the period, and
+        # its overall rate times the asset's share of matching amounts
+        near = np.where(sib, near_same[i], near_other[i])
+        others = np.maximum(own(w, looked, kk, low, high) - near, 0)
+        rate = np.where(looked == 1, rate_out[w], rate_in[w])
+        p = np.maximum(others / span, rate * share(kk, low, high)) * dt
+        keep = p <= P_LINK
+        if not keep.any():
+            continue
+        surprise = np.minimum(-np.log(np.maximum(p[keep], 1e-12)), CAP)
+        ei, ej = edge[i[keep]], edge[j[keep]]
+        np.maximum.at(best, ei, surprise)
+        np.maximum.at(best, ej, surprise)
+        la.append(ei)
+        lb.append(ej)
+    if not la:
+        return none
+    la, lb = np.concatenate(la), np.concatenate(lb)
+    linked = np.unique(np.r_[la, lb])
+    adj = sparse.coo_matrix((np.ones(len(la)), (la, lb)), shape=(m, m))
+    count, group = connected_components(adj, directed=False)
+    g = group[linked]
+    totals = np.bincount(g, weights=best[linked], minlength=count)
+    sizes = np.bincount(g, minlength=count)
+    strong = (totals >= MIN_SCORE) & (sizes >= MIN_TRANSFERS)
+    linked, g = linked[strong[g]], g[strong[g]]
+    order = np.argsort(g, kind="stable")
+    linked, g = linked[order], g[order]
+    bounds = np.flatnonzero(np.r_[True, g[1:] != g[:-1], True])
+    patterns: list[Pattern] = []
+    wallet_score, wallet_pattern = np.zeros(n), np.full(n, -1)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        idx = linked[a:b]
+        pat = _pattern(graph, rows[idx], s[idx], d[idx], t[idx], v[idx], k[idx], float(totals[g[a]]))
+        if pat is None:
+            continue
+        members = np.asarray(pat.wallets)
+        better = (pat.score > wallet_score[members]) & ~service[members]
+        wallet_score[members[better]] = pat.score
+        wallet_pattern[members[better]] = len(patterns)
+        patterns.append(pat)
+    return Detection(patterns, wallet_score, wallet_pattern)
+
+
+def _pattern(graph: WalletGraph, rows: np.ndarray, s: np.ndarray, d: np.ndarray, t: np.ndarray,
+             v: np.ndarray, k: np.ndarray, score: float) -> Pattern | None:  # fmt: skip
+    members = np.unique(np.r_[s, d])
+    if len(members) < MIN_WALLETS or len(rows) < MIN_TRANSFERS:
+        return None
+    kind, roles = shape(s, d, members)
+    codes, at = np.unique(k, return_inverse=True)
+    token = int(codes[np.argmax(np.bincount(at, weights=v))])
+    value = _entering(s, d, v * (k == token), members)
+    return Pattern(
+        kind, round(score, 3), int(t.min()), int(t.max()), value,
+        graph.tokens[token] if token < len(graph.tokens) else str(token),
+        members.tolist(), roles, np.sort(rows).tolist(),
+    )  # fmt: skip
+
+
+def _entering(s: np.ndarray, d: np.ndarray, v: np.ndarray, members: np.ndarray) -> float:
+    """Value sent by the pattern's sources (wallets that only send within it)."""
+    receivers = set(d.tolist())
+    sent = sum(float(x) for a, x in zip(s.tolist(), v.tolist(), strict=True) if a not in receivers)
+    return sent if sent > 0 else float(v.max(initial=0.0))
+
+
+def shape(s: np.ndarray, d: np.ndarray, members: np.ndarray) -> tuple[str, list[str]]:
+    """The typology of a pattern from its wallet graph, and each member's role."""
+    n = len(members)
+    si, di = np.searchsorted(members, s), np.searchsorted(members, d)  # members are sorted
+    outs = np.bincount(si, minlength=n)
+    ins = np.bincount(di, minlength=n)
+    pairs = np.unique(si.astype(np.int64) * n + di)
+    out_to = np.bincount(pairs // n, minlength=n)  # distinct receivers
+    in_from = np.bincount(pairs % n, minlength=n)  # distinct senders
+    roles = np.where((ins > 0) & (outs > 0), "relay", np.where(outs > 0, "source", "sink")).astype(object)
+    relays = (ins > 0) & (outs > 0)
+    cyclic, comp = n, np.arange(n)
+    if relays.sum() >= 2 or np.isin(pairs, (pairs % n) * n + pairs // n).any():  # a cycle is possible
+        adj = sparse.coo_matrix((np.ones(len(si)), (si, di)), shape=(n, n))
+        cyclic, comp = connected_components(adj, directed=True, connection="strong")
+    if cyclic < n:  # money returned to where it came from
+        roles[np.bincount(comp, minlength=cyclic)[comp] > 1] = "cycle"
+        return "cycle", roles.tolist()
+    hubs = (in_from >= 2) & (out_to >= 2)
+    if hubs.sum() == 1 and relays.sum() == 1:
+        roles[hubs] = "hub"
+        return "gather_scatter", roles.tolist()
+    if relays.any() and (out_to <= 2).all() and (in_from <= 1).all() and relays.sum() >= 2:
+        return "peel", roles.tolist()  # a chain, each hop forwarding and maybe peeling a slice
+    if relays.any() and (out_to[~relays] >= 2).sum() == 1 and (in_from[~relays] >= 2).sum() == 1:
+        return "scatter_gather", roles.tolist()
+    if not relays.any():
+        if (in_from >= 2).sum() == 1 and (out_to <= 1).all():
+            roles[in_from >= 2] = "hub"
+            return "fan_in", roles.tolist()
+        if (out_to >= 2).sum() == 1 and (in_from <= 1).all():
+            roles[out_to >= 2] = "hub"
+            return "fan_out", roles.tolist()
+    return "bipartite", roles.tolist()

@@ -1,0 +1,30 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { gql } from "../gql/client";
+
+export interface QueryState<T> {
+  data: T | null;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** Runs a query when its variables change (skipped while `skip`); the last answer wins. */
+export function useQuery<T>(query: string, variables: Record<string, unknown> = {}, skip = false): QueryState<T> {
+  const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({ data: null, error: null, loading: !skip });
+  const [tick, setTick] = useState(0);
+  const key = JSON.stringify(variables);
+  const seq = useRef(0);
+  useEffect(() => {
+    if (skip) return;
+    const n = ++seq.current;
+    const controller = new AbortController();
+    setState((s) => ({ ...s, loading: true }));
+    gql<T>(query, JSON.parse(key), { signal: controller.signal }).then(
+      (data) => n === seq.current && setState({ data, error: null, loading: false }),
+      (error) => n === seq.current && (error as Error).name !== "AbortError" && setState({ data: null, error, loading: false }),
+    );
+    return () => controller.abort();
+  }, [query, key, skip, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}
