@@ -674,11 +674,14 @@ class Pattern:
             type=str(row["type"]),
             role=row.get("role"),
             score=float(row["score"]),
-            window={
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "days": round((end - start).total_seconds() / 86_400, 3),
-            },
+            window=cast(
+                JSON,
+                {
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "days": round((end - start).total_seconds() / 86_400, 3),
+                },
+            ),
             start=start,
             end=end,
             value=float(row["value"]),
@@ -727,7 +730,9 @@ class SybilCluster:
 
     @classmethod
     def of(cls, c: gs.ClusterRecord) -> SybilCluster:
-        return cls(id=strawberry.ID(c.id), size=c.size, score=c.score, evidence_counts=c.evidence_counts)
+        return cls(
+            id=strawberry.ID(c.id), size=c.size, score=c.score, evidence_counts=cast(JSON, c.evidence_counts)
+        )
 
 
 @strawberry.type(description="An appeal against a sybil cluster, and where its review stands.")

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from ingest.report import RowError
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12
 
 BLOCK_BYTES = 8 << 20  # about 50k transactions a chunk
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -57,10 +61,10 @@ def _replacing(name: str) -> codecs.CodecInfo | None:
         return None
 
     class Decoder(codecs.BufferedIncrementalDecoder):
-        def _buffer_decode(self, data: bytes, errors: str, final: bool) -> tuple[str, int]:
+        def _buffer_decode(self, data: Buffer, errors: str, final: bool) -> tuple[str, int]:
             return codecs.utf_8_decode(data, "replace", final)
 
-    def decode(data: bytes, errors: str = "replace") -> tuple[str, int]:
+    def decode(data: Buffer, errors: str = "replace") -> tuple[str, int]:
         return codecs.utf_8_decode(data, "replace", True)
 
     return codecs.CodecInfo(codecs.utf_8_encode, decode, incrementaldecoder=Decoder, name=REPLACING)
@@ -84,7 +88,7 @@ def read_chunks(
     path = Path(path)
     header = read_header(path)
     if not header:
-        raise MissingColumns(path, required, empty=True)
+        raise MissingColumns(path, list(required), empty=True)
     missing = [c for c in required if c not in header]
     if missing:
         raise MissingColumns(path, missing)
