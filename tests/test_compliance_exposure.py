@@ -185,7 +185,7 @@ def test_cli_labels_exposure_and_wallet(cli_env: dict[str, str], tmp_path: Path)
     lines = out.read_text().splitlines()
     assert lines[0] == "address,direct_in,indirect_in,direct_out,indirect_out,top_category"
     assert f"{addr(B)},0.5,0.125,0.0,0.5,mixer" in lines
-    wallet = json.loads(aidrop("graph", "wallet", addr(S)).stdout)
+    wallet = json.loads(aidrop("graph", "wallet", addr(S), "--json").stdout)
     assert wallet["labels"] == [
         {
             "address": addr(S),
@@ -196,7 +196,8 @@ def test_cli_labels_exposure_and_wallet(cli_env: dict[str, str], tmp_path: Path)
             "verified": True,
         }
     ]
-    assert json.loads(aidrop("graph", "wallet", addr(B)).stdout)["exposure"]["top_category"] == "mixer"
+    exposed = json.loads(aidrop("graph", "wallet", addr(B), "--json").stdout)
+    assert exposed["exposure"]["top_category"] == "mixer"
     missing = aidrop("labels", "import", str(tmp_path / "risky.txt"))
     assert missing.returncode != 0 and "needs --category" in missing.stderr
 
