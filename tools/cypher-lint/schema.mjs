@@ -49,6 +49,8 @@ export const PROPERTY_KEYS = [
 // laundering patterns (docs/ml.md): :Pattern {id, type, start_ts, end_ts, value, token, score, transfers,
 // wallets} and INVOLVES {role}
 PROPERTY_KEYS.push('type', 'start_ts', 'end_ts', 'score', 'wallets', 'role');
+// keys of the rows that pattern_hashes matches transfers by (graph/cypher.py, issue 14)
+PROPERTY_KEYS.push('src', 'dst');
 
 const VERSIONS = ['CYPHER 5', 'CYPHER 25'];
 
