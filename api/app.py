@@ -44,8 +44,8 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from api import fast_path
 from api.context import Context, Services
-from api.execution import execute_direct
 from api.metrics import Metrics
 from api.safety import ApiError, BodyLimit, RateLimit, check_variables, code_error, send_error
 from api.schema import build_schema
@@ -65,6 +65,11 @@ class GraphQLApp(GraphQL):
     def __init__(
         self, services_ref: dict[str, Any], settings: Settings, metrics: Metrics, **kwargs: Any
     ) -> None:
+        self.fast = fast_path.enabled(settings.fast_path)
+        if self.fast:  # imported only on the versions it knows
+            from api.execution import execute_direct
+
+            self.direct = execute_direct
         super().__init__(
             build_schema(
                 settings.max_depth,
@@ -74,6 +79,7 @@ class GraphQLApp(GraphQL):
                 settings.max_page,
                 settings.max_batch,
                 settings.max_list,
+                fast=self.fast,
             ),  # fmt: skip
             graphql_ide="graphiql",
             **kwargs,
@@ -94,7 +100,7 @@ class GraphQLApp(GraphQL):
                     send, 401, f"this needs a valid API key in the {self.settings.api_key_header} header",
                     "UNAUTHENTICATED",
                 )  # fmt: skip
-        if scope["type"] == "http" and scope["method"] == "POST" and self._plain_json(scope):
+        if self.fast and scope["type"] == "http" and scope["method"] == "POST" and self._plain_json(scope):
             return await self._post(scope, receive, send)
         await super().__call__(scope, receive, send)
 
@@ -137,8 +143,9 @@ class GraphQLApp(GraphQL):
         context = await self.get_context(request, None)
         name = data.get("operationName")
         self.metrics.operations.inc(operation_type(query, name))
+        result: Any
         try:
-            result = await execute_direct(self.schema, query, variables, context, name, POST_OPERATIONS)
+            result = await self.direct(self.schema, query, variables, context, name, POST_OPERATIONS)
             if result is None:
                 result = await self.schema.execute(
                     query,
@@ -160,7 +167,9 @@ class GraphQLApp(GraphQL):
             return None, False
         return key, any(hmac.compare_digest(key, k) for k in self.keys)
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+    async def get_context(  # type: ignore[override]  # strawberry's base declares a broader context type
+        self, request: Request | WebSocket, response: Any
+    ) -> Context:
         key, ok = self._key(request.headers)  # (browsers' WebSockets send it in connection_init)
         return Context(self.services_ref["services"], request, response, key, ok)
 
@@ -319,7 +328,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return PlainTextResponse(metrics.render(gauges), media_type="text/plain; version=0.0.4")
 
     async def blob(request: Request) -> Response:
-        from graph.blobs import BlobError, LocalBlobStore, guess_type
+        from jobs.blobs import BlobError, LocalBlobStore, guess_type
 
         store = ref["services"].blobs
         if not isinstance(store, LocalBlobStore):
@@ -366,8 +375,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 async def open_services(settings: Settings) -> Services:
     from graph import open_store
-    from graph.blobs import open_blobs
     from graph.embedded import jobs_redis_url
+    from jobs.blobs import open_blobs
     from jobs.queue import JobQueue
     from jobs.records import JobRecords
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, cast
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -18,8 +19,8 @@ from core.address import normalize_address
 from graph import watch as gw
 
 Ctx = Info[Context, None]
-READ = [ReadKey]
-WRITE = [KeyRequired]
+READ: list[type[BasePermission]] = [ReadKey]
+WRITE: list[type[BasePermission]] = [KeyRequired]
 
 
 # ---- watchlists and alerts ---------------------------------------------------------------------------
@@ -70,7 +71,7 @@ class AlertInfo:
             attempts=a.attempts,
             delivered_at=a.delivered_at,
             last_error=a.last_error,
-            detail=a.detail,
+            detail=cast(JSON, a.detail),
         )
 
 

@@ -19,8 +19,8 @@ from graph.store import TransferPage
 
 if TYPE_CHECKING:
     from core.settings import Settings
-    from graph.blobs import BlobStore
     from graph.store import GraphStore
+    from jobs.blobs import BlobStore
     from jobs.queue import JobQueue
     from jobs.records import JobRecord, JobRecords
 
@@ -82,7 +82,7 @@ class lazy(Generic[T]):  # noqa: N801 - used like functools.cached_property
 
     def __get__(self, obj: Any, owner: type | None = None) -> T:
         if obj is None:
-            return self  # type: ignore[return-value]
+            return self  # type: ignore[return-value]  # the descriptor itself, read on the class
         value = obj.__dict__[self.name] = self.fn(obj)
         return value
 
@@ -128,24 +128,28 @@ class Context:
         return Loader(load)
 
     @lazy
-    def stats(self) -> Loader[str, WalletStats | None]:
+    def stats(self) -> Loader[tuple[str, int | None], WalletStats | None]:
+        """Keys (address, chain): a null chain counts every chain's transfers."""
         store = self.services.store
 
-        async def load(keys: list[str]) -> list[WalletStats | None]:
-            found = await store.stats_by_address(keys)
-            return [found.get(k) for k in keys]
+        async def load(keys: list[tuple[str, int | None]]) -> list[WalletStats | None]:
+            out: dict[tuple, WalletStats | None] = {}
+            for (chain,), addresses in _grouped(keys).items():
+                found = await store.stats_by_address(addresses, chain)
+                out.update({(a, chain): found.get(a) for a in addresses})
+            return [out[k] for k in keys]
 
         return Loader(load)
 
     @lazy
-    def counterparties(self) -> Loader[tuple[str, int], list[Counterparty]]:
+    def counterparties(self) -> Loader[tuple[str, int, int | None], list[Counterparty]]:
         store = self.services.store
 
-        async def load(keys: list[tuple[str, int]]) -> list[list[Counterparty]]:
+        async def load(keys: list[tuple[str, int, int | None]]) -> list[list[Counterparty]]:
             out: dict[tuple, list[Counterparty]] = {}
-            for (first,), addresses in _grouped(keys).items():
-                found = await store.counterparties_by_address(addresses, first)
-                out.update({(a, first): found.get(a, []) for a in addresses})
+            for (first, chain), addresses in _grouped(keys).items():
+                found = await store.counterparties_by_address(addresses, first, chain)
+                out.update({(a, first, chain): found.get(a, []) for a in addresses})
             return [out[k] for k in keys]
 
         return Loader(load)

@@ -63,7 +63,7 @@ class SharedFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         API's slowest responses) unless work goes on in the background."""
         result = super().build_response(data)
         if not self.background_futures and not self.pending_incremental_futures:
-            self.async_helpers = None  # type: ignore[assignment]
+            self.async_helpers = None  # type: ignore[assignment]  # unused after the response; breaks a cycle
         return result
 
     def collect_subfields(
@@ -121,7 +121,7 @@ async def execute_direct(
             context_value=context,
             variable_values=variables,
             operation_name=operation_name,
-            is_awaitable=optimized_is_awaitable,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # a plain bool check where graphql-core types a TypeGuard
             operation_extensions=None,
             **extra,
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -16,7 +17,7 @@ from core.errors import NotFound
 from graph import api_reads
 
 Ctx = Info[Context, None]
-READ = [ReadKey]
+READ: list[type[BasePermission]] = [ReadKey]
 
 
 @strawberry.type(description="A wallet's transfers of one UTC day.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from api.context import Context
@@ -16,7 +17,7 @@ from graph import patterns as gp
 
 Ctx = Info[Context, None]
 
-READ = [ReadKey]
+READ: list[type[BasePermission]] = [ReadKey]
 
 
 @strawberry.type

@@ -5,9 +5,11 @@ are api/types.py's."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, cast
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -20,8 +22,8 @@ from ml.marketing import campaigns as mc
 from ml.marketing import segments as ms
 
 Ctx = Info[Context, None]
-READ = [ReadKey]
-WRITE = [KeyRequired]
+READ: list[type[BasePermission]] = [ReadKey]
+WRITE: list[type[BasePermission]] = [KeyRequired]
 
 
 @strawberry.type(description="Wallets of one typology code in a segment.")
@@ -30,7 +32,7 @@ class SegmentTypology:
     wallets: int
 
 
-def _typologies(counts: dict[str | None, int]) -> list[SegmentTypology]:
+def _typologies(counts: Mapping[str | None, int] | Mapping[str, int]) -> list[SegmentTypology]:
     return [SegmentTypology(code=k or None, wallets=v) for k, v in counts.items()]
 
 
@@ -68,6 +70,7 @@ class SegmentFilterInput:
     max_exposure: float | None = strawberry.field(
         default=None, description="Leave out wallets with this exposure share or more (default 0.05)."
     )
+    chain: int | None = strawberry.field(default=None, description="Wallets with transfers on this chain.")
     min_churn_risk: float | None = strawberry.field(
         default=None, description="Dormancy risk at least this (ml/growth/, written by `aidrop score`)."
     )
@@ -93,6 +96,7 @@ class SegmentFilterInput:
                 include_sybil=self.include_sybil,
                 include_exposed=self.include_exposed,
                 max_exposure=self.max_exposure,
+                chain=self.chain,
                 min_churn_risk=self.min_churn_risk,
                 min_propensity=tuple((b.category, b.at_least) for b in self.min_propensity or ()),
             )
@@ -129,10 +133,10 @@ class Segment:
         return cls(
             id=strawberry.ID(s.id),
             name=s.name,
-            definition=s.definition,
+            definition=cast(JSON, s.definition),
             created_at=s.created_at,
             size=s.size,
-            typologies=_typologies(s.typology_counts),
+            typologies=_typologies(dict(s.typology_counts)),
         )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import AsyncGenerator
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -170,7 +170,7 @@ class Query(MarketingQuery, ComplianceQuery, LaunderingQuery, SybilQuery, Insigh
                 wallets=int(r["wallets"]),
                 flagged=int(r["flagged"] or 0),
                 mean_anomaly=as_float(r["mean_anomaly"]),
-                profile=profiles.get(int(r["cluster"])),
+                profile=cast(JSON, profiles.get(int(r["cluster"]))),
             )
             for r in rows
         ]
@@ -270,8 +270,10 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2000, max_cost: int = 0,
-                 max_page: int = 100, max_batch: int = 1000,
-                 max_list: int = 1000) -> strawberry.Schema:  # fmt: skip
+                 max_page: int = 100, max_batch: int = 1000, max_list: int = 1000,
+                 fast: bool = True) -> strawberry.Schema:  # fmt: skip
+    """The schema; `fast` gives plain fields lean resolvers (api/resolvers.py), which the caller
+    asks for only where api/fast_path.py allows it."""
     schema = _Schema(
         query=Query,
         mutation=Mutation,
@@ -279,7 +281,8 @@ def build_schema(max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2
         # a class: a fresh one per operation
         extensions=[guard(max_tokens, max_depth, max_aliases, max_cost, max_page, max_batch, max_list)],
     )
-    lean_resolvers(schema)
+    if fast:
+        lean_resolvers(schema)
     return schema
 
 

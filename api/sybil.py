@@ -8,6 +8,7 @@ import base64
 import hashlib
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from api.context import Context
@@ -16,8 +17,8 @@ from api.types import MAX_SYBIL_MEMBERS, SybilAppeal, SybilCluster
 from graph import sybil as gs
 
 Ctx = Info[Context, None]
-READ = [ReadKey]
-WRITE = [KeyRequired]
+READ: list[type[BasePermission]] = [ReadKey]
+WRITE: list[type[BasePermission]] = [KeyRequired]
 
 
 @strawberry.type

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from graphql import FieldNode
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -17,6 +18,7 @@ from api.context import Context
 from api.insight import ActivityDay
 from api.loader import Loader
 from api.safety import ApiError, KeyRequired, ReadKey, page_size
+from core import chains
 from core.address import normalize_address
 from graph import api_reads
 from graph import sybil as gs
@@ -28,12 +30,12 @@ from graph.model import Transfer as TransferRecord
 from graph.model import Wallet as WalletRecord
 from graph.model import WalletStats as StatsRecord
 from graph.patterns import wallet_patterns
-from graph.store import MAX_HOPS
+from graph.store import MAX_HOPS, TransferCursor
 from jobs.records import JobRecord
 
 Ctx = Info[Context, None]
-READ = [ReadKey]
-WRITE = [KeyRequired]
+READ: list[type[BasePermission]] = [ReadKey]
+WRITE: list[type[BasePermission]] = [KeyRequired]
 
 
 def page_cap(info: Ctx) -> int:
@@ -152,10 +154,15 @@ class Transfer:
         description="ETH the sender paid for the transaction (its native transfer; 0 on token "
         "transfers and where the source does not say)."
     )
+    chain: int = strawberry.field(description="The EVM chain id of the transfer (1: Ethereum mainnet).")
 
     @classmethod
     def of(cls, t: TransferRecord) -> Transfer:
         return cls(**{k: getattr(t, k) for k in TransferRecord.__dataclass_fields__})
+
+    @strawberry.field(description="The symbol of the chain's native coin (`token` of a native transfer).")
+    def native_symbol(self) -> str:
+        return chains.chain(self.chain).native_symbol
 
 
 @strawberry.type
@@ -283,9 +290,9 @@ class Wallet:
     def exposure(self) -> Exposure | None:
         return wallet_exposure(self.node.props)
 
-    @strawberry.field
-    async def stats(self, info: Ctx) -> WalletStats | None:
-        found = await info.context.stats.load(self.address)
+    @strawberry.field(description="Fan-in / fan-out over the transfers of `chain` (every chain if null).")
+    async def stats(self, info: Ctx, chain: int | None = None) -> WalletStats | None:
+        found = await info.context.stats.load((self.address, chain_arg(chain)))
         return WalletStats.of(found) if found else None
 
     @strawberry.field
@@ -317,7 +324,7 @@ class Wallet:
             services = info.context.services
             profile = services.cached_profiles().get(int(cid))
             if profile is None and services.may_refresh_profiles():  # a cluster newer than the cache
-                return _cluster_after_refresh(services, int(cid), version)  # awaited by the executor
+                return _cluster_after_refresh(services, int(cid), version)  # type: ignore[return-value]  # graphql-core awaits it; strawberry reads the annotation for the schema
         return Cluster(id=int(cid), version=version, profile=profile)
 
     @strawberry.field(
@@ -367,28 +374,31 @@ class Wallet:
         until: int | None = None,
         first: int = 20,
         after: str | None = None,
+        chain: Annotated[int | None, strawberry.argument(description="Only this chain's transfers.")] = None,
     ) -> TransferConnection:
         first = page_size(first, page_cap(info))
         if after is not None:
             try:
-                from graph.store import TransferCursor
-
                 TransferCursor.decode(after)
             except ValueError as exc:
                 raise ApiError(str(exc), "BAD_USER_INPUT") from exc
-        page = await info.context.transfers.load((self.address, direction.value, since, until, first, after))
+        key = (self.address, direction.value, since, until, first, after, chain_arg(chain))
+        page = await info.context.transfers.load(key)
         edges = []
         for t in page.transfers:
-            edges.append(TransferEdge(cursor=f"{t.ts}:{t.hash}:{t.log_index}", node=Transfer.of(t)))
+            edges.append(TransferEdge(cursor=TransferCursor.after(t).encode(), node=Transfer.of(t)))
         return TransferConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
         )
 
     @strawberry.field(description="Top counterparties by transactions both ways, then native value.")
-    async def counterparties(self, info: Ctx, first: int = 10) -> list[Counterparty]:
+    async def counterparties(
+        self, info: Ctx, first: int = 10, chain: int | None = None
+    ) -> list[Counterparty]:
         first = page_size(first, page_cap(info))
-        return [Counterparty.of(c) for c in await info.context.counterparties.load((self.address, first))]
+        found = await info.context.counterparties.load((self.address, first, chain_arg(chain)))
+        return [Counterparty.of(c) for c in found]
 
     @strawberry.field(description="Laundering patterns the wallet takes part in, strongest first.")
     async def laundering(self, info: Ctx, first: int = 10) -> Laundering:
@@ -405,11 +415,13 @@ class Wallet:
         return await wallet_activity(info, self.address, since, until)
 
     @strawberry.field(description="Wallets within `hops` transfers either way, strongest ties first.")
-    async def neighbourhood(self, info: Ctx, hops: int = 1, limit: int = 25) -> Neighbourhood:
+    async def neighbourhood(
+        self, info: Ctx, hops: int = 1, limit: int = 25, chain: int | None = None
+    ) -> Neighbourhood:
         if not 1 <= hops <= MAX_HOPS:
             raise ApiError(f"hops must be between 1 and {MAX_HOPS}, not {hops}", "BAD_USER_INPUT")
         limit = page_size(limit, page_cap(info), "limit")
-        n = await info.context.services.store.neighbourhood(self.address, hops, limit)
+        n = await info.context.services.store.neighbourhood(self.address, hops, limit, chain_arg(chain))
         return Neighbourhood(
             center=n.center,
             addresses=n.nodes,
@@ -433,7 +445,7 @@ async def _cluster_after_refresh(services: Any, cid: int, version: str | None) -
 async def load_wallet(info: Ctx, address: str) -> Wallet | None:
     node = info.context.wallets.load(address)
     if _asks(info, "stats"):  # read the stats beside the node instead of after it
-        info.context.stats.load(address).add_done_callback(_retrieved)
+        info.context.stats.load((address, None)).add_done_callback(_retrieved)
     found = await node
     return Wallet(address=address, node=found) if found is not None else None
 
@@ -451,6 +463,11 @@ def _retrieved(future: Any) -> None:
     """A prefetch nobody awaits (no such wallet) fails quietly; its error reaches who awaits it."""
     if not future.cancelled():
         future.exception()
+
+
+def chain_arg(value: int | None) -> int | None:
+    """A chain filter argument: null for every chain, else a valid chain id (INVALID_CHAIN)."""
+    return None if value is None else chains.check_chain_id(value)
 
 
 def parse_address(value: str) -> str:
@@ -501,7 +518,7 @@ class Job:
             error=r.error,
             error_code=r.error_code,
             result=r.result,
-            args=r.args,
+            args=cast(JSON, r.args),
             created_at=to_datetime(r.created_at),
             started_at=to_datetime(r.started_at),
             finished_at=to_datetime(r.finished_at),
@@ -657,11 +674,14 @@ class Pattern:
             type=str(row["type"]),
             role=row.get("role"),
             score=float(row["score"]),
-            window={
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "days": round((end - start).total_seconds() / 86_400, 3),
-            },
+            window=cast(
+                JSON,
+                {
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "days": round((end - start).total_seconds() / 86_400, 3),
+                },
+            ),
             start=start,
             end=end,
             value=float(row["value"]),
@@ -710,7 +730,9 @@ class SybilCluster:
 
     @classmethod
     def of(cls, c: gs.ClusterRecord) -> SybilCluster:
-        return cls(id=strawberry.ID(c.id), size=c.size, score=c.score, evidence_counts=c.evidence_counts)
+        return cls(
+            id=strawberry.ID(c.id), size=c.size, score=c.score, evidence_counts=cast(JSON, c.evidence_counts)
+        )
 
 
 @strawberry.type(description="An appeal against a sybil cluster, and where its review stands.")

@@ -25,6 +25,14 @@ class InvalidAddress(AidropError, ValueError):
         super().__init__(f"invalid address {clip(value)}: {reason}")
 
 
+class InvalidChain(AidropError, ValueError):
+    code = "INVALID_CHAIN"
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        super().__init__(f"invalid chain id {value!r}: expected a positive integer below 2**53")
+
+
 class NotFound(AidropError, LookupError):
     code = "NOT_FOUND"
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # objects one operation may resolve, page sizes multiplied through nesting (api/safety.py); 0 off
     max_cost: int = Field(25_000, alias="AIDROP_MAX_COST", ge=0)
     max_batch: int = Field(1_000, alias="AIDROP_MAX_BATCH", ge=1, le=100_000)  # analyzeWallets addresses
+    # The GraphQL fast path (api/fast_path.py): on only with the strawberry and graphql-core
+    # versions it was built for; 0 forces strawberry's own path.
+    fast_path: bool = Field(True, alias="AIDROP_FAST_PATH")
     max_body_bytes: int = Field(1_000_000, alias="AIDROP_MAX_BODY_BYTES", ge=1_000, le=100_000_000)
     # seconds one read of the API may run inside the database (QUERY_TIMEOUT past it); 0 off
     query_timeout: float = Field(10.0, alias="AIDROP_QUERY_TIMEOUT", ge=0, le=3600)

@@ -116,6 +116,8 @@ async def write_activity(store: GraphStore, graph: WalletGraph, summary: dict[st
 
 
 async def note_activity(store: GraphStore, status: ActivityStatus) -> None:
+    if len(await store.chains()) > 1:  # which chains each wallet is on (segments' chain filter)
+        await store.execute(q.SET_WALLET_CHAINS)
     await store.execute(q.SET_ACTIVITY_STATUS, {"props": _props(status)})
 
 

@@ -1,7 +1,7 @@
 """First loads through FalkorDB's GRAPH.BULK: binary node and edge blobs, no Cypher parsing.
 
 Only for a graph that does not exist yet. Node ids are the order of creation, so the writer
-remembers each address's id; transfers already sent are skipped by (hash, log_index). Records
+remembers each address's id; transfers already sent are skipped by (chain, hash, log_index). Records
 are assembled column-wise with numpy and Arrow, with no Python loop over rows.
 """
 
@@ -20,7 +20,7 @@ from graph.model import WriteResult
 
 _DOUBLE, _LONG = 2, 4
 # Fixed-width properties first (one numpy record per edge), then the strings.
-_EDGE_FIXED = ("log_index", "value", "ts", "block", "status", "tx_count", "fee")
+_EDGE_FIXED = ("log_index", "value", "ts", "block", "status", "tx_count", "fee", "chain")
 _EDGE_DOUBLES = ("value", "fee")
 _EDGE_STRINGS = ("hash", "value_raw", "token")
 _FIXED_DTYPE = np.dtype(
@@ -63,6 +63,7 @@ def _concat(*parts: Any) -> bytes:
 
 _MIX = np.uint64(0x100000001B3)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_CHAIN_MIX = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 def _hash(values: Any) -> np.ndarray:
@@ -126,12 +127,17 @@ class BulkWriter:
         self.client = client
         self.graph = graph
         self.node_ids = KeyMap()  # hash of address -> node id
-        self.seen = KeyMap()  # hash of (hash, log_index) -> 0
+        self.seen = KeyMap()  # hash of (chain, hash, log_index) -> 0
         self.began = False
         self._inflight: asyncio.Task | None = None
 
     def _fresh(self, frame: pd.DataFrame) -> pd.DataFrame:
-        keys = _hash(frame["hash"]) ^ (frame["log_index"].to_numpy().astype(np.uint64) * _GOLDEN)
+        with np.errstate(over="ignore"):
+            keys = (
+                _hash(frame["hash"])
+                ^ (frame["log_index"].to_numpy().astype(np.uint64) * _GOLDEN)
+                ^ (frame["chain"].to_numpy().astype(np.uint64) * _CHAIN_MIX)
+            )
         fresh = ~pd.Series(keys).duplicated().to_numpy() & (self.seen.get(keys) < 0)
         self.seen.add(keys[fresh], np.zeros(int(fresh.sum()), np.int64))
         return frame[fresh]

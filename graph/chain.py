@@ -132,8 +132,9 @@ async def forget_blocks(store: GraphStore, chain_id: int, lo: int, hi: int) -> N
     await store.execute(q.DELETE_BLOCKS, {"chain_id": chain_id, "lo": lo, "hi": hi})
 
 
-async def drop_transfers(store: GraphStore, blocks: Sequence[StoredBlock]) -> int:
-    """Delete the transfers of orphaned blocks, then the plain wallets only they touched;
+async def drop_transfers(store: GraphStore, chain_id: int, blocks: Sequence[StoredBlock]) -> int:
+    """Delete the transfers of orphaned blocks of chain `chain_id` (other chains' transfers of the
+    same wallets stay), then the plain wallets only they touched;
     returns the number of orphaned transactions. Contracts and tokens stay (they are facts
     about addresses, not about the orphaned branch)."""
     hashes = sorted({h for b in blocks for h in b.txs})
@@ -141,6 +142,7 @@ async def drop_transfers(store: GraphStore, blocks: Sequence[StoredBlock]) -> in
     if not hashes or not senders:
         return 0
     params: dict[str, Any] = {
+        "chain_id": chain_id,
         "lo": min(b.number for b in blocks),
         "hi": max(b.number for b in blocks),
         "senders": senders,
@@ -155,13 +157,15 @@ async def drop_transfers(store: GraphStore, blocks: Sequence[StoredBlock]) -> in
     return len(hashes)
 
 
-async def set_token_ids(store: GraphStore, ids: pd.DataFrame) -> None:
-    """Write `token_id` on NFT transfers (columns from_address, hash, log_index, token_id)."""
+async def set_token_ids(store: GraphStore, chain_id: int, ids: pd.DataFrame) -> None:
+    """Write `token_id` on NFT transfers of chain `chain_id` (columns from_address, hash,
+    log_index, token_id)."""
     for i in range(0, len(ids), store.write_batch):
         part = ids.iloc[i : i + store.write_batch]
         await store.execute(
             q.SET_TOKEN_IDS,
             {
+                "chain_id": chain_id,
                 "from_address": part["from_address"].tolist(),
                 "hash": part["hash"].tolist(),
                 "log_index": [int(x) for x in part["log_index"].tolist()],

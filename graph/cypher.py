@@ -43,6 +43,13 @@ FALKOR_INDEXES = [
     stmt("index_wallet_address", "CREATE INDEX FOR (w:Wallet) ON (w.address)"),
     stmt("falkor_index_contract_category", "CREATE INDEX FOR (c:Contract) ON (c.category)"),
 ]
+# Schema of earlier versions, dropped first: before chain ids the transfer identity was (hash,
+# log_index), and that constraint (or its index on Neo4j < 5.7) would refuse the same hash on a
+# second chain.
+NEO4J_RETIRED = [
+    stmt("drop_constraint_transfer_identity_v1", "DROP CONSTRAINT transfer_identity IF EXISTS"),
+    stmt("drop_index_transfer_identity_v1", "DROP INDEX transfer_identity IF EXISTS"),
+]
 NEO4J_SCHEMA = [
     stmt(
         "constraint_wallet_address",
@@ -50,8 +57,8 @@ NEO4J_SCHEMA = [
     ),
     NEO4J_TRANSFER_IDENTITY := stmt(
         "constraint_transfer_identity",
-        "CREATE CONSTRAINT transfer_identity IF NOT EXISTS "
-        "FOR ()-[t:TRANSFER]-() REQUIRE (t.hash, t.log_index) IS UNIQUE",
+        "CREATE CONSTRAINT transfer_chain_identity IF NOT EXISTS "
+        "FOR ()-[t:TRANSFER]-() REQUIRE (t.chain, t.hash, t.log_index) IS UNIQUE",
     ),
     stmt(
         "index_transfer_time",
@@ -73,13 +80,15 @@ NEO4J_SCHEMA = [
 
 NEO4J_TRANSFER_IDENTITY_INDEX = stmt(
     "index_transfer_identity",
-    "CREATE INDEX transfer_identity IF NOT EXISTS FOR ()-[t:TRANSFER]-() ON (t.hash, t.log_index)",
+    "CREATE INDEX transfer_chain_identity IF NOT EXISTS "
+    "FOR ()-[t:TRANSFER]-() ON (t.chain, t.hash, t.log_index)",
 )
 
 # ---- writes -------------------------------------------------------------------------------
 # Columnar parameters (one list per column) parse about twice as fast on FalkorDB as a list of
 # maps; projecting the row's values with WITH lets MERGE use the address index. One statement for
-# wallets and transfers: 48k transfers/s against 33k with a separate wallet pass.
+# wallets and transfers: 48k transfers/s against 33k with a separate wallet pass. A batch is of one
+# chain ($chain): wallets are one node per address across chains, transfers are per chain.
 MERGE_TRANSFERS = stmt(
     "merge_transfers",
     """
@@ -87,29 +96,44 @@ UNWIND range(0, size($hash) - 1) AS i
 WITH i, $from_address[i] AS f, $to_address[i] AS t, $hash[i] AS h, $log_index[i] AS li
 MERGE (a:Wallet {address: f})
 MERGE (b:Wallet {address: t})
-MERGE (a)-[r:TRANSFER {hash: h, log_index: li}]->(b)
+MERGE (a)-[r:TRANSFER {chain: $chain, hash: h, log_index: li}]->(b)
 ON CREATE SET r.value = $value[i], r.value_raw = $value_raw[i], r.token = $token[i],
   r.ts = $ts[i], r.block = $block[i], r.status = $status[i], r.tx_count = $tx_count[i], r.fee = $fee[i]
 """,
 )
 
+# Contracts and tokens are per chain: (w:Wallet)-[:ON_CHAIN {contract, token, category, name,
+# created_block, symbol, decimals}]->(:Chain {chain_id}) says what the address is on that chain.
+# The wallet keeps the labels (a contract or token on some chain) and the latest values as its own
+# properties, which chain-blind reads use; `created_chain` says which chain `created_block` counts.
 UPSERT_CONTRACTS = stmt(
     "upsert_contracts",
     """
+MERGE (c:Chain {chain_id: $chain})
+WITH c
 UNWIND $rows AS r
 MERGE (w:Wallet {address: r.address})
 SET w:Contract, w.category = coalesce(r.category, w.category), w.name = coalesce(r.name, w.name),
+  w.created_chain = CASE WHEN r.block IS NULL THEN w.created_chain ELSE $chain END,
   w.created_block = coalesce(r.block, w.created_block)
+MERGE (w)-[d:ON_CHAIN]->(c)
+SET d.contract = true, d.category = coalesce(r.category, d.category), d.name = coalesce(r.name, d.name),
+  d.created_block = coalesce(r.block, d.created_block)
 """,
 )
 
 UPSERT_TOKENS = stmt(
     "upsert_tokens",
     """
+MERGE (c:Chain {chain_id: $chain})
+WITH c
 UNWIND $rows AS r
 MERGE (w:Wallet {address: r.address})
 SET w:Token, w.symbol = coalesce(r.symbol, w.symbol), w.name = coalesce(r.name, w.name),
   w.decimals = coalesce(r.decimals, w.decimals)
+MERGE (w)-[d:ON_CHAIN]->(c)
+SET d.token = true, d.symbol = coalesce(r.symbol, d.symbol), d.name = coalesce(r.name, d.name),
+  d.decimals = coalesce(r.decimals, d.decimals)
 """,
 )
 
@@ -125,25 +149,30 @@ COUNT_NODES = stmt("count_nodes", "MATCH (n) RETURN count(n) AS n")
 
 TOKEN_DECIMALS = stmt(
     "token_decimals",
-    "MATCH (w:Token) RETURN w.address AS address, w.decimals AS decimals",
+    """
+MATCH (w:Token)-[d:ON_CHAIN]->(:Chain {chain_id: $chain})
+WHERE d.token = true
+RETURN w.address AS address, d.decimals AS decimals
+""",
 )
 
-# Keyset paging, newest first: the cursor is the (ts, hash, log_index) of the last row seen.
+# Keyset paging, newest first: the cursor is the (ts, hash, log_index, chain) of the last row seen.
 # `t.ts + 0` keeps FalkorDB 4.16 from answering the OR through the edge indexes, which returns
 # rows the predicate excludes (tests/test_store_conformance.py::test_paging_* catch it).
+# A null $chain reads every chain.
 _TRANSFER_WHERE = """
-WHERE t.ts >= $since AND t.ts <= $until
+WHERE t.ts >= $since AND t.ts <= $until AND ($chain IS NULL OR t.chain = $chain)
   AND (t.ts + 0 < $c_ts OR (t.ts + 0 = $c_ts AND (t.hash < $c_hash
-       OR (t.hash = $c_hash AND t.log_index < $c_log))))
+       OR (t.hash = $c_hash AND (t.log_index < $c_log OR (t.log_index = $c_log AND t.chain < $c_chain))))))
 """
 # Fan-in / fan-out: degree in transfers (edges) and in transactions (tx_count), distinct
 # counterparties, native value, first and last time. One statement for one wallet or a page.
 _FAN = """
-OPTIONAL MATCH (w)-[o:TRANSFER]->(x:Wallet)
+OPTIONAL MATCH (w)-[o:TRANSFER]->(x:Wallet) WHERE $chain IS NULL OR o.chain = $chain
 WITH w, count(o) AS out_degree, sum(o.tx_count) AS out_tx, count(DISTINCT x) AS out_cp,
   sum(CASE WHEN o.token = $native THEN o.value ELSE 0.0 END) AS out_value,
   min(o.ts) AS first_out, max(o.ts) AS last_out
-OPTIONAL MATCH (w)<-[i:TRANSFER]-(y:Wallet)
+OPTIONAL MATCH (w)<-[i:TRANSFER]-(y:Wallet) WHERE $chain IS NULL OR i.chain = $chain
 RETURN w.address AS address, count(i) AS in_degree, sum(i.tx_count) AS in_tx,
   count(DISTINCT y) AS in_counterparties,
   sum(CASE WHEN i.token = $native THEN i.value ELSE 0.0 END) AS in_value,
@@ -161,7 +190,7 @@ NEIGHBOURS = stmt(
     "neighbours",
     """
 MATCH (w:Wallet)-[t:TRANSFER]-(o:Wallet)
-WHERE w.address IN $frontier AND NOT o.address IN $seen
+WHERE w.address IN $frontier AND NOT o.address IN $seen AND ($chain IS NULL OR t.chain = $chain)
 WITH o.address AS address, count(t) AS n
 ORDER BY n DESC, address
 LIMIT $limit
@@ -172,7 +201,7 @@ EDGES_AMONG = stmt(
     "edges_among",
     """
 MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
-WHERE a.address IN $addresses AND b.address IN $addresses
+WHERE a.address IN $addresses AND b.address IN $addresses AND ($chain IS NULL OR t.chain = $chain)
 RETURN a.address AS from_address, b.address AS to_address, count(t) AS transfers,
   sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
 """,
@@ -214,7 +243,7 @@ MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet) WHERE a.address IN $addresses
 RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash,
   t.log_index AS log_index, t.value AS value, t.value_raw AS value_raw, t.token AS token,
   t.ts AS ts, t.block AS block, t.status AS status, t.tx_count AS tx_count, t.fee AS fee,
-  t.token_id AS token_id
+  t.token_id AS token_id, t.chain AS chain
 """,
 )
 
@@ -252,14 +281,14 @@ DELETE_BLOCKS = stmt(
     "MATCH (b:Block {chain_id: $chain_id}) WHERE b.number >= $lo AND b.number <= $hi DELETE b",
 )
 # Transfers of orphaned blocks, reached from their senders through the address index (FalkorDB
-# keeps no edge index); matched by block and transaction hash, so that another chain's transfers
-# in the same graph are never touched.
+# keeps no edge index); matched by chain, block and transaction hash, so that another chain's
+# transfers in the same graph are never touched.
 ORPHAN_WALLETS = stmt(
     "orphan_wallets",
     """
 UNWIND $senders AS s
 MATCH (a:Wallet {address: s})-[t:TRANSFER]->(b:Wallet)
-WHERE t.block >= $lo AND t.block <= $hi AND t.hash IN $hashes
+WHERE t.chain = $chain_id AND t.block >= $lo AND t.block <= $hi AND t.hash IN $hashes
 RETURN DISTINCT a.address AS from_address, b.address AS to_address
 """,
 )
@@ -268,7 +297,7 @@ DELETE_ORPHAN_TRANSFERS = stmt(
     """
 UNWIND $senders AS s
 MATCH (:Wallet {address: s})-[t:TRANSFER]->(:Wallet)
-WHERE t.block >= $lo AND t.block <= $hi AND t.hash IN $hashes
+WHERE t.chain = $chain_id AND t.block >= $lo AND t.block <= $hi AND t.hash IN $hashes
 DELETE t
 """,
 )
@@ -289,8 +318,8 @@ SET_TOKEN_IDS = stmt(
     "set_token_ids",
     """
 UNWIND range(0, size($hash) - 1) AS i
-WITH i, $from_address[i] AS f
-MATCH (:Wallet {address: f})-[t:TRANSFER {hash: $hash[i], log_index: $log_index[i]}]->(:Wallet)
+WITH i, $from_address[i] AS f, $hash[i] AS h, $log_index[i] AS li
+MATCH (:Wallet {address: f})-[t:TRANSFER {chain: $chain_id, hash: h, log_index: li}]->(:Wallet)
 SET t.token_id = $token_id[i]
 """,
 )
@@ -314,6 +343,7 @@ COUNTERPARTIES_OUT_BY_ADDRESS = stmt(
     """
 UNWIND $addresses AS a
 MATCH (w:Wallet {address: a})-[t:TRANSFER]->(o:Wallet)
+WHERE $chain IS NULL OR t.chain = $chain
 RETURN a AS wallet, o.address AS address, sum(t.tx_count) AS transfers,
   sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
 """,
@@ -323,16 +353,18 @@ COUNTERPARTIES_IN_BY_ADDRESS = stmt(
     """
 UNWIND $addresses AS a
 MATCH (w:Wallet {address: a})<-[t:TRANSFER]-(o:Wallet)
+WHERE $chain IS NULL OR t.chain = $chain
 RETURN a AS wallet, o.address AS address, sum(t.tx_count) AS transfers,
   sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS value
 """,
 )
 # The first `$first` transfers of each wallet after the same keyset cursor, newest first.
 _TRANSFER_ROWS = """
-WITH a, t, f, b ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC
+WITH a, t, f, b ORDER BY t.ts DESC, t.hash DESC, t.log_index DESC, t.chain DESC
 WITH a, collect({from_address: f.address, to_address: b.address, hash: t.hash,
   log_index: t.log_index, value: t.value, value_raw: t.value_raw, token: t.token, ts: t.ts,
-  block: t.block, status: t.status, tx_count: t.tx_count, fee: coalesce(t.fee, 0.0)})[0..$first] AS rows
+  block: t.block, status: t.status, tx_count: t.tx_count, fee: coalesce(t.fee, 0.0),
+  chain: t.chain})[0..$first] AS rows
 RETURN a AS wallet, rows
 """
 TRANSFERS_OUT_BY_ADDRESS = stmt(
@@ -424,6 +456,7 @@ WHERE NOT w:Contract AND NOT w:Token AND w.address <> '0x00000000000000000000000
   AND ($min_anomaly IS NULL OR w.anomaly_score >= $min_anomaly)
   AND ($max_anomaly IS NULL OR w.anomaly_score <= $max_anomaly)
   AND ($include_flagged OR coalesce(w.anomaly_flagged, false) = false)
+  AND ($chain IS NULL OR $chain IN coalesce(w.chains, $chains))
   AND ($include_sybil OR w.sybil_cluster IS NULL)
   AND ($max_exposure IS NULL OR coalesce(w.exposure_risk, 0.0) < $max_exposure)
   AND ($min_churn IS NULL OR coalesce(w.churn_risk, -1.0) >= $min_churn)
@@ -672,12 +705,13 @@ ORDER BY address
 # keyset pages (ORDER BY address) cost more than they save up to millions of transfers.
 _OUT_EDGES = """
 MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WHERE $chain IS NULL OR t.chain = $chain
 WITH a, collect(b.address) AS dst, collect(coalesce(t.ts, 0)) AS ts,
   collect(coalesce(t.value, 0.0)) AS value, collect(coalesce(t.token, $native)) AS token,
   collect(coalesce(t.tx_count, 1)) AS tx_count, collect(coalesce(t.fee, 0.0)) AS fee,
   sum(CASE WHEN t.status = 0 THEN t.tx_count ELSE 0 END) AS failed_out,
   sum(CASE WHEN b.created_block IS NULL THEN 0 ELSE 1 END) AS contract_calls,
-  sum(CASE WHEN b.created_block IS NOT NULL AND t.block >= 0
+  sum(CASE WHEN b.created_block IS NOT NULL AND t.block >= 0 AND coalesce(b.created_chain, 1) = t.chain
       AND t.block - b.created_block < $young_blocks THEN 1 ELSE 0 END) AS young_calls
 RETURN a.address AS address, {lists}, failed_out, contract_calls, young_calls
 """
@@ -698,6 +732,7 @@ ML_OUT_AGGREGATES = stmt(
     "ml_out_aggregates",
     """
 MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WHERE $chain IS NULL OR t.chain = $chain
 RETURN a.address AS address, count(t) AS out_degree, sum(t.tx_count) AS out_tx,
   count(DISTINCT b) AS out_counterparties,
   sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS out_value,
@@ -708,6 +743,7 @@ ML_IN_AGGREGATES = stmt(
     "ml_in_aggregates",
     """
 MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+WHERE $chain IS NULL OR t.chain = $chain
 RETURN b.address AS address, count(t) AS in_degree, sum(t.tx_count) AS in_tx,
   count(DISTINCT a) AS in_counterparties,
   sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS in_value,
@@ -1389,6 +1425,84 @@ SYBIL_COUNT_LINKS = stmt(
 SYBIL_COUNT_CLUSTERS = stmt("sybil_count_clusters", "MATCH (c:SybilCluster) RETURN count(c) AS n")
 SYBIL_COUNT_MARKS = stmt(
     "sybil_count_marks", "MATCH (w:Wallet) WHERE w.sybil_cluster IS NOT NULL RETURN count(w) AS n"
+)
+
+
+# --- chains (issue 11) ---------------------------------------------------------------------------
+# Per-chain counts for `aidrop graph stats` (GraphStore.stats): transfers, native value and token
+# transfers by the transfer's chain; wallets that sent or received on the chain; contracts and
+# tokens by their ON_CHAIN relationship.
+STATS_CHAIN_TRANSFERS = stmt(
+    "stats_chain_transfers",
+    """
+MATCH ()-[t:TRANSFER]->()
+RETURN t.chain AS chain, count(t) AS transfers,
+  sum(CASE WHEN t.token = $native THEN t.value ELSE 0.0 END) AS total_value,
+  sum(CASE WHEN t.token <> $native THEN 1 ELSE 0 END) AS token_transfers
+ORDER BY chain
+""",
+)
+STATS_CHAIN_WALLETS = stmt(
+    "stats_chain_wallets",
+    """
+MATCH (w:Wallet)-[t:TRANSFER]-(:Wallet)
+WITH t.chain AS chain, w
+RETURN chain, count(DISTINCT w) AS wallets
+ORDER BY chain
+""",
+)
+STATS_CHAIN_CONTRACTS = stmt(
+    "stats_chain_contracts",
+    """
+MATCH (:Wallet)-[d:ON_CHAIN]->(c:Chain)
+RETURN c.chain_id AS chain, sum(CASE WHEN d.contract = true THEN 1 ELSE 0 END) AS contracts,
+  sum(CASE WHEN d.token = true THEN 1 ELSE 0 END) AS tokens
+ORDER BY chain
+""",
+)
+# The chains of the graph: every ingestion notes its chain on a (:Chain {chain_id}) node (RPC
+# ingestion keeps its checkpoint there too).
+CHAINS = stmt("chains", "MATCH (c:Chain) RETURN c.chain_id AS chain ORDER BY chain")
+NOTE_CHAIN = stmt("note_chain", "MERGE (:Chain {chain_id: $chain})")
+# The chains a wallet has transfers on, written with its activity summary (graph/activity.py)
+# when the graph has more than one: segments filter on it (`$chain IN w.chains`) without
+# reading transfers; in a graph of one chain every wallet is on it.
+SET_WALLET_CHAINS = stmt(
+    "set_wallet_chains",
+    """
+MATCH (w:Wallet)-[t:TRANSFER]-(:Wallet)
+WITH w, collect(DISTINCT t.chain) AS chains
+SET w.chains = chains
+""",
+)
+# Migration of a graph written before chain ids: everything in it is chain 1 (core/chains.py
+# DEFAULT_CHAIN). Run once by GraphStore.migrate_chains (from ensure_schema), marked on a :Meta node.
+SCHEMA_VERSION = stmt("schema_version", "MATCH (m:Meta {name: 'schema'}) RETURN m.chains AS chains")
+MIGRATE_TRANSFER_CHAINS = stmt(
+    "migrate_transfer_chains",
+    "MATCH ()-[t:TRANSFER]->() WHERE t.chain IS NULL SET t.chain = $chain",
+    # Neo4j holds one transaction's writes in memory: a large graph in batches.
+    neo4j="""
+MATCH ()-[t:TRANSFER]->() WHERE t.chain IS NULL
+CALL (t) { SET t.chain = $chain } IN TRANSACTIONS OF 10000 ROWS
+""",
+)
+MIGRATE_CONTRACT_CHAINS = stmt(
+    "migrate_contract_chains",
+    """
+MERGE (c:Chain {chain_id: $chain})
+WITH c
+MATCH (w:Wallet)
+WHERE ('Contract' IN labels(w) OR 'Token' IN labels(w)) AND NOT (w)-[:ON_CHAIN]->(:Chain)
+MERGE (w)-[d:ON_CHAIN]->(c)
+SET d.contract = 'Contract' IN labels(w), d.token = 'Token' IN labels(w), d.category = w.category,
+  d.name = w.name, d.created_block = w.created_block, d.symbol = w.symbol, d.decimals = w.decimals,
+  w.created_chain = CASE WHEN w.created_block IS NULL THEN null ELSE $chain END
+""",
+)
+SET_SCHEMA_VERSION = stmt(
+    "set_schema_version",
+    "MERGE (m:Meta {name: 'schema'}) SET m.chains = $version",
 )
 
 

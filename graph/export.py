@@ -15,6 +15,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from core.chains import DEFAULT_CHAIN
 from graph import cypher as q
 from graph.store import GraphStore
 
@@ -50,6 +51,7 @@ TRANSFER_HEADER = [
     "tx_count:long",
     "fee:double",
     "token_id",
+    "chain:long",
 ]
 
 OTHER_FILES = ("nodes-*.csv", "relationships-*.csv")  # the rest of the graph, when there is any
@@ -239,6 +241,7 @@ def transfer_row(transfer: dict[str, Any]) -> list[Any]:
         _int(transfer["tx_count"]),
         _double(transfer.get("fee") or 0.0),
         _text(transfer.get("token_id")),
+        _int(transfer.get("chain") or DEFAULT_CHAIN),
     ]
 
 

@@ -146,6 +146,7 @@ class FalkorStore(GraphStore):
                     "PROPERTIES", len(props), *props,
                 )  # fmt: skip
         await self.wait_schema()
+        await self.migrate_chains()
 
     async def wait_schema(self, timeout: float = 600.0) -> None:
         """Wait until every index and constraint is built: until then MERGE scans all wallets."""
@@ -258,6 +259,8 @@ class BulkSink(TransferSink):
     async def close(self) -> None:
         try:
             await self.writer.flush()
+            if self.written:
+                await self.store.mark_chain_aware()  # every transfer it wrote has its chain
             await self.store.ensure_schema()
             await self.store.note_written(self.written)
         finally:

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import chains
 from graph import cypher as q
 from graph.model import NATIVE_TOKEN
 from graph.store import GraphStore
 
-BLOCKS_PER_DAY = 7200  # 12 s blocks
 YOUNG_DAYS = 180  # a contract is young for this long after its creation block
 FAN_COLUMNS = (
     "in_degree",
@@ -56,9 +56,15 @@ class WalletGraph:
         return index.get_indexer(pd.Series(list(addresses), dtype=object).str.lower())
 
 
-async def load_wallet_graph(store: GraphStore, young_days: int = YOUNG_DAYS) -> WalletGraph:
-    """Read every wallet and transfer: one statement for the transfers, small ones for metadata."""
-    params = {"young_blocks": young_days * BLOCKS_PER_DAY, "native": NATIVE_TOKEN}
+async def load_wallet_graph(
+    store: GraphStore, young_days: int = YOUNG_DAYS, chain: int | None = None
+) -> WalletGraph:
+    """Read every wallet and the transfers (of `chain`, or of every chain): one statement for the
+    transfers, small ones for metadata. Young-contract calls count blocks at the block time of
+    `chain` (of mainnet when every chain is read), and only on the chain the contract's creation
+    block is known for."""
+    blocks_per_day = chains.chain(chain if chain is not None else chains.DEFAULT_CHAIN).blocks_per_day
+    params = {"young_blocks": young_days * blocks_per_day, "native": NATIVE_TOKEN, "chain": chain}
     out_rows = await store.query(q.ML_OUT_EDGES, params)
     dst, lengths = _column(out_rows, "dst", numeric=False)
     contracts = pd.DataFrame(await store.query(q.ML_CONTRACTS))
@@ -139,9 +145,10 @@ def _metadata(wallets: pd.DataFrame, index: pd.Index, contracts: pd.DataFrame, t
         wallets.loc[pos, "nft"] = tokens["decimals"].isna().to_numpy()
 
 
-async def fan_aggregates(store: GraphStore) -> pd.DataFrame:
-    """Fan-in / fan-out of every wallet computed by the database (FAN_COLUMNS by address)."""
-    params = {"native": NATIVE_TOKEN}
+async def fan_aggregates(store: GraphStore, chain: int | None = None) -> pd.DataFrame:
+    """Fan-in / fan-out of every wallet computed by the database (FAN_COLUMNS by address), over
+    the transfers of `chain` (or of every chain)."""
+    params = {"native": NATIVE_TOKEN, "chain": chain}
     out = pd.DataFrame(await store.query(q.ML_OUT_AGGREGATES, params))
     fan_in = pd.DataFrame(await store.query(q.ML_IN_AGGREGATES, params))
     if out.empty and fan_in.empty:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 from core.address import normalize_address
+from core.chains import check_chain_id
 from core.errors import AidropError, NotFound
 from graph import cypher as q
 from graph.activity import DAY, activity_status, refresh_activity
@@ -104,6 +105,7 @@ class SegmentFilter:
     include_sybil: bool = False
     include_exposed: bool = False
     max_exposure: float | None = None
+    chain: int | None = None  # wallets with transfers on this chain (from the activity summary)
     min_churn_risk: float | None = None  # growth (issue 17): dormancy risk at least this
     min_propensity: tuple[tuple[str, float], ...] = ()  # (category, at least) pairs
 
@@ -131,6 +133,11 @@ class SegmentFilter:
     def reads_transfers(self) -> bool:
         return self.active_since is not None or self.min_volume is not None or bool(self.categories)
 
+    @property
+    def needs_summary(self) -> bool:
+        """Whether the wallets' activity summary must be fresh (activity tests, chains)."""
+        return self.reads_transfers or self.chain is not None
+
     def params(self) -> dict[str, Any]:
         return {
             "addresses": [normalize_address(a) for a in self.addresses] if self.addresses else None,
@@ -146,6 +153,8 @@ class SegmentFilter:
             "since_day": int(self.active_since) // DAY if self.active_since is not None else -(2**62),
             "min_volume": None if self.min_volume is None else float(self.min_volume),
             "categories": list(self.categories) or None,
+            "chain": None if self.chain is None else check_chain_id(self.chain),
+            "chains": [],  # set by evaluate(): the graph's chain when it has only one
             "min_churn": None if self.min_churn_risk is None else float(self.min_churn_risk),
             "min_propensity": self._propensity(),
         }
@@ -175,10 +184,10 @@ class SegmentFilter:
         unknown = set(data) - known
         if unknown:
             raise MarketingError(f"unknown segment filter fields: {', '.join(sorted(unknown))}")
-        items = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        if "min_propensity" in items:
-            items["min_propensity"] = tuple((str(c), float(x)) for c, x in items["min_propensity"])
-        return cls(**items)
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        if "min_propensity" in fields:
+            fields["min_propensity"] = tuple((str(c), float(x)) for c, x in fields["min_propensity"])
+        return cls(**fields)
 
     def merged(self, other: SegmentFilter) -> SegmentFilter:
         """Both filters at once (a predefined segment narrowed by more tests)."""
@@ -210,6 +219,7 @@ class SegmentFilter:
             max_exposure=min(
                 (v for v in (self.max_exposure, other.max_exposure) if v is not None), default=None
             ),
+            chain=pick(self.chain, other.chain),
             min_churn_risk=max(
                 (v for v in (self.min_churn_risk, other.min_churn_risk) if v is not None), default=None
             ),
@@ -261,16 +271,22 @@ def _member(row: Sequence[Any]) -> Member:
 
 
 # ---- segments -------------------------------------------------------------------------------
-async def _summary_ready(store: GraphStore, where: SegmentFilter) -> None:
-    """Activity filters need the activity summary: written now if the graph never had one."""
-    if where.reads_transfers and (await activity_status(store)).refreshed_at is None:
+async def _summary_ready(store: GraphStore, where: SegmentFilter) -> dict[str, Any]:
+    """The filter's parameters. Activity and chain filters need the activity summary: written
+    now if the graph never had one. In a graph of one chain every wallet is on it."""
+    if where.needs_summary and (await activity_status(store)).refreshed_at is None:
         await refresh_activity(store)
+    params = where.params()
+    if where.chain is not None:
+        chains = await store.chains()
+        params["chains"] = chains if len(chains) == 1 else []
+    return params
 
 
 async def evaluate(store: GraphStore, where: SegmentFilter) -> list[Member]:
     """The wallets of a filter, by address."""
-    await _summary_ready(store, where)
-    rows = await store.query(where.statement("rows"), where.params())
+    params = await _summary_ready(store, where)
+    rows = await store.query(where.statement("rows"), params)
     if rows and "rows" in rows[0]:  # FalkorDB: one JSON list (graph/cypher.py)
         return [_member(r) for r in json.loads(rows[0]["rows"])]
     return [_member([r[k] for k in q.SEGMENT_ROW]) for r in rows]
@@ -278,8 +294,8 @@ async def evaluate(store: GraphStore, where: SegmentFilter) -> list[Member]:
 
 async def typology_counts(store: GraphStore, where: SegmentFilter) -> dict[str, int]:
     """How many wallets of the filter per typology code (None: no typology), largest first."""
-    await _summary_ready(store, where)
-    rows = await store.query(where.statement("counts"), where.params())
+    params = await _summary_ready(store, where)
+    rows = await store.query(where.statement("counts"), params)
     return {r["typology"]: int(r["wallets"]) for r in rows}
 
 

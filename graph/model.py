@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-NATIVE_TOKEN = "ETH"  # `token` of native-value transfers; tokens use their contract address
+# `token` of native-value transfers, whatever the chain (its coin's symbol is in core/chains.py);
+# token transfers use the token contract's address.
+NATIVE_TOKEN = "ETH"
 CATEGORIES = ("DeFi", "NFT", "Gaming", "Social", "Bridge", "Exchange")
 
 # Columns of a transfer batch (a pandas DataFrame), in the order the writers expect.
-# `log_index` is -1 for the native value of a transaction; (hash, log_index) is a transfer's identity.
+# `log_index` is -1 for the native value of a transaction; (chain, hash, log_index) is a transfer's
+# identity (`chain`: the EVM chain id, core/chains.py).
 # `fee`: what the sender paid for the transaction in ETH (gas used x effective gas price), on its
 # native row only; 0 on token rows and where the source does not say (edge lists).
 TRANSFER_COLUMNS = (
@@ -25,6 +28,7 @@ TRANSFER_COLUMNS = (
     "status",
     "tx_count",
     "fee",
+    "chain",
 )
 
 
@@ -42,6 +46,7 @@ class Transfer:
     status: int = 1
     tx_count: int = 1
     fee: float = 0.0  # ETH the sender paid for the transaction (its native row only)
+    chain: int = 1  # EVM chain id
 
 
 @dataclass
@@ -75,11 +80,15 @@ class WalletStats:
 
     @property
     def in_span(self) -> int:
-        return (self.last_in - self.first_in) if self.first_in is not None else 0
+        if self.first_in is None or self.last_in is None:
+            return 0
+        return self.last_in - self.first_in
 
     @property
     def out_span(self) -> int:
-        return (self.last_out - self.first_out) if self.first_out is not None else 0
+        if self.first_out is None or self.last_out is None:
+            return 0
+        return self.last_out - self.first_out
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "in_span": self.in_span, "out_span": self.out_span}
@@ -94,16 +103,33 @@ class Counterparty:
 
 
 @dataclass(frozen=True)
+class ChainStats:
+    """One chain's share of the graph: a wallet active on two chains counts in both."""
+
+    chain: int
+    wallets: int = 0  # wallets with a transfer on the chain
+    transfers: int = 0
+    contracts: int = 0
+    tokens: int = 0
+    total_value: float = 0.0  # native value moved, in the chain's coin
+    token_transfers: int = 0
+
+
+@dataclass(frozen=True)
 class GraphStats:
     wallets: int
     transfers: int
     contracts: int
     tokens: int
-    total_value: float  # native value moved, in ETH
+    total_value: float  # native value moved, in the chains' coins (ETH on mainnet)
     token_transfers: int
+    chains: tuple[ChainStats, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["chains"] = {str(c.chain): {k: v for k, v in asdict(c).items() if k != "chain"}
+                         for c in self.chains}  # fmt: skip
+        return out
 
 
 @dataclass(frozen=True)

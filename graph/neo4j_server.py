@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import EmbeddedServerError
+from core.settings import Settings, get_settings
 from graph.embedded import HOST, _pid_alive, _port_taken
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "neo4j"
@@ -345,8 +346,6 @@ class LocalNeo4j:
         return True
 
 
-def local_neo4j(settings: object | None = None) -> LocalNeo4j:
-    from core.settings import get_settings
-
+def local_neo4j(settings: Settings | None = None) -> LocalNeo4j:
     s = settings or get_settings()
-    return LocalNeo4j(s.data_dir, s.neo4j_port, s.neo4j_heap)  # type: ignore[attr-defined]
+    return LocalNeo4j(s.data_dir, s.neo4j_port, s.neo4j_heap)

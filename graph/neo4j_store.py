@@ -63,7 +63,7 @@ class Neo4jStore(GraphStore):
         return Counters(c.nodes_created, c.relationships_created, c.properties_set)
 
     async def ensure_schema(self) -> None:
-        for statement in q.NEO4J_SCHEMA:
+        for statement in (*q.NEO4J_RETIRED, *q.NEO4J_SCHEMA):
             try:
                 await self._run(statement, None)
             except ClientError:
@@ -71,6 +71,7 @@ class Neo4jStore(GraphStore):
                 if statement is not q.NEO4J_TRANSFER_IDENTITY:
                     raise
                 await self._run(q.NEO4J_TRANSFER_IDENTITY_INDEX, None)
+        await self.migrate_chains()
 
     async def clear(self) -> None:
         await self.execute(q.DELETE_ALL)

@@ -19,11 +19,13 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 
 from core.address import normalize_address
+from core.chains import DEFAULT_CHAIN
 from core.errors import NotFound, clip
 from graph import cypher as q
 from graph.model import (
     NATIVE_TOKEN,
     TRANSFER_COLUMNS,
+    ChainStats,
     Counterparty,
     GraphStats,
     Transfer,
@@ -37,6 +39,7 @@ MAX_PAGE = 1000
 MAX_HOPS = 3
 MAX_NEIGHBOURHOOD = 5000
 _FAR_FUTURE = 2**62
+CHAIN_SCHEMA = 1  # the graph's chain-awareness version on its (:Meta {name: 'schema'}) node
 
 
 @dataclass(frozen=True)
@@ -48,22 +51,29 @@ class Counters:
 
 @dataclass(frozen=True)
 class TransferCursor:
-    """Position after the last transfer of a page (newest-first order)."""
+    """Position after the last transfer of a page (newest-first order: ts, hash, log_index, chain)."""
 
     ts: int
     hash: str
     log_index: int
+    chain: int = 0  # cursors from before chain ids (three parts) sort below every chain
 
     def encode(self) -> str:
-        return f"{self.ts}:{self.hash}:{self.log_index}"
+        return f"{self.ts}:{self.hash}:{self.log_index}:{self.chain}"
 
     @classmethod
     def decode(cls, text: str) -> TransferCursor:
         try:
-            ts, hash_, log = text.split(":")
-            return cls(int(ts), hash_, int(log))
+            ts, hash_, log, *chain = text.split(":")
+            if len(chain) > 1:
+                raise ValueError(text)
+            return cls(int(ts), hash_, int(log), int(chain[0]) if chain else 0)
         except ValueError as exc:
             raise ValueError(f"invalid transfer cursor {clip(text)}") from exc
+
+    @classmethod
+    def after(cls, t: Transfer) -> TransferCursor:
+        return cls(t.ts, t.hash, t.log_index, t.chain)
 
 
 @dataclass(frozen=True)
@@ -81,8 +91,17 @@ class Neighbourhood:
 
 
 def transfer_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
-    """A transfer batch as one plain Python list per column (the writers' parameters)."""
-    return {col: frame[col].tolist() for col in TRANSFER_COLUMNS}
+    """A transfer batch of one chain as one plain Python list per column (the writers'
+    parameters); the chain is one scalar parameter."""
+    return {col: frame[col].tolist() for col in TRANSFER_COLUMNS if col != "chain"}
+
+
+def by_chain(frame: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    """A transfer batch split by chain (almost always one: a run reads one chain)."""
+    chains = frame["chain"].to_numpy()
+    if len(chains) and (chains == chains[0]).all():
+        return [(int(chains[0]), frame)]
+    return [(int(c), part) for c, part in frame.groupby("chain", sort=True)]
 
 
 class TransferSink:
@@ -136,18 +155,22 @@ class GraphStore(ABC):
 
     # ---- writes ------------------------------------------------------------------------
     async def write_transfers(self, frame: pd.DataFrame) -> WriteResult:
-        """Idempotent write of a transfer batch: MERGE on wallet address and (hash, log_index)."""
+        """Idempotent write of a transfer batch: MERGE on wallet address and (chain, hash, log_index)."""
         if frame.empty:
             return WriteResult()
-        chunks = [frame.iloc[i : i + self.write_batch] for i in range(0, len(frame), self.write_batch)]
+        chunks = [
+            (chain, part.iloc[i : i + self.write_batch])
+            for chain, part in by_chain(frame)
+            for i in range(0, len(part), self.write_batch)
+        ]
         sem = asyncio.Semaphore(self.write_concurrency)
 
-        async def one(chunk: pd.DataFrame) -> WriteResult:
+        async def one(chain: int, chunk: pd.DataFrame) -> WriteResult:
             async with sem:
-                created = await self.execute(q.MERGE_TRANSFERS, transfer_columns(chunk))
+                created = await self.execute(q.MERGE_TRANSFERS, {**transfer_columns(chunk), "chain": chain})
                 return WriteResult(created.relationships_created, created.nodes_created)
 
-        results = await asyncio.gather(*(one(c) for c in chunks))
+        results = await asyncio.gather(*(one(c, chunk) for c, chunk in chunks))
         written = sum(results, WriteResult())
         await self.note_written(written.transfers_written)
         return written
@@ -174,23 +197,49 @@ class GraphStore(ABC):
         """Where an ingestion run writes its batches; backends with a bulk path override this."""
         return TransferSink(self)
 
-    async def _write_rows(self, statement: q.Statement, rows: Sequence[dict[str, Any]]) -> int:
+    async def _write_rows(self, statement: q.Statement, rows: Sequence[dict[str, Any]], chain: int) -> int:
         for i in range(0, len(rows), self.write_batch):
-            await self.execute(statement, {"rows": list(rows[i : i + self.write_batch])})
+            await self.execute(statement, {"rows": list(rows[i : i + self.write_batch]), "chain": chain})
         return len(rows)
 
-    async def upsert_contracts(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Mark addresses as :Contract with optional category and name."""
-        return await self._write_rows(q.UPSERT_CONTRACTS, rows)
+    async def upsert_contracts(self, rows: Sequence[dict[str, Any]], chain: int = DEFAULT_CHAIN) -> int:
+        """Mark addresses as contracts on `chain` with optional category, name and creation block."""
+        return await self._write_rows(q.UPSERT_CONTRACTS, rows, chain)
 
-    async def upsert_tokens(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Mark addresses as :Token with symbol, name and decimals."""
-        return await self._write_rows(q.UPSERT_TOKENS, rows)
+    async def upsert_tokens(self, rows: Sequence[dict[str, Any]], chain: int = DEFAULT_CHAIN) -> int:
+        """Mark addresses as tokens on `chain` with symbol, name and decimals."""
+        return await self._write_rows(q.UPSERT_TOKENS, rows, chain)
 
-    async def token_decimals(self) -> dict[str, int | None]:
-        """Decimals of every token the graph knows (to scale token transfers at ingest)."""
-        rows = await self.query(q.TOKEN_DECIMALS)
+    async def token_decimals(self, chain: int = DEFAULT_CHAIN) -> dict[str, int | None]:
+        """Decimals of every token the graph knows on `chain` (to scale its token transfers)."""
+        rows = await self.query(q.TOKEN_DECIMALS, {"chain": chain})
         return {r["address"]: r["decimals"] for r in rows}
+
+    async def chains(self) -> list[int]:
+        """The chain ids ingested into the graph, ascending."""
+        return [int(r["chain"]) for r in await self.query(q.CHAINS)]
+
+    async def note_chain(self, chain: int) -> None:
+        """Remember that transfers of `chain` were ingested (after the run: a bulk load needs an
+        empty graph until it starts)."""
+        await self.execute(q.NOTE_CHAIN, {"chain": chain})
+
+    async def migrate_chains(self) -> bool:
+        """Make a graph written before chain ids chain-aware, once: its transfers, contracts and
+        tokens become chain 1's. True when it ran. An empty graph is left empty (a first load
+        into it may be a bulk load, which needs it so)."""
+        rows = await self.query(q.SCHEMA_VERSION)
+        if rows and (rows[0]["chains"] or 0) >= CHAIN_SCHEMA:
+            return False
+        if await self.is_empty():
+            return False
+        await self.execute(q.MIGRATE_TRANSFER_CHAINS, {"chain": DEFAULT_CHAIN})
+        await self.execute(q.MIGRATE_CONTRACT_CHAINS, {"chain": DEFAULT_CHAIN})
+        await self.mark_chain_aware()
+        return True
+
+    async def mark_chain_aware(self) -> None:
+        await self.execute(q.SET_SCHEMA_VERSION, {"version": CHAIN_SCHEMA})
 
     # ---- reads -------------------------------------------------------------------------
     async def wallet(self, address: str) -> Wallet:
@@ -214,10 +263,12 @@ class GraphStore(ABC):
         until: int | None = None,
         first: int = 50,
         after: str | None = None,
+        chain: int | None = None,
     ) -> TransferPage:
-        """A wallet's transfers, newest first, in keyset pages of at most MAX_PAGE."""
+        """A wallet's transfers (on `chain`, or on every chain), newest first, in keyset pages of
+        at most MAX_PAGE."""
         address = normalize_address(address)
-        pages = await self.transfers_by_address([address], direction, since, until, first, after)
+        pages = await self.transfers_by_address([address], direction, since, until, first, after, chain)
         return pages.get(address, TransferPage([], None))
 
     async def transfers_by_address(
@@ -228,6 +279,7 @@ class GraphStore(ABC):
         until: int | None = None,
         first: int = 50,
         after: str | None = None,
+        chain: int | None = None,
     ) -> dict[str, TransferPage]:
         """One page of transfers per wallet (normalised addresses), newest first, after the same
         cursor; one statement per direction for any number of wallets."""
@@ -242,37 +294,43 @@ class GraphStore(ABC):
             "c_ts": cur.ts,
             "c_hash": cur.hash,
             "c_log": cur.log_index,
+            "c_chain": cur.chain,
+            "chain": chain,
             "first": first + 1,
         }
         stmts = {"out": [q.TRANSFERS_OUT_BY_ADDRESS], "in": [q.TRANSFERS_IN_BY_ADDRESS]}.get(
             direction, [q.TRANSFERS_OUT_BY_ADDRESS, q.TRANSFERS_IN_BY_ADDRESS]
         )
-        found: dict[str, dict[tuple[str, int], dict]] = {a: {} for a in addresses}
+        found: dict[str, dict[tuple[int, str, int], dict]] = {a: {} for a in addresses}
         for statement in stmts:
             for row in await self.query(statement, params):
                 bucket = found.setdefault(row["wallet"], {})
                 for t in row["rows"]:
-                    bucket[(t["hash"], t["log_index"])] = dict(t)
+                    bucket[(t["chain"], t["hash"], t["log_index"])] = dict(t)
         pages = {}
         for wallet, rows in found.items():
-            ordered = sorted(rows.values(), key=lambda r: (r["ts"], r["hash"], r["log_index"]), reverse=True)
+            ordered = sorted(
+                rows.values(), key=lambda r: (r["ts"], r["hash"], r["log_index"], r["chain"]), reverse=True
+            )
             page = [Transfer(**r) for r in ordered[:first]]
             more = len(ordered) > first
-            nxt = TransferCursor(page[-1].ts, page[-1].hash, page[-1].log_index).encode() if more else None
+            nxt = TransferCursor.after(page[-1]).encode() if more else None
             pages[wallet] = TransferPage(page, nxt)
         return pages
 
-    async def counterparties(self, address: str, first: int = 10) -> list[Counterparty]:
+    async def counterparties(
+        self, address: str, first: int = 10, chain: int | None = None
+    ) -> list[Counterparty]:
         """Top counterparties by number of transactions both ways, then native value."""
         address = normalize_address(address)
-        return (await self.counterparties_by_address([address], first)).get(address, [])
+        return (await self.counterparties_by_address([address], first, chain)).get(address, [])
 
     async def counterparties_by_address(
-        self, addresses: Sequence[str], first: int = 10
+        self, addresses: Sequence[str], first: int = 10, chain: int | None = None
     ) -> dict[str, list[Counterparty]]:
-        """Top `first` counterparties of each wallet (normalised addresses): by transactions both
-        ways, then native value, then address."""
-        params = {"addresses": list(addresses), "native": NATIVE_TOKEN}
+        """Top `first` counterparties of each wallet (normalised addresses), on `chain` or all: by
+        transactions both ways, then native value, then address."""
+        params = {"addresses": list(addresses), "native": NATIVE_TOKEN, "chain": chain}
         merged: dict[str, dict[str, list[float]]] = {a: {} for a in addresses}
         for statement, slot in ((q.COUNTERPARTIES_OUT_BY_ADDRESS, 0), (q.COUNTERPARTIES_IN_BY_ADDRESS, 1)):
             for row in await self.query(statement, params):
@@ -288,31 +346,39 @@ class GraphStore(ABC):
             ]
         return out
 
-    async def wallet_stats(self, address: str) -> WalletStats:
+    async def wallet_stats(self, address: str, chain: int | None = None) -> WalletStats:
         address = normalize_address(address)
-        found = (await self.stats_by_address([address])).get(address)
+        found = (await self.stats_by_address([address], chain)).get(address)
         if found is None:
             raise NotFound(f"no wallet {address} in the graph")
         return found
 
-    async def stats_by_address(self, addresses: Sequence[str]) -> dict[str, WalletStats]:
-        """Fan-in / fan-out of the wallets of these (normalised) addresses the graph has."""
-        rows = await self.query(q.FAN_BY_ADDRESS, {"addresses": list(addresses), "native": NATIVE_TOKEN})
+    async def stats_by_address(
+        self, addresses: Sequence[str], chain: int | None = None
+    ) -> dict[str, WalletStats]:
+        """Fan-in / fan-out of the wallets of these (normalised) addresses the graph has, counting
+        the transfers on `chain` (or on every chain)."""
+        params = {"addresses": list(addresses), "native": NATIVE_TOKEN, "chain": chain}
+        rows = await self.query(q.FAN_BY_ADDRESS, params)
         return {r["address"]: _wallet_stats(r) for r in rows}
 
     async def all_wallet_stats(self, page: int = 20_000) -> AsyncIterator[WalletStats]:
         """Fan-in/fan-out of every wallet, computed in the database in pages by address."""
         after = ""
         while True:
-            rows = await self.query(q.FAN_PAGE, {"after": after, "first": page, "native": NATIVE_TOKEN})
+            params = {"after": after, "first": page, "native": NATIVE_TOKEN, "chain": None}
+            rows = await self.query(q.FAN_PAGE, params)
             for row in rows:
                 yield _wallet_stats(row)
             if len(rows) < page:
                 return
             after = rows[-1]["address"]
 
-    async def neighbourhood(self, address: str, hops: int = 1, limit: int = 100) -> Neighbourhood:
-        """Wallets within `hops` transfers (either way), strongest ties first, at most `limit`."""
+    async def neighbourhood(
+        self, address: str, hops: int = 1, limit: int = 100, chain: int | None = None
+    ) -> Neighbourhood:
+        """Wallets within `hops` transfers (either way; on `chain`, or any), strongest ties first,
+        at most `limit`."""
         address = normalize_address(address)
         if not 1 <= hops <= MAX_HOPS:
             raise ValueError(f"hops must be between 1 and {MAX_HOPS}, not {hops}")
@@ -325,29 +391,48 @@ class GraphStore(ABC):
             room = limit - (len(seen) - 1)
             if room <= 0 or not frontier:
                 break
-            rows = await self.query(q.NEIGHBOURS, {"frontier": frontier, "seen": seen, "limit": room + 1})
+            params = {"frontier": frontier, "seen": seen, "limit": room + 1, "chain": chain}
+            rows = await self.query(q.NEIGHBOURS, params)
             found = [r["address"] for r in rows]
             if len(found) > room:
                 truncated = True
                 found = found[:room]
             seen.extend(found)
             frontier = found
-        edges = await self.query(q.EDGES_AMONG, {"addresses": seen, "native": NATIVE_TOKEN})
+        edges = await self.query(q.EDGES_AMONG, {"addresses": seen, "native": NATIVE_TOKEN, "chain": chain})
         edges.sort(key=lambda e: (e["from_address"], e["to_address"]))
         return Neighbourhood(address, seen[1:], edges, truncated)
 
-    async def stats(self) -> GraphStats:
+    async def stats(self, per_chain: bool = True) -> GraphStats:
+        """Counts of the whole graph, and (per_chain) of each chain: its transfers, the wallets
+        that sent or received on it, its contracts and tokens."""
         nodes = (await self.query(q.STATS_NODES))[0]
         edges = (await self.query(q.STATS_TRANSFERS, {"native": NATIVE_TOKEN}))[0]
-        total = float(edges["total_value"] or 0.0)
         return GraphStats(
             wallets=int(nodes["wallets"] or 0),
             transfers=int(edges["transfers"] or 0),
             contracts=int(nodes["contracts"] or 0),
             tokens=int(nodes["tokens"] or 0),
-            total_value=round(total, 6) if math.isfinite(total) else total,
+            total_value=_rounded(edges["total_value"]),
             token_transfers=int(edges["token_transfers"] or 0),
+            chains=await self._chain_stats() if per_chain else (),
         )
+
+    async def _chain_stats(self) -> tuple[ChainStats, ...]:
+        found: dict[int, dict[str, Any]] = {}
+        for row in await self.query(q.STATS_CHAIN_TRANSFERS, {"native": NATIVE_TOKEN}):
+            found.setdefault(int(row["chain"] or DEFAULT_CHAIN), {}).update(
+                transfers=int(row["transfers"] or 0),
+                total_value=_rounded(row["total_value"]),
+                token_transfers=int(row["token_transfers"] or 0),
+            )
+        for row in await self.query(q.STATS_CHAIN_WALLETS):
+            found.setdefault(int(row["chain"] or DEFAULT_CHAIN), {})["wallets"] = int(row["wallets"] or 0)
+        for row in await self.query(q.STATS_CHAIN_CONTRACTS):
+            found.setdefault(int(row["chain"]), {}).update(
+                contracts=int(row["contracts"] or 0), tokens=int(row["tokens"] or 0)
+            )
+        return tuple(ChainStats(chain=c, **counts) for c, counts in sorted(found.items()))
 
     # ---- export ------------------------------------------------------------------------
     async def export_pages(self, page: int = 10_000) -> AsyncIterator[tuple[list[dict], list[dict]]]:
@@ -387,6 +472,11 @@ def _wallet_stats(row: dict[str, Any]) -> WalletStats:
         first_out=row["first_out"],
         last_out=row["last_out"],
     )
+
+
+def _rounded(total: Any) -> float:
+    value = float(total or 0.0)
+    return round(value, 6) if math.isfinite(value) else value
 
 
 def _wallet(address: str, labels: list[str], props: dict[str, Any]) -> Wallet:

@@ -253,7 +253,7 @@ class Monitor:
     ) -> list[tuple[str, dict[str, Any]]]:
         """(event key, detail) of each alert this rule raises."""
         if rule.kind in ("any", "value"):
-            out = []
+            out: list[tuple[str, dict[str, Any]]] = []
             for row in rows:
                 if rule.kind == "value" and not (
                     row["token"] == NATIVE_TOKEN and row["value"] > rule.threshold
@@ -285,10 +285,10 @@ class Monitor:
             return []
         value = probed.get(rule.kind, {}).get(address)
         key = f"state:{rule.kind}"
-        was = w.state.get(key)
+        before = w.state.get(key)
         w.state[key] = value
-        if value not in (None, False, "") and value != was:
-            return [(f"{rule.kind}:{value}:{was}", {"from": was, "to": value})]
+        if value not in (None, False, "") and value != before:
+            return [(f"{rule.kind}:{value}:{before}", {"from": before, "to": value})]
         return []
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.chains import DEFAULT_CHAIN
 from graph.model import TRANSFER_COLUMNS
 from ingest.report import RowError
 
@@ -32,8 +33,9 @@ def transfer_frame(**columns: object) -> pd.DataFrame:
                for k, v in columns.items()}  # fmt: skip
     columns = {k: v.reset_index(drop=True) if isinstance(v, pd.Series) else v for k, v in columns.items()}
     columns.setdefault("fee", 0.0)
+    columns.setdefault("chain", DEFAULT_CHAIN)
     frame = pd.DataFrame(columns)
-    for name in ("log_index", "ts", "block", "status", "tx_count"):
+    for name in ("log_index", "ts", "block", "status", "tx_count", "chain"):
         frame[name] = frame[name].astype(np.int64)
     frame["value"] = frame["value"].astype(np.float64)
     frame["fee"] = frame["fee"].astype(np.float64)

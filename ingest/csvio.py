@@ -6,9 +6,10 @@ from __future__ import annotations
 import codecs
 import csv
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from ingest.report import RowError
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12
 
 BLOCK_BYTES = 8 << 20  # about 50k transactions a chunk
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -57,10 +61,10 @@ def _replacing(name: str) -> codecs.CodecInfo | None:
         return None
 
     class Decoder(codecs.BufferedIncrementalDecoder):
-        def _buffer_decode(self, data: bytes, errors: str, final: bool) -> tuple[str, int]:
+        def _buffer_decode(self, data: Buffer, errors: str, final: bool) -> tuple[str, int]:
             return codecs.utf_8_decode(data, "replace", final)
 
-    def decode(data: bytes, errors: str = "replace") -> tuple[str, int]:
+    def decode(data: Buffer, errors: str = "replace") -> tuple[str, int]:
         return codecs.utf_8_decode(data, "replace", True)
 
     return codecs.CodecInfo(codecs.utf_8_encode, decode, incrementaldecoder=Decoder, name=REPLACING)
@@ -76,7 +80,7 @@ class MalformedFile(ValueError):
 
 
 def read_chunks(
-    path: Path, required: list[str], optional: list[str] = (), block_bytes: int = BLOCK_BYTES
+    path: Path, required: Sequence[str], optional: Sequence[str] = (), block_bytes: int = BLOCK_BYTES
 ) -> Iterator[Chunk]:
     """Read `path` in chunks; `required` columns must be in the header. Rows that cannot be read
     (a wrong number of fields, a stray quote, bytes that are not UTF-8) come back as errors with
@@ -84,7 +88,7 @@ def read_chunks(
     path = Path(path)
     header = read_header(path)
     if not header:
-        raise MissingColumns(path, required, empty=True)
+        raise MissingColumns(path, list(required), empty=True)
     missing = [c for c in required if c not in header]
     if missing:
         raise MissingColumns(path, missing)

@@ -7,10 +7,12 @@ import asyncio
 import itertools
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
 
+from core.chains import DEFAULT_CHAIN
 from graph.store import GraphStore
 from ingest import edges, etherscan, etl
 from ingest.batch import Batch
@@ -40,8 +42,9 @@ def _tracked(sources: Iterable[Source], bar: tqdm) -> Iterator[Batch]:
 
 
 async def write_batches(store: GraphStore, sources: list[Source], report: IngestReport, progress: bool,
-                        bulk: bool = True) -> IngestReport:  # fmt: skip
-    """Write every batch; the reading of batch n+1 overlaps the writing of batch n."""
+                        bulk: bool = True, chain: int | None = None) -> IngestReport:  # fmt: skip
+    """Write every batch; the reading of batch n+1 overlaps the writing of batch n. `chain`, when
+    given, is the chain id of every transfer read (files do not say theirs)."""
     total = sum(path.stat().st_size for path, _ in sources)
     with _progress(total, progress) as bar:
         batches = _tracked(sources, bar)
@@ -55,6 +58,8 @@ async def write_batches(store: GraphStore, sources: list[Source], report: Ingest
                 report.rows_read += batch.rows_read
                 report.rows_skipped += batch.skipped
                 report.reject(batch.errors)
+                if chain is not None:
+                    batch.frame["chain"] = chain
                 result = await sink.write(batch.frame)
                 await store.transfers_added(batch.frame)
                 report.transfers_written += result.transfers_written
@@ -62,13 +67,16 @@ async def write_batches(store: GraphStore, sources: list[Source], report: Ingest
                 bar.set_postfix(transfers=report.transfers_written, rejected=report.rows_rejected)
         finally:
             await sink.close()
+    if report.transfers_written:
+        await store.note_chain(chain if chain is not None else DEFAULT_CHAIN)
     return report
 
 
-async def ingest_etl(store: GraphStore, paths: Iterable[Path], progress: bool = False) -> IngestReport:
+async def ingest_etl(store: GraphStore, paths: Iterable[Path], progress: bool = False,
+                     chain: int = DEFAULT_CHAIN) -> IngestReport:  # fmt: skip
     files = etl.discover(paths)
     report = IngestReport()
-    ctx = etl.EtlContext(decimals=await store.token_decimals())
+    ctx = etl.EtlContext(decimals=await store.token_decimals(chain))
     for kind, reader in (("tokens", etl.read_tokens), ("contracts", etl.read_contracts),
                          ("receipts", etl.read_receipts), ("blocks", etl.read_blocks)):  # fmt: skip
         for path in files[kind]:
@@ -78,20 +86,22 @@ async def ingest_etl(store: GraphStore, paths: Iterable[Path], progress: bool = 
         *((p, lambda p=p: etl.transaction_batches(p, ctx, need_blocks)) for p in files["transactions"]),
         *((p, lambda p=p: etl.token_transfer_batches(p, ctx)) for p in files["token_transfers"]),
     ]
-    await write_batches(store, sources, report, progress)
-    report.contracts = await store.upsert_contracts(list(ctx.contracts.values()))
-    report.tokens = await store.upsert_tokens(list(ctx.tokens.values()))
+    await write_batches(store, sources, report, progress, chain=chain)
+    report.contracts = await store.upsert_contracts(list(ctx.contracts.values()), chain)
+    report.tokens = await store.upsert_tokens(list(ctx.tokens.values()), chain)
     return report
 
 
-async def ingest_edges(store: GraphStore, paths: Iterable[Path], progress: bool = False) -> IngestReport:
-    sources: list[Source] = [(Path(p), lambda p=p: edges.edge_batches(Path(p))) for p in paths]
-    return await write_batches(store, sources, IngestReport(), progress)
+async def ingest_edges(store: GraphStore, paths: Iterable[Path], progress: bool = False,
+                       chain: int = DEFAULT_CHAIN) -> IngestReport:  # fmt: skip
+    sources: list[Source] = [(Path(p), partial(edges.edge_batches, Path(p))) for p in paths]
+    return await write_batches(store, sources, IngestReport(), progress, chain=chain)
 
 
-async def ingest_etherscan(store: GraphStore, paths: Iterable[Path], progress: bool = False) -> IngestReport:
-    sources: list[Source] = [(Path(p), lambda p=p: etherscan.etherscan_batches(Path(p))) for p in paths]
-    report = await write_batches(store, sources, IngestReport(), progress)
+async def ingest_etherscan(store: GraphStore, paths: Iterable[Path], progress: bool = False,
+                           chain: int = DEFAULT_CHAIN) -> IngestReport:  # fmt: skip
+    sources: list[Source] = [(Path(p), partial(etherscan.etherscan_batches, Path(p))) for p in paths]
+    report = await write_batches(store, sources, IngestReport(), progress, chain=chain)
     tokens = list(itertools.chain.from_iterable(etherscan.token_metadata(Path(p)) for p in paths))
-    report.tokens = await store.upsert_tokens(tokens)
+    report.tokens = await store.upsert_tokens(tokens, chain)
     return report

@@ -48,7 +48,7 @@ Progress = Callable[[float, str | None], Awaitable[None]]
 
 def transient(exc: BaseException) -> bool:
     """Failures worth another try: something outside did not answer."""
-    from graph.blobs import BlobUnavailable
+    from jobs.blobs import BlobUnavailable
     from ml.profile_image import ImageUnavailable
 
     kinds: tuple[type[BaseException], ...] = (
@@ -387,7 +387,7 @@ async def job_start(ctx: dict[str, Any]) -> None:
 
 async def startup(ctx: dict[str, Any]) -> None:
     from graph import open_store
-    from graph.blobs import open_blobs
+    from jobs.blobs import open_blobs
 
     settings: Settings = ctx["settings"]
     ctx["worker_id"] = f"{uuid.uuid4().hex[:12]}"
@@ -424,10 +424,10 @@ def create_worker(settings: Settings, *, burst: bool = False, concurrency: int |
     url = jobs_redis_url(settings)
     arq_tries = settings.job_max_tries * 2 + 5  # room for runs lost with their worker; _run decides
     worker = Worker(
-        functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],  # type: ignore[arg-type]
+        functions=[func(f, name=f.__name__, max_tries=arq_tries) for f in FUNCTIONS],
         cron_jobs=[
-            cron(monitor_campaigns, minute=7, run_at_startup=False),  # type: ignore[arg-type]
-            cron(check_growth_models, hour=3, minute=17, run_at_startup=False),  # type: ignore[arg-type]
+            cron(monitor_campaigns, minute=7, run_at_startup=False),
+            cron(check_growth_models, hour=3, minute=17, run_at_startup=False),
         ],
         redis_settings=RedisSettings.from_dsn(url),
         on_startup=startup,

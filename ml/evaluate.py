@@ -39,9 +39,9 @@ def out_of_fold(
     for fold, (train, test) in enumerate(split.split(positions, y), 1):
         log.info("%s: fold %d of %d ...", model, fold, folds)
         m = make_model(model, **params)
-        m.fit(ds, positions[train], y[train])  # type: ignore[attr-defined]
+        m.fit(ds, positions[train], y[train])  # type: ignore[attr-defined]  # make_model returns object (issue 14)
         kwargs = {"explain": False} if model == "aidrop" else {}
-        result: AnomalyResult = m.score(ds, **kwargs)  # type: ignore[attr-defined]
+        result: AnomalyResult = m.score(ds, **kwargs)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
         score[test] = result.score[positions[test]]
         flagged[test] = result.flagged[positions[test]]
     return score, flagged
@@ -69,8 +69,8 @@ def label_free_metrics(
 ) -> dict[str, Any]:
     """The aidrop model with no labels at all, judged on the labelled wallets."""
     m = make_model("aidrop", **params)
-    m.fit(ds)  # type: ignore[attr-defined]
-    result: AnomalyResult = m.score(ds)  # type: ignore[attr-defined]
+    m.fit(ds)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
+    result: AnomalyResult = m.score(ds)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
     metrics = anomaly_metrics(result.score[positions], result.flagged[positions], y, ks)
     metrics.update(model="aidrop (label-free)", folds=0)
     return metrics
@@ -114,8 +114,8 @@ async def compare_anomaly(
         runs.append(("mpocryptoml", *out_of_fold(ds, positions, y, "mpocryptoml", folds, seed)))
         log.info("aidrop without labels ...")
         free = make_model("aidrop", **params)
-        free.fit(ds)  # type: ignore[attr-defined]
-        result = free.score(ds, explain=False)  # type: ignore[attr-defined]
+        free.fit(ds)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
+        result = free.score(ds, explain=False)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
         runs.append(("aidrop (label-free)", result.score[positions], result.flagged[positions]))
     else:
         for name in ("aidrop", "mpocryptoml"):

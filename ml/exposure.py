@@ -172,7 +172,7 @@ def compute_exposure(
     seeds = np.zeros((n, len(names) + 1))
     for j, name in enumerate(names):
         seeds[:, j] = categories[name]
-    risky = seeds[:, : len(names)].any(axis=1)
+    risky = np.asarray(seeds[:, : len(names)].any(axis=1), dtype=bool)
     seeds[:, -1] = risky
     through = (~np.asarray(stop, dtype=bool) & ~risky).astype(float)
     pin, pout, received, sent, (p_src, p_dst, w_in, w_out) = _stochastic(src, dst, value, n)

@@ -297,7 +297,7 @@ def compute_features(graph: WalletGraph, alpha: float = ALPHA) -> pd.DataFrame:
     for i, k in enumerate(names):
         f[f"cat_{CATEGORIES[k]}"] = _ratio(_bincount(both, n, (inter == i).astype(float)), deg)
     counts = {k: _bincount(both, n, (inter == i).astype(float)) for i, k in enumerate(names[:4])}
-    total = sum(counts.values())
+    total: np.ndarray = np.sum(list(counts.values()), axis=0) if counts else np.zeros(n)
     for k, c in counts.items():
         f[f"mix_{CATEGORIES[k]}"] = _ratio(c, total)
     f["category_transfers"] = total

@@ -91,23 +91,23 @@ def fit_anomaly(
     if model == "mpocryptoml" and (pos is None or y is None):
         raise ValueError("mpocryptoml fits its logistic regression on labels: pass --labels")
     started = time.perf_counter()
-    m.fit(ds, pos, y)  # type: ignore[attr-defined]
+    m.fit(ds, pos, y)
     meta: dict[str, Any] = {
         "params": m.params,
-        "data": _fingerprint(ds, found),  # type: ignore[attr-defined]
+        "data": _fingerprint(ds, found),
         "supervised": bool(m.supervised),
-    }  # type: ignore[attr-defined]
+    }
     if pos is not None and y is not None:
-        if model == "aidrop" and m.oof is not None:  # type: ignore[attr-defined]
+        if model == "aidrop" and m.oof is not None:
             # judged on the wallets it fitted: at most max_train of the labelled ones
-            oof, oof_y = m.oof, m.oof_y  # type: ignore[attr-defined]
+            oof, oof_y = m.oof, m.oof_y
             meta["metrics"] = {"out_of_fold": _strip(anomaly_metrics(oof, oof >= 0.5, oof_y))}
         else:
-            result = m.score(ds)  # type: ignore[attr-defined]
+            result = m.score(ds)
             meta["metrics"] = {"training": _strip(anomaly_metrics(result.score[pos], result.flagged[pos], y))}
     meta["seconds"] = round(time.perf_counter() - started, 3)
     if model == "aidrop":
-        imp = sorted(m.importances().items(), key=lambda kv: -kv[1])[:20]  # type: ignore[attr-defined]
+        imp = sorted(m.importances().items(), key=lambda kv: -kv[1])[:20]
         meta["importance"] = {k: round(v, 5) for k, v in imp}
     return m, meta
 

@@ -235,7 +235,7 @@ def metadata(profile: Profile, image_url: str, source: str) -> dict[str, Any]:
         if axis in letters:
             entry: dict[str, Any] = {"trait_type": axis, "value": AXES[axis][letters[axis]]}
             if probabilities.get(axis) is not None:
-                entry["probability"] = round(float(probabilities[axis]), 4)
+                entry["probability"] = round(float(probabilities[axis] or 0.0), 4)
             attributes.append(entry)
     if profile.typology:
         attributes.append({"trait_type": "typology", "value": profile.typology})

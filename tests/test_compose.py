@@ -148,4 +148,4 @@ def test_app_services_build_the_image(compose: dict[str, Any], name: str, comman
     assert depends["neo4j"]["condition"] == depends["redis"]["condition"] == "service_healthy"
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.M)
-    assert "pip install ." in dockerfile
+    assert "pip install -c constraints.txt ." in dockerfile  # the versions the tests passed with

@@ -58,9 +58,11 @@ async def test_export_writes_import_csvs(store: FalkorStore, tmp_path: Path) -> 
     assert summary["nodes"] == 6  # wallets 1..5 and the token
     assert summary["relationships"] == len(ROWS)
     assert summary["labels"] == {"Contract": 2, "Token": 1, "Wallet": 6}
-    # the ingest bookkeeping (:Meta) travels with the rest of the graph that is not wallets
+    # the ingest bookkeeping (:Meta), the chain (:Chain) and contracts' and tokens' ON_CHAIN
+    # travel with the rest of the graph that is not wallets
     names = sorted(Path(f).name for f in summary["files"])
-    assert names == ["import.sh", "nodes-meta.csv", "transfers.csv", "wallets.csv"]
+    assert names == ["import.sh", "nodes-chain.csv", "nodes-meta.csv", "relationships-on_chain-10.csv",
+                     "transfers.csv", "wallets.csv"]  # fmt: skip
 
     header, wallets = read(out / "wallets.csv")
     assert header == WALLET_HEADER

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.errors import GraphUnavailable, InvalidAddress, NotFound
-from graph.blobs import BlobUnavailable
+from jobs.blobs import BlobUnavailable
 from jobs.records import ARQ_IN_PROGRESS, ARQ_JOB, ARQ_QUEUE, JobRecords
 from jobs.worker import backoff, describe, transient
 from ml.profile_image import ImageRefused, ImageUnavailable

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from core.errors import AidropError
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AidropGroup(click.Group):
@@ -34,7 +35,7 @@ class AidropGroup(click.Group):
             sys.exit(2)
 
 
-def run(coro_fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+def run(coro_fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
     return asyncio.run(coro_fn(*args))
 
 
@@ -51,3 +52,21 @@ async def with_store(fn: Callable[[Any], Awaitable[T]]) -> T:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def _chain_id(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    from core.chains import check_chain_id
+    from core.errors import InvalidChain
+
+    try:
+        return None if value is None else check_chain_id(value)
+    except InvalidChain as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def chain_option(help: str, name: str = "chain", default: int | None = 1) -> Callable[[F], F]:
+    """`--chain ID`: a chain id (core/chains.py), checked; None as default means every chain."""
+    show = default is not None
+    return click.option(
+        "--chain", name, type=int, default=default, show_default=show, callback=_chain_id, help=help
+    )

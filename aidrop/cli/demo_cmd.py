@@ -44,7 +44,7 @@ def _example_address(folder: Path) -> str | None:
     return None
 
 
-async def _train_and_score(store):  # type: ignore[no-untyped-def]
+async def _train_and_score(store):
     from jobs import analysis
 
     return await analysis.prepare(store)
@@ -57,7 +57,7 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 60) ->
     while time.monotonic() < deadline:
         for proc in procs:
             if proc.poll() is not None:
-                raise click.ClickException(f"{proc.args[1]} exited with {proc.returncode}")
+                raise click.ClickException(f"{proc.args!r} exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
                 if response.status == 200:
@@ -87,7 +87,7 @@ def demo(wallets: int, days: int, seed: int, serve: bool) -> None:
         generate(folder, wallets, days, seed, campaign=True, progress=sys.stderr.isatty())
     click.echo(f"loading {folder} into the wallet graph ...")
 
-    async def load(store):  # type: ignore[no-untyped-def]
+    async def load(store):
         report = await ingest_etl(store, [folder], progress=sys.stderr.isatty())
         return report, await store.stats()
 
@@ -137,7 +137,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _serve(settings, folder: Path) -> None:  # type: ignore[no-untyped-def]
+def _serve(settings, folder: Path) -> None:
     key = next(iter(sorted(settings.api_key_set)), None) or secrets.token_urlsafe(18)
     env = {**os.environ, "AIDROP_API_KEYS": settings.api_keys or key}
     exe = str(Path(sys.executable).with_name("aidrop"))

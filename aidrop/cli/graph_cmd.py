@@ -19,13 +19,22 @@ def graph_group() -> None:
 @graph_group.command("stats")
 @click.option("--json", "as_json", is_flag=True)
 def stats(as_json: bool) -> None:
-    """Counts: wallets, transfers, contracts, tokens, native value moved."""
+    """Counts: wallets, transfers, contracts, tokens, native value moved; and per chain."""
+    from core.chains import chain
+
     result = run(with_store, lambda store: store.stats())
     if as_json:
         echo_json(result.to_dict())
         return
-    for key, value in result.to_dict().items():
+    counts = result.to_dict()
+    chains = counts.pop("chains")
+    for key, value in counts.items():
         click.echo(f"{key:>16}  {value:,}")
+    for chain_id, per in chains.items():
+        click.echo(
+            f"chain {chain_id} ({chain(int(chain_id)).name}): "
+            + ", ".join(f"{k} {v:,}" for k, v in per.items())
+        )
 
 
 @graph_group.command("wallet")
@@ -35,7 +44,7 @@ def stats(as_json: bool) -> None:
 def wallet(address: str, n_transfers: int, as_json: bool) -> None:
     """A wallet: labels, fan-in/fan-out, top counterparties, newest transfers."""
 
-    async def fetch(store):  # type: ignore[no-untyped-def]
+    async def fetch(store):
         from graph.exposure import exposure_of
         from graph.labels import labels_of
         from graph.model import NATIVE_TOKEN

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from aidrop.cli.common import echo_json, run, with_store
+from aidrop.cli.common import chain_option, echo_json, run, with_store
 
 if TYPE_CHECKING:
     from ingest.report import IngestReport
@@ -19,6 +19,8 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print the summary 
 _errors = click.option(
     "--errors", "errors_file", type=click.Path(path_type=Path), help="Write every rejected row here."
 )
+
+_chain = chain_option("EVM chain id of the transfers in the files (1: Ethereum mainnet).")
 
 
 def _finish(report: IngestReport, as_json: bool, errors_file: Path | None) -> None:
@@ -38,7 +40,7 @@ def _finish(report: IngestReport, as_json: bool, errors_file: Path | None) -> No
     )
 
 
-def _ingest(name: str, paths: tuple[Path, ...]) -> IngestReport:
+def _ingest(name: str, paths: tuple[Path, ...], chain: int) -> IngestReport:
     from core.settings import get_settings
     from ingest import load
     from ingest.alerts import watching
@@ -46,9 +48,9 @@ def _ingest(name: str, paths: tuple[Path, ...]) -> IngestReport:
     fn = getattr(load, name)
     progress = sys.stderr.isatty()
 
-    async def go(store):  # type: ignore[no-untyped-def]
+    async def go(store):
         async with watching(store, get_settings().webhook_secret):  # watchlists: ingest/alerts.py
-            return await fn(store, list(paths), progress=progress)
+            return await fn(store, list(paths), progress=progress, chain=chain)
 
     return run(with_store, go)
 
@@ -60,29 +62,32 @@ def ingest_group() -> None:
 
 @ingest_group.command("etl")
 @_paths
+@_chain
 @_json
 @_errors
-def ingest_etl(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
+def ingest_etl(paths: tuple[Path, ...], chain: int, as_json: bool, errors_file: Path | None) -> None:
     """ethereum-etl CSVs: a folder, or transactions/token_transfers/receipts/contracts/tokens files."""
-    _finish(_ingest("ingest_etl", paths), as_json, errors_file)
+    _finish(_ingest("ingest_etl", paths, chain), as_json, errors_file)
 
 
 @ingest_group.command("edges")
 @_paths
+@_chain
 @_json
 @_errors
-def ingest_edges(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
+def ingest_edges(paths: tuple[Path, ...], chain: int, as_json: bool, errors_file: Path | None) -> None:
     """Edge lists: from_address,to_address,value,block_timestamp[,tx_count] (value in ETH)."""
-    _finish(_ingest("ingest_edges", paths), as_json, errors_file)
+    _finish(_ingest("ingest_edges", paths, chain), as_json, errors_file)
 
 
 @ingest_group.command("etherscan")
 @_paths
+@_chain
 @_json
 @_errors
-def ingest_etherscan(paths: tuple[Path, ...], as_json: bool, errors_file: Path | None) -> None:
+def ingest_etherscan(paths: tuple[Path, ...], chain: int, as_json: bool, errors_file: Path | None) -> None:
     """Etherscan txlist / tokentx JSON exports."""
-    _finish(_ingest("ingest_etherscan", paths), as_json, errors_file)
+    _finish(_ingest("ingest_etherscan", paths, chain), as_json, errors_file)
 
 
 from aidrop.cli.rpc_cmd import labels, rpc  # noqa: E402

@@ -25,7 +25,7 @@ def _addresses(path: str | None) -> tuple[str, ...]:
 
 def _filter(typology, cluster, min_anomaly, max_anomaly, active_since, min_volume, category, addresses,
             include_flagged, as_of, include_sybil=False, min_churn_risk=None,
-            min_propensity=()):  # type: ignore[no-untyped-def]  # fmt: skip
+            min_propensity=()):  # fmt: skip
     from graph.marketing import SegmentFilter
     from ml.marketing.segments import parse_time
 
@@ -59,7 +59,7 @@ def _propensity_bounds(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]
     return tuple(out)
 
 
-def filter_options(fn):  # type: ignore[no-untyped-def]
+def filter_options(fn):
     options = [
         click.option(
             "--typology", multiple=True, help="Typology code or pattern, '*' for any axis: D-*-A-*."
@@ -96,7 +96,7 @@ def filter_options(fn):  # type: ignore[no-untyped-def]
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def target(segment: str, typology, cluster, min_anomaly, max_anomaly, active_since, min_volume, category,
            addresses, include_flagged, include_sybil, min_churn_risk, min_propensity, as_of, out, save_as,
-           as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+           as_json) -> None:  # fmt: skip
     """The wallets of SEGMENT: a predefined one (defi-holders, nft-enthusiasts, community-users,
     aggressive-traders, all) narrowed by the filters, or a saved segment's id."""
     from ml.marketing import segments as ms
@@ -105,7 +105,7 @@ def target(segment: str, typology, cluster, min_anomaly, max_anomaly, active_sin
                          addresses, include_flagged, as_of, include_sybil, min_churn_risk,
                          min_propensity)  # fmt: skip
 
-    async def go(store):  # type: ignore[no-untyped-def]
+    async def go(store):
         from graph.activity import activity_status
 
         nonlocal extra, now
@@ -175,7 +175,7 @@ def campaign_group() -> None:
 @click.option("--id", "campaign_id", help="Campaign id (default: from the name).")
 def create(
     name, segment, goal_contract, goal_category, start, end, holdout, cost, window, campaign_id
-) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+) -> None:  # noqa: E501
     """Create campaign NAME over the wallets of a segment."""
     from ml.marketing import campaigns as mc
     from ml.marketing.segments import parse_duration, parse_time

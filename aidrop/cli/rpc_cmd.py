@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from aidrop.cli.common import echo_json, run, with_store
+from aidrop.cli.common import chain_option, echo_json, run, with_store
 
 
 def _block(value: str) -> int | None:
@@ -119,7 +119,7 @@ def _summary(r: dict[str, Any]) -> str:
     "--labels/--no-labels",
     default=True,
     show_default=True,
-    help="On mainnet (chain id 1), load the bundled contract labels first.",
+    help="Load the chain's bundled contract labels first (core/chains.py; mainnet has some).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def rpc(
@@ -147,7 +147,7 @@ def rpc(
     Resumes from the chain's checkpoint in the graph; a re-run of a range changes nothing."""
     from core.settings import get_settings
     from ingest.alerts import watching
-    from ingest.labels import MAINNET, load_labels
+    from ingest.labels import bundled, load_labels
     from ingest.rpc import Options, RetryPolicy, RpcClient, ingest_rpc
 
     first, last = _block(start), _block(end)
@@ -180,8 +180,10 @@ def rpc(
         async with RpcClient(
             rpc_url, batch_size=batch_size, concurrency=concurrency, timeout=timeout, retry=retry
         ) as client:
-            if labels and await client.check_chain(chain_id) == 1:
-                await load_labels(store, [MAINNET])
+            node_chain = await client.check_chain(chain_id)  # eth_chainId: the transfers' chain
+            label_file = bundled(node_chain) if labels else None
+            if label_file is not None:
+                await load_labels(store, [label_file], node_chain)
             async with watching(store, get_settings().webhook_secret):  # watchlists: ingest/alerts.py
                 report = await ingest_rpc(store, client, options, stop)
         return report.to_dict()
@@ -195,12 +197,16 @@ def rpc(
 
 @click.command("labels")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def labels(files: tuple[Path, ...]) -> None:
-    """Contract labels (YAML: address, name, category, source) into :Contract nodes.
+@chain_option("Chain id the labels are for.", "chain_id")
+def labels(files: tuple[Path, ...], chain_id: int) -> None:
+    """Contract labels (YAML: address, name, category, source) into :Contract nodes of a chain.
 
-    Without FILES, the bundled well-known mainnet contracts."""
-    from ingest.labels import MAINNET, load_labels
+    Without FILES, the chain's bundled labels (well-known contracts on mainnet)."""
+    from ingest.labels import bundled, load_labels
 
-    paths = list(files) or [MAINNET]
-    count = run(with_store, lambda store: load_labels(store, paths))
-    click.echo(f"labelled {count:,} contracts from {', '.join(map(str, paths))}")
+    default = bundled(chain_id)
+    paths = list(files) or ([default] if default else [])
+    if not paths:
+        raise click.UsageError(f"no bundled labels for chain {chain_id}: name the files")
+    count = run(with_store, lambda store: load_labels(store, paths, chain_id))
+    click.echo(f"labelled {count:,} contracts on chain {chain_id} from {', '.join(map(str, paths))}")

@@ -2,8 +2,9 @@
 
 A file is a list of entries (or a mapping with a `contracts:` list). Addresses in mixed case
 must carry a valid EIP-55 checksum; categories are those of graph.model.CATEGORIES. When
-several files name the same address, the last one wins. `mainnet.yaml` beside this module
-holds well-known Ethereum mainnet contracts.
+several files name the same address, the last one wins. Labels are per chain: `mainnet.yaml`
+beside this module holds well-known Ethereum mainnet contracts; core/chains.py names each
+chain's bundled file.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from typing import Any
 import yaml
 
 from core.address import normalize_address
+from core.chains import DEFAULT_CHAIN, chain
 from core.errors import AidropError, InvalidAddress
 from graph.model import CATEGORIES
 from graph.store import GraphStore
 
 MAINNET = Path(__file__).with_name("mainnet.yaml")
+
+
+def bundled(chain_id: int) -> Path | None:
+    """The label file shipped for a chain (core/chains.py names it), if any."""
+    name = chain(chain_id).labels
+    return Path(__file__).with_name(name) if name else None
 
 
 class LabelsError(AidropError, ValueError):
@@ -80,18 +88,19 @@ def read_labels(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-async def load_labels(store: GraphStore, paths: Iterable[Path]) -> int:
-    """Mark the labelled addresses as :Contract with their name and category, and give each an
-    attribution label (graph/labels.py; the bundled file's as unverified: written from memory)."""
+async def load_labels(store: GraphStore, paths: Iterable[Path], chain_id: int = DEFAULT_CHAIN) -> int:
+    """Mark the labelled addresses as contracts on chain `chain_id` with their name and category,
+    and give each an attribution label (graph/labels.py; the bundled file's as unverified: written
+    from memory)."""
     from graph.labels import Label, category_of, write_labels
 
     paths = list(map(Path, paths))
     rows = read_labels(paths)
     await store.upsert_contracts([{"address": r["address"], "name": r["name"], "category": r["category"],
-                                   "block": None} for r in rows])  # fmt: skip
-    bundled = any(p.resolve() == MAINNET.resolve() for p in paths)
-    confidence = 0.5 if bundled else 1.0
+                                   "block": None} for r in rows], chain_id)  # fmt: skip
+    shipped = any(p.resolve() == MAINNET.resolve() for p in paths)
+    confidence = 0.5 if shipped else 1.0
     labels = [Label(r["address"], r["name"], category_of(r["category"]), r["source"] or "labels", confidence,
-                    not bundled) for r in rows]  # fmt: skip
+                    not shipped) for r in rows]  # fmt: skip
     await write_labels(store, labels)
     return len(rows)

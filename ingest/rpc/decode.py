@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 from eth_abi import decode as abi_decode
 
+from core.chains import DEFAULT_CHAIN
 from graph.model import NATIVE_TOKEN, TRANSFER_COLUMNS
 from ingest.batch import transfer_frame
 from ingest.rpc.internal import InternalTransfer
@@ -87,7 +88,7 @@ def token_addresses(blocks: list[BlockData]) -> set[str]:
 
 class _Rows:
     def __init__(self) -> None:
-        self.cols: dict[str, list[Any]] = {k: [] for k in TRANSFER_COLUMNS if k != "tx_count"}
+        self.cols: dict[str, list[Any]] = {k: [] for k in TRANSFER_COLUMNS if k not in ("tx_count", "chain")}
         self.ids: dict[str, list[Any]] = {k: [] for k in ("from_address", "to_address", "hash", "log_index",
                                                              "token_id")}  # fmt: skip
 
@@ -150,8 +151,11 @@ def _fee(tx: dict[str, Any], receipt: dict[str, Any]) -> float:
     return int(used, 16) * int(price, 16) / WEI if used and price else 0.0
 
 
-def decode_blocks(blocks: list[BlockData], decimals: dict[str, int | None]) -> Decoded:
-    """Transfers of these blocks; `decimals` maps token address -> decimals (None: unscaled)."""
+def decode_blocks(
+    blocks: list[BlockData], decimals: dict[str, int | None], chain: int = DEFAULT_CHAIN
+) -> Decoded:
+    """Transfers of these blocks of chain `chain`; `decimals` maps token address -> decimals
+    (None: unscaled)."""
     rows = _Rows()
     created: list[dict[str, Any]] = []
     kinds: Counter = Counter()
@@ -179,5 +183,5 @@ def decode_blocks(blocks: list[BlockData], decimals: dict[str, int | None]) -> D
                     kinds[kind] += len(rows.cols["hash"]) - before
                 elif log.get("topics") and log["topics"][0] in TOKEN_TOPICS:
                     kinds["skipped_logs"] += 1
-    frame = transfer_frame(**rows.cols, tx_count=[1] * len(rows.cols["hash"]))
+    frame = transfer_frame(**rows.cols, tx_count=[1] * len(rows.cols["hash"]), chain=chain)
     return Decoded(frame, pd.DataFrame(rows.ids), created, kinds)

@@ -115,7 +115,7 @@ class Ingester:
         started = time.monotonic()
         self.chain_id = self.report.chain_id = await self.client.check_chain(self.opt.chain_id)
         self.done = await chain.done_ranges(self.store, self.chain_id)
-        self.decimals = await self.store.token_decimals()
+        self.decimals = await self.store.token_decimals(self.chain_id)
         self.bar = tqdm(desc=f"chain {self.chain_id}", unit="blk", total=0, disable=not self.opt.progress,
                         dynamic_ncols=True, leave=True)  # fmt: skip
         try:
@@ -169,7 +169,8 @@ class Ingester:
                     if ahead:
                         ahead.cancel()
                         ahead = None
-                    self.bar.total += max(0, at - r.resume)
+                    if self.bar is not None:
+                        self.bar.total += max(0, at - r.resume)
                     hi = min(hi, await self.client.block_number() - self.opt.confirmations)
                     at = r.resume
                     continue
@@ -198,12 +199,12 @@ class Ingester:
         fresh = {b.number: b.hash for b in blocks}
         stale = [s for n, s in stored.items() if n in fresh and s.hash != fresh[n]]
         if stale:  # written by a run that stopped half-way through blocks now orphaned
-            await chain.drop_transfers(self.store, stale)
+            await chain.drop_transfers(self.store, self.chain_id, stale)
         if tokens:
-            await self.store.upsert_tokens(tokens)
+            await self.store.upsert_tokens(tokens, self.chain_id)
             self.decimals.update({t["address"]: t["decimals"] for t in tokens})
             self.report.tokens += len(tokens)
-        decoded = decode_blocks(blocks, self.decimals)
+        decoded = decode_blocks(blocks, self.decimals, self.chain_id)
         senders = decoded.frame.groupby("block")["from_address"].unique()
         await chain.save_blocks(self.store, self.chain_id, [
             chain.StoredBlock(b.number, b.hash, b.parent_hash, b.tx_hashes,
@@ -212,9 +213,9 @@ class Ingester:
         written = await self.store.write_transfers(decoded.frame)
         await self.store.transfers_added(decoded.frame)
         if len(decoded.token_ids):
-            await chain.set_token_ids(self.store, decoded.token_ids)
+            await chain.set_token_ids(self.store, self.chain_id, decoded.token_ids)
         if decoded.created:
-            await self.store.upsert_contracts(decoded.created)
+            await self.store.upsert_contracts(decoded.created, self.chain_id)
         self.done.add(first.number, last.number)
         await chain.save_done(self.store, self.chain_id, self.done)
         keep_from = (self.done.top or 0) - self.opt.window
@@ -274,7 +275,7 @@ class Ingester:
                 f"blocks kept still matches the node; re-ingest the range into a fresh graph"
             )
         orphaned = [s for n, s in stored.items() if n > ancestor]
-        await chain.drop_transfers(self.store, orphaned)
+        await chain.drop_transfers(self.store, self.chain_id, orphaned)
         await chain.forget_blocks(self.store, self.chain_id, ancestor + 1, 2**62)
         self.done.remove(ancestor + 1, 2**62)
         await chain.save_done(self.store, self.chain_id, self.done)

@@ -314,5 +314,5 @@ def write_table(path: Path, life: Lifecycle, addresses: list[str]) -> int:
                 *life.exposures[w].tolist(),
             )
         )
-    fh.close()  # type: ignore[attr-defined]
+    fh.close()
     return len(addresses)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -32,7 +33,7 @@ _SIGHASHES = {
 }
 
 
-def _open(path: Path, header: tuple[str, ...]) -> tuple[object, csv.writer]:
+def _open(path: Path, header: tuple[str, ...]) -> tuple[TextIO, Any]:  # Any: csv's writer type is private
     fh = partial(path).open("w", newline="")
     out = csv.writer(fh, lineterminator="\n")
     out.writerow(header)

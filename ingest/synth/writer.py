@@ -176,7 +176,7 @@ class Output:
         while (item := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    item[0].write(item[1])
+                    item[0].write(item[1])  # type: ignore[call-overload]  # an ndarray is a buffer; numpy's stubs do not say so
                 except BaseException as exc:  # reported by put() and close()
                     self._error = exc
 

@@ -96,7 +96,7 @@ def _active_or_fit(registry: Registry, name: str, fit: Any) -> tuple[Artifact, b
 
 def score_growth(
     tl: Timeline, registry: Registry, now: int | None = None
-) -> tuple[dict[str, list[Any]], list[str]]:
+) -> tuple[dict[str, Any], list[str]]:
     """churn_risk and expected_active_days for the wallets active in the 30 days before now,
     propensity per category (CATEGORIES order, null: already used or not scored) for the wallets
     that never used it; every wallet of the timeline in order (None where not scored). Models
@@ -167,8 +167,8 @@ def check_and_retrain(tl: Timeline, registry: Registry, policy: RetrainPolicy | 
     if not registry.active("churn"):
         model, meta = fit_churn_model(tl, now, policy.horizon_days, seed)
         art = registry.save("churn", model, meta)
-        entry = {"decision": "trained", "reason": "no champion", "challenger": art.version}
-        return _record(registry, entry, now, policy)
+        first: dict[str, Any] = {"decision": "trained", "reason": "no champion", "challenger": art.version}
+        return _record(registry, first, now, policy)
     champion = registry.load("churn")
     report = churn_drift(tl, champion, now, policy.psi_threshold)
     age_days = (now - int(champion.metadata.get("trained_to", now))) / DAY

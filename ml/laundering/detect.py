@@ -224,9 +224,9 @@ def detect(graph: WalletGraph) -> Detection:
         lb.append(ej)
     if not la:
         return none
-    la, lb = np.concatenate(la), np.concatenate(lb)
-    linked = np.unique(np.r_[la, lb])
-    adj = sparse.coo_matrix((np.ones(len(la)), (la, lb)), shape=(m, m))
+    ia, ib = np.concatenate(la), np.concatenate(lb)
+    linked = np.unique(np.r_[ia, ib])
+    adj = sparse.coo_matrix((np.ones(len(ia)), (ia, ib)), shape=(m, m))
     count, group = connected_components(adj, directed=False)
     g = group[linked]
     totals = np.bincount(g, weights=best[linked], minlength=count)

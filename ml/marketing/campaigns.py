@@ -389,7 +389,7 @@ def typology_table(wallets: list[dict[str, Any]], top: int = 10) -> list[dict[st
         entry = table.setdefault(w["typology"] or "unknown", {g: [0, 0] for g in GROUPS})
         entry[w["group"]][0] += 1
         entry[w["group"]][1] += bool(w["converted"])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for code, e in table.items():
         (nt, ct), (nc, cc) = e["treatment"], e["control"]
         rows.append({"typology": code, "treatment_targets": nt, "treatment_converted": ct,

@@ -295,7 +295,7 @@ ALL_TRANSFERS = Statement(
 MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
 RETURN a.address AS from_address, b.address AS to_address, t.hash AS hash, t.log_index AS log_index,
   t.value AS value, t.value_raw AS value_raw, t.token AS token, t.ts AS ts, t.block AS block,
-  t.status AS status, t.tx_count AS tx_count, t.fee AS fee, t.token_id AS token_id
+  t.status AS status, t.tx_count AS tx_count, t.fee AS fee, t.token_id AS token_id, t.chain AS chain
 """,
 )
 ALL_NODES = Statement("test_all_nodes", "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props")

@@ -8,7 +8,7 @@ import { testData } from '@neo4j-cypher/language-support';
 export const LABELS = ['Wallet', 'Contract', 'Token', 'Chain', 'Block', 'Segment', 'Campaign', 'Snapshot', 'Meta',
   'SybilCluster', 'SybilAppeal', 'Label', 'Watch', 'Alert'];
 export const RELATIONSHIP_TYPES = ['TRANSFER', 'INCLUDES', 'TARGETS', 'FROM_SEGMENT', 'HAS_SNAPSHOT', 'MEASURED',
-  'MEMBER', 'SYBIL_LINK', 'APPEALS', 'TAGGED'];
+  'MEMBER', 'SYBIL_LINK', 'APPEALS', 'TAGGED', 'ON_CHAIN'];
 LABELS.push('Pattern'); // laundering evidence (issue 14, docs/ml.md)
 RELATIONSHIP_TYPES.push('INVOLVES');
 export const PROPERTY_KEYS = [
@@ -42,6 +42,9 @@ export const PROPERTY_KEYS = [
   'exposure_risk', 'exposure_ppr', 'exposure_categories', 'exposure_paths', 'exposure_at',
   'rules', 'webhook', 'seq', 'rule', 'detail', 'delivered_at', 'attempts', 'last_error', 'wallet',
   'state', 'laundering_pattern', 'updated_at',
+  // chains (core/chains.py): a transfer's chain, a wallet's chains, ON_CHAIN's contract and token
+  // flags, the chain of a contract's creation block, the graph's chain-awareness version on :Meta
+  'chain', 'chains', 'contract', 'created_chain',
 ];
 // laundering patterns (docs/ml.md): :Pattern {id, type, start_ts, end_ts, value, token, score, transfers,
 // wallets} and INVOLVES {role}
