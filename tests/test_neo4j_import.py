@@ -90,6 +90,7 @@ async def imported(
     await copy.close()
 
 
+@pytest.mark.timeout(1800)  # two JVMs: Neo4j's importer, then a second server on the import
 async def test_import_equals_the_source(store: GraphStore, cli_env: dict[str, str], imported) -> None:  # type: ignore[no-untyped-def]
     wallets, neo4j_env, copy = imported
     source_stats = aidrop(cli_env, "graph", "stats", "--json")
