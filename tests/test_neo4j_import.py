@@ -106,7 +106,7 @@ async def test_import_equals_the_source(store: GraphStore, cli_env: dict[str, st
         m.address for m in await segment_members(store, "whales")
     ]
     schema = await copy.query(_SHOW_CONSTRAINTS)
-    assert {"wallet_address", "transfer_identity"} <= {r["name"] for r in schema}
+    assert {"wallet_address", "transfer_chain_identity"} <= {r["name"] for r in schema}
     await guide_queries_run(copy, wallets)
 
 

@@ -110,6 +110,8 @@ public final class Launcher {
         c.put("dbms.security.procedures.unrestricted", "gds.*,apoc.*");
         c.put("server.memory.pagecache.size", env("AIDROP_NEO4J_PAGECACHE", "512m"));
         c.put("db.transaction.timeout", "0");
+        // a query's own timeout (the API's reads) is checked every 100 ms, not every 2 s
+        c.put("db.transaction.monitor.check.interval", "100ms");
         StringBuilder text = new StringBuilder("# written by aidrop's launcher at every start\n");
         c.forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
         return text.toString();
