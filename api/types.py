@@ -702,7 +702,7 @@ MAX_SYBIL_MEMBERS = 1000
 
 @strawberry.type(description="One kind of evidence between two wallets, with the transactions that show it.")
 class SybilEvidence:
-    kind: str = strawberry.field(description="funder, collector, timing, amount or counterparty.")
+    kind: str = strawberry.field(description="funder, collector, timing, amount, counterparty or script.")
     a: str
     b: str
     transactions: list[str]

@@ -91,7 +91,7 @@ async def test_every_link_names_real_transactions_of_its_kind(any_store: GraphSt
             rows = every[every["hash"].isin(link.transactions)]
             _check_kind(link, rows, [f for f in fundings if f["address"] in (link.a, link.b)])
             checked.add(link.kind)
-    assert {"funder", "collector", "timing"} <= checked
+    assert {"funder", "collector", "timing", "script"} <= checked
 
 
 def _check_kind(link: gs.LinkRecord, rows: pd.DataFrame, fundings: list[dict]) -> None:
@@ -124,6 +124,15 @@ def _check_kind(link: gs.LinkRecord, rows: pd.DataFrame, fundings: list[dict]) -
         a = set(rows.loc[(rows["src"] == link.a) | (rows["dst"] == link.a), "value"])
         b = set(rows.loc[(rows["src"] == link.b) | (rows["dst"] == link.b), "value"])
         assert a & b
+    elif link.kind == "script":  # the same contract called by both on the same calendar day
+        mine = rows["src"].isin(pair) & rows["contract"] | rows["dst"].isin(pair) & rows["from_contract"]
+        calls = rows[mine]
+        assert set(calls["hash"]) == set(rows["hash"])
+        by = calls.assign(w=calls["src"].where(calls["src"].isin(pair), calls["dst"]),
+                          party=calls["dst"].where(calls["src"].isin(pair), calls["src"]),
+                          day=calls["ts"] // 86400)  # fmt: skip
+        a, b = by[by["w"] == link.a], by[by["w"] == link.b]
+        assert len(a.merge(b, on=["party", "day"])) >= 1
     elif link.kind == "counterparty":  # contracts both dealt with
         assert touches.all() and (rows["contract"] | rows["from_contract"]).all()
     assert touches.any()

@@ -18,6 +18,7 @@ KIND_WORDS = {
     "timing": "called the same contracts within the same hour",
     "amount": "moved identical amounts",
     "counterparty": "dealt with the same rare contracts",
+    "script": "called the same contracts on the same days, far more often than chance",
 }
 
 

@@ -116,20 +116,23 @@ class SybilDetector:
         c_rows = ev.counterparty_rows(p)
         kinds["counterparty"] = ev.counterparty_pairs(p, c_rows, people, int(2 * np.sqrt(people)) + 2)
         lap("counterparty")
+        s_rows = ev.script_rows(p)
+        kinds["script"] = ev.script_pairs(p, s_rows, kinds["funder"] + kinds["collector"])
+        lap("script")
 
         bits = sp.csr_matrix((p.n, p.n), dtype=np.int64)
         for name, m in kinds.items():
             m = m.tocsr().astype(bool).astype(np.int64) * BIT[name]
             bits = bits + m
         bits = bits.tocoo()
-        n_kinds = np.array([bin(int(x)).count("1") for x in bits.data]) if bits.nnz else np.zeros(0, int)
+        n_kinds = sum((bits.data >> i) & 1 for i in range(len(KINDS))).astype(np.int64)
         self.link_bits_ = pd.DataFrame({"u": bits.row, "v": bits.col, "bits": bits.data, "kinds": n_kinds})
         strong = n_kinds >= self.min_kinds
         self.pairs_ = pd.DataFrame({"u": bits.row[strong], "v": bits.col[strong], "bits": bits.data[strong],
                                     "kinds": n_kinds[strong]})  # fmt: skip
         self._cluster(graph, p)
         lap("clusters")
-        self._evidence(graph, p, f_rows, targets, t_rows, a_rows, c_rows)
+        self._evidence(graph, p, f_rows, targets, t_rows, a_rows, c_rows, s_rows)
         lap("evidence")
         return self
 
@@ -141,6 +144,11 @@ class SybilDetector:
         linked = np.zeros(p.n, dtype=bool)
         linked[pairs["u"].to_numpy()] = linked[pairs["v"].to_numpy()] = True
         big = [c for c in np.unique(label[linked]) if sizes[c] >= self.min_size]
+        joined = self._attach(label, np.isin(label, big) & linked)
+        if len(joined):
+            pairs = self.pairs_ = pd.concat([pairs, joined], ignore_index=True)
+            sizes = np.bincount(label, minlength=n_comp)
+            linked[joined["u"].to_numpy()] = linked[joined["v"].to_numpy()] = True
         address = graph.wallets["address"].to_numpy()
         pair_comp = label[pairs["u"].to_numpy()]
         clusters: list[SybilCluster] = []
@@ -163,6 +171,34 @@ class SybilDetector:
         self.clusters_ = clusters
         self.label_ = label
 
+    def _attach(self, label: np.ndarray, member: np.ndarray) -> pd.DataFrame:
+        """Wallets outside every cluster linked to at least half of one cluster's members (two at
+        least), with `min_kinds` kinds between those links (say a shared collector with all of
+        them, the same script with some): the cluster as a whole, not one pair, corroborates
+        them. A farm's sweep or funding reaches every member; a bystander who happens to pay
+        the same popular wallet as a few members, and was funded like one other, reaches a
+        few. A wallet that qualifies for two clusters joins neither. Changes `label`; returns
+        the links that joined them."""
+        weak = self.link_bits_
+        u, v = weak["u"].to_numpy(), weak["v"].to_numpy()
+        one = member[u] ^ member[v]
+        if not one.any():
+            return weak.iloc[:0]
+        inside = np.where(member[u], u, v)[one]
+        frame = pd.DataFrame({"w": np.where(member[u], v, u)[one], "c": label[inside],
+                              "bits": weak["bits"].to_numpy()[one], "row": np.flatnonzero(one)})  # fmt: skip
+        per = frame.groupby(["w", "c"]).agg(bits=("bits", lambda b: np.bitwise_or.reduce(b.to_numpy())),
+                                            partners=("bits", "size")).reset_index()  # fmt: skip
+        kinds = sum((per["bits"].to_numpy() >> i) & 1 for i in range(len(KINDS)))
+        size = np.bincount(label[member], minlength=int(label.max()) + 1)[per["c"].to_numpy()]
+        ok = per[(kinds >= self.min_kinds) & (per["partners"] >= np.maximum(2, size / 2))]
+        ok = ok[ok.groupby("w")["c"].transform("size") == 1]
+        if ok.empty:
+            return weak.iloc[:0]
+        label[ok["w"].to_numpy()] = ok["c"].to_numpy()
+        rows = frame.merge(ok[["w", "c"]], on=["w", "c"])["row"].to_numpy()
+        return weak.iloc[np.sort(rows)].reset_index(drop=True)
+
     @staticmethod
     def _supported(pairs: pd.DataFrame, n: int) -> pd.DataFrame:
         """Links in at least one triangle of links. A farm's wallets are linked to many of each
@@ -177,7 +213,7 @@ class SybilDetector:
 
     def _evidence(self, graph: WalletGraph, p: ev.Prepared, f_rows: pd.DataFrame, targets: pd.DataFrame,
                   t_rows: pd.DataFrame,
-                  a_rows: pd.DataFrame, c_rows: pd.DataFrame) -> None:  # fmt: skip
+                  a_rows: pd.DataFrame, c_rows: pd.DataFrame, s_rows: pd.DataFrame) -> None:  # fmt: skip
         """The links kept as evidence: for each member its `links_per_member` strongest links
         within its cluster (most kinds first), each kind with the transfers that show it."""
         pairs = self.pairs_
@@ -199,6 +235,7 @@ class SybilDetector:
         c_by = c_rows.groupby("wallet") if len(c_rows) else None
         s_by = targets.groupby("wallet") if len(targets) else None
         f_by = f_rows.groupby("wallet") if len(f_rows) else None
+        d_by = s_rows.groupby("wallet") if len(s_rows) else None
         links = []
         for u, v, b in chosen.itertuples(index=False):
             u, v, b = int(u), int(v), int(b)
@@ -213,6 +250,8 @@ class SybilDetector:
                 edges["amount"] = _shared(a_by, u, v, "key")
             if b & BIT["counterparty"]:
                 edges["counterparty"] = _shared(c_by, u, v, "party")
+            if b & BIT["script"]:
+                edges["script"] = _shared(d_by, u, v, "token")
             kinds = [k for k in KINDS if b & BIT[k]]
             shown = {k: sorted(set(x))[:8] for k, x in edges.items()}
             links.append(Link(address[u], address[v], kinds, shown))

@@ -11,7 +11,10 @@ Each kind answers one question a sybil hunter asks, and names the transfers behi
   on at least two contracts, weighted by how few others did so in that hour;
 - `amount`: the same exact amounts, chosen by the sender (not a contract's price nor a
   distribution everyone got alike);
-- `counterparty`: rare counterparties in common (other than the funder and the collector).
+- `counterparty`: rare counterparties in common (other than the funder and the collector);
+- `script`: between wallets that already share a funder or a collector, the same contracts
+  called on the same days far more often than their own use of those contracts explains (a
+  task script run over the members on one day, however its hours are jittered).
 
 Hubs (exchanges, contracts known as such, any wallet with more than `hub_wallets` distinct
 counterparties on one side) never link: being funded by the same exchange says nothing.
@@ -28,7 +31,7 @@ import scipy.sparse as sp
 from graph.features import WalletGraph
 from graph.model import NATIVE_TOKEN
 
-KINDS = ("funder", "collector", "timing", "amount", "counterparty")
+KINDS = ("funder", "collector", "timing", "amount", "counterparty", "script")
 BIT = {k: 1 << i for i, k in enumerate(KINDS)}
 
 
@@ -199,10 +202,12 @@ def collector_pairs(p: Prepared, targets: pd.DataFrame) -> sp.csr_matrix:
     return pairs
 
 
-def timing_tokens(p: Prepared, window: int, crowd: int) -> pd.DataFrame:
-    """(wallet, token, contract, edge): a call to a service (or a withdrawal from an exchange or
-    hub) in a window of `window` seconds; two tilings half a window apart, so two calls within
-    half a window always share a token. Tokens of more than `crowd` wallets are dropped."""
+def timing_tokens(p: Prepared, window: int, crowd: int, scale: int = 0, tilings: int = 2) -> pd.DataFrame:
+    """(wallet, token, contract, edge, size, scale): a call to a service (or a withdrawal from an
+    exchange or hub) in a window of `window` seconds; with two tilings half a window apart, two
+    calls within half a window always share a token. Tokens of more than `crowd` wallets are
+    dropped. `scale` tags the rows (and offsets token ids) so several window lengths can share
+    one frame."""
     call = np.flatnonzero(p.person[p.src] & p.service[p.dst])
     got = np.flatnonzero(p.service[p.src] & p.person[p.dst] & p.native & (p.value > 0))
     wallet = np.r_[p.src[call], p.dst[got]]
@@ -211,15 +216,15 @@ def timing_tokens(p: Prepared, window: int, crowd: int) -> pd.DataFrame:
     edge = np.r_[call, got]
     ts = p.ts[edge]
     frames = []
-    for tiling in (0, 1):
+    for tiling in range(tilings):
         bucket = (ts + tiling * (window // 2)) // window
         frames.append(pd.DataFrame({"wallet": wallet, "contract": other * 2 + direction,
                                     "bucket": bucket * 2 + tiling, "edge": edge}))  # fmt: skip
     rows = pd.concat(frames, ignore_index=True).drop_duplicates(["wallet", "contract", "bucket"])
-    rows["token"] = rows.groupby(["contract", "bucket"]).ngroup()
+    rows["token"] = rows.groupby(["contract", "bucket"]).ngroup().astype(np.int64) * 4 + scale
     size = rows.groupby("token")["wallet"].transform("size")
     rows = rows[(size >= 2) & (size <= crowd)]
-    rows = rows.assign(size=size[rows.index])
+    rows = rows.assign(size=size[rows.index], scale=scale)
     return rows
 
 
@@ -249,6 +254,46 @@ def timing_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, min_contracts: 
     score = score[(score["contracts"] >= min_contracts) & (score["surprise"] >= 2 * np.log(n_people))]
     idx = score.index.to_frame(index=False)
     return sp.csr_matrix((np.ones(len(idx)), (idx["u"], idx["v"])), shape=(p.n, p.n)), rows
+
+
+def script_rows(p: Prepared) -> pd.DataFrame:
+    """(wallet, token, contract, edge, size): one row per wallet, service and calendar day it
+    called that service (or was paid by that exchange or hub)."""
+    return timing_tokens(p, 86400, np.iinfo(np.int64).max, scale=2, tilings=1)
+
+
+def script_pairs(p: Prepared, rows: pd.DataFrame, candidates: sp.spmatrix) -> sp.csr_matrix:
+    """Candidate pairs (nonzeros of an upper-triangular matrix: wallets sharing a funder or a
+    collector) whose days in common on the same services are too many for chance.
+
+    Chance: if u used service X on d_u days and v on d_v days, spread over the D days both were
+    active, they meet on X on about d_u d_v / D days. The pair's meetings summed over services
+    are compared with that sum as a Poisson count; a pair is kept when the chance of as many
+    meetings is below 1 / (number of candidate pairs), so about one honest pair among all the
+    candidates passes by chance. Heavy users of the same dApp meet on many days but are expected
+    to; a hyped day's crowd meets once; a script meets on every round, on each of its tasks."""
+    from scipy.stats import poisson
+
+    cand = sp.triu(candidates, k=1).tocoo()
+    u, v = cand.row, cand.col
+    if rows.empty or not len(u):
+        return sp.csr_matrix((p.n, p.n))
+    codes, uniq = pd.factorize(rows["token"])
+    wallet = rows["wallet"].to_numpy()
+    days = sp.csr_matrix((np.ones(len(rows)), (wallet, codes)), shape=(p.n, len(uniq)))
+    met = np.asarray(days[u].multiply(days[v]).sum(axis=1)).ravel()
+    services, s_uniq = pd.factorize(rows["contract"])
+    per = sp.csr_matrix((np.ones(len(rows)), (wallet, services)), shape=(p.n, len(s_uniq)))
+    first = np.full(p.n, np.iinfo(np.int64).max)
+    last = np.full(p.n, np.iinfo(np.int64).min)
+    ts = p.ts[rows["edge"].to_numpy()]
+    np.minimum.at(first, wallet, ts)
+    np.maximum.at(last, wallet, ts)
+    span = (np.minimum(last[u], last[v]) - np.maximum(first[u], first[v])) // 86400 + 1
+    expected = np.asarray(per[u].multiply(per[v]).sum(axis=1)).ravel() / np.maximum(span, 1)
+    chance = poisson.sf(met - 1, np.maximum(expected, 1e-9))
+    keep = (met >= 2) & (chance < 1.0 / len(u))
+    return sp.csr_matrix((np.ones(int(keep.sum())), (u[keep], v[keep])), shape=(p.n, p.n))
 
 
 def amount_rows(p: Prepared, price_share: float) -> pd.DataFrame:
