@@ -57,6 +57,15 @@ SETTINGS: dict[str, tuple[str, object]] = {
     "own, funded through exchanges only": ("own", replace(OWN, funding=(0.0, 0.0, 1.0))),
     "own, tiny farms (3-8)": ("own", replace(OWN, min_size=3, max_size=8)),
     "bench generator (bench/sybil_farms.py)": ("bench", FarmSettings()),
+    # added after the method was fixed (script kind, joining), each run once
+    "NEW own: hops or exchanges only, deposit sweeps, skill 1-2": (
+        "own",
+        replace(OWN, funding=(0.0, 0.5, 0.5), sweeps=(0.2, 0.2, 0.6), skills=(0.0, 0.5, 0.5)),
+    ),
+    "NEW bench: old wallets, own hours, exchange-heavy": (
+        "bench",
+        FarmSettings(fresh=0.2, activity=(0.9, 0.1), funding=(0.3, 0.3, 0.4)),
+    ),
 }
 
 
@@ -128,6 +137,10 @@ async def one_run(server, folder: Path, name: str) -> tuple[dict, dict[str, dict
     truth = {a: c for a, c in zip(lab["address"], lab["sybil_cluster"], strict=True) if c}
     look = {a: g for a, g in zip(lab["address"], lab["sybil_lookalike"], strict=True) if g}
     methods = {"aidrop sybil (two kinds)": {a: c.id for c in detector.clusters_ for a in c.members}}
+    before = SybilDetector(corroborate=False).fit(graph)
+    methods["pair evidence only (before: no script, no joining)"] = {
+        a: c.id for c in before.clusters_ for a in c.members
+    }
     methods.update(baselines(graph, detector))
     result = {}
     for method, predicted in methods.items():

@@ -74,7 +74,8 @@ class SybilDetector:
 
     def __init__(self, hub_wallets: int = 1000, pass_through_hours: float = 48.0, window_minutes: int = 60,
                  crowd: int = 300, min_contracts: int = 2, min_share: float = 0.25, price_share: float = 0.2,
-                 min_kinds: int = 2, min_size: int = 3, links_per_member: int = 3) -> None:  # fmt: skip
+                 min_kinds: int = 2, min_size: int = 3, links_per_member: int = 3,
+                 corroborate: bool = True) -> None:  # fmt: skip
         self.hub_wallets = hub_wallets
         self.pass_through_hours = pass_through_hours
         self.window_minutes = window_minutes
@@ -85,6 +86,7 @@ class SybilDetector:
         self.min_kinds = min_kinds
         self.min_size = min_size
         self.links_per_member = links_per_member
+        self.corroborate = corroborate  # False: pair evidence alone (no script kind, no joining)
 
     def fit(self, graph: WalletGraph, progress: Callable[[str], None] | None = None) -> SybilDetector:
         say = progress or (lambda _: None)
@@ -117,7 +119,8 @@ class SybilDetector:
         kinds["counterparty"] = ev.counterparty_pairs(p, c_rows, people, int(2 * np.sqrt(people)) + 2)
         lap("counterparty")
         s_rows = ev.script_rows(p)
-        kinds["script"] = ev.script_pairs(p, s_rows, kinds["funder"] + kinds["collector"])
+        grouped = kinds["funder"] + kinds["collector"] if self.corroborate else sp.csr_matrix((p.n, p.n))
+        kinds["script"] = ev.script_pairs(p, s_rows, grouped)
         lap("script")
 
         bits = sp.csr_matrix((p.n, p.n), dtype=np.int64)
@@ -144,7 +147,7 @@ class SybilDetector:
         linked = np.zeros(p.n, dtype=bool)
         linked[pairs["u"].to_numpy()] = linked[pairs["v"].to_numpy()] = True
         big = [c for c in np.unique(label[linked]) if sizes[c] >= self.min_size]
-        joined = self._attach(label, np.isin(label, big) & linked)
+        joined = self._attach(label, np.isin(label, big) & linked) if self.corroborate else pairs.iloc[:0]
         if len(joined):
             pairs = self.pairs_ = pd.concat([pairs, joined], ignore_index=True)
             sizes = np.bincount(label, minlength=n_comp)
