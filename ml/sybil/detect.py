@@ -233,59 +233,55 @@ class SybilDetector:
         chosen = pd.DataFrame({"u": np.minimum(best["w"], best["o"]), "v": np.maximum(best["w"], best["o"]),
                                "bits": best["bits"]}).drop_duplicates(["u", "v"])  # fmt: skip
         address = graph.wallets["address"].to_numpy()
-        t_by = t_rows.groupby("wallet") if len(t_rows) else None
-        a_by = a_rows.groupby("wallet") if len(a_rows) else None
-        c_by = c_rows.groupby("wallet") if len(c_rows) else None
-        s_by = targets.groupby("wallet") if len(targets) else None
-        f_by = f_rows.groupby("wallet") if len(f_rows) else None
-        d_by = s_rows.groupby("wallet") if len(s_rows) else None
+        wanted = np.union1d(chosen["u"].to_numpy(), chosen["v"].to_numpy())
+        by = {kind: _by_wallet(rows, key, wanted) for kind, rows, key in (
+            ("collector", targets, "target"), ("timing", t_rows, "token"), ("amount", a_rows, "key"),
+            ("counterparty", c_rows, "party"), ("script", s_rows, "token"))}  # fmt: skip
+        f_by = _by_wallet(f_rows.assign(edge=f_rows["level"]), "funder", wanted)
         links = []
         for u, v, b in chosen.itertuples(index=False):
             u, v, b = int(u), int(v), int(b)
             edges: dict[str, list[int]] = {}
             if b & BIT["funder"]:
                 edges["funder"] = _funding(f_by, p, u, v)
-            if b & BIT["collector"]:
-                edges["collector"] = _shared(s_by, u, v, "target")
-            if b & BIT["timing"]:
-                edges["timing"] = _shared(t_by, u, v, "token")
-            if b & BIT["amount"]:
-                edges["amount"] = _shared(a_by, u, v, "key")
-            if b & BIT["counterparty"]:
-                edges["counterparty"] = _shared(c_by, u, v, "party")
-            if b & BIT["script"]:
-                edges["script"] = _shared(d_by, u, v, "token")
+            for kind, groups in by.items():
+                if b & BIT[kind]:
+                    edges[kind] = _shared(groups, u, v)
             kinds = [k for k in KINDS if b & BIT[k]]
             shown = {k: sorted(set(x))[:8] for k, x in edges.items()}
             links.append(Link(address[u], address[v], kinds, shown))
         self.links_ = links
 
 
-def _funding(groups, p: ev.Prepared, u: int, v: int) -> list[int]:
+def _by_wallet(rows: pd.DataFrame, key: str, wanted: np.ndarray) -> dict[int, dict[int, list[int]]]:
+    """wallet -> key -> the edges behind it (a hop's onward edge too), for the wanted wallets."""
+    rows = rows[rows["wallet"].isin(wanted)]
+    out: dict[int, dict[int, list[int]]] = {}
+    onward = rows["edge2"].to_numpy() if "edge2" in rows else np.full(len(rows), -1)
+    columns = (rows["wallet"].tolist(), rows[key].tolist(), rows["edge"].tolist(), onward.tolist())
+    for w, k, e, e2 in zip(*columns, strict=True):
+        named = out.setdefault(int(w), {}).setdefault(k, [])
+        named.append(int(e))
+        if e2 >= 0:  # the hop's transfer on to the collector
+            named.append(int(e2))
+    return out
+
+
+def _funding(groups: dict[int, dict[int, list[int]]], p: ev.Prepared, u: int, v: int) -> list[int]:
     """The funding transfers from each wallet up to the funder they share (and that funder's own
-    funding when they share it at the second level)."""
-    a, b = groups.get_group(u), groups.get_group(v)
-    common = set(a["funder"]) & set(b["funder"])
+    funding when they share it at the second level). `groups`: wallet -> funder -> [level]."""
+    a, b = groups.get(u, {}), groups.get(v, {})
+    common = set(a) & set(b)
     edges: list[int] = []
     for w, rows in ((u, a), (v, b)):
         edges += p.fund_edges[w]
-        if not set(rows.loc[rows["level"] == 1, "funder"]) & common:  # shared one level up
+        if not {f for f, levels in rows.items() if 1 in levels} & common:  # shared one level up
             edges += p.fund_edges[int(p.root[w])]
     return edges
 
 
-def _shared(groups, u: int, v: int, key: str, most: int = 4) -> list[int]:
+def _shared(groups: dict[int, dict[int, list[int]]], u: int, v: int, most: int = 4) -> list[int]:
     """Edges of u and v on the keys both have (up to `most` keys)."""
-    if groups is None:
-        return []
-    try:
-        a, b = groups.get_group(u), groups.get_group(v)
-    except KeyError:
-        return []
-    common = sorted(set(a[key]) & set(b[key]))[:most]
-    edges = []
-    for rows in (a[a[key].isin(common)], b[b[key].isin(common)]):
-        edges += [int(x) for x in rows["edge"]]
-        if "edge2" in rows:  # the hop's transfer on to the collector
-            edges += [int(x) for x in rows["edge2"] if x >= 0]
-    return edges
+    a, b = groups.get(u, {}), groups.get(v, {})
+    common = sorted(set(a) & set(b))[:most]
+    return [e for rows in (a, b) for k in common for e in rows[k]]

@@ -281,19 +281,28 @@ def script_pairs(p: Prepared, rows: pd.DataFrame, candidates: sp.spmatrix) -> sp
     codes, uniq = pd.factorize(rows["token"])
     wallet = rows["wallet"].to_numpy()
     days = sp.csr_matrix((np.ones(len(rows)), (wallet, codes)), shape=(p.n, len(uniq)))
-    met = np.asarray(days[u].multiply(days[v]).sum(axis=1)).ravel()
     services, s_uniq = pd.factorize(rows["contract"])
     per = sp.csr_matrix((np.ones(len(rows)), (wallet, services)), shape=(p.n, len(s_uniq)))
+    met, both = _row_dots(days, u, v), _row_dots(per, u, v)
     first = np.full(p.n, np.iinfo(np.int64).max)
     last = np.full(p.n, np.iinfo(np.int64).min)
     ts = p.ts[rows["edge"].to_numpy()]
     np.minimum.at(first, wallet, ts)
     np.maximum.at(last, wallet, ts)
     span = (np.minimum(last[u], last[v]) - np.maximum(first[u], first[v])) // 86400 + 1
-    expected = np.asarray(per[u].multiply(per[v]).sum(axis=1)).ravel() / np.maximum(span, 1)
+    expected = both / np.maximum(span, 1)
     chance = poisson.sf(met - 1, np.maximum(expected, 1e-9))
     keep = (met >= 2) & (chance < 1.0 / len(u))
     return sp.csr_matrix((np.ones(int(keep.sum())), (u[keep], v[keep])), shape=(p.n, p.n))
+
+
+def _row_dots(m: sp.csr_matrix, u: np.ndarray, v: np.ndarray, chunk: int = 200_000) -> np.ndarray:
+    """m[u[i]] . m[v[i]] for every i, in chunks (a big chain has millions of candidate pairs)."""
+    out = np.zeros(len(u))
+    for i in range(0, len(u), chunk):
+        a, b = u[i : i + chunk], v[i : i + chunk]
+        out[i : i + chunk] = np.asarray(m[a].multiply(m[b]).sum(axis=1)).ravel()
+    return out
 
 
 def amount_rows(p: Prepared, price_share: float) -> pd.DataFrame:
