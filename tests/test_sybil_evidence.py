@@ -1,0 +1,115 @@
+"""Cluster-level evidence on a hand-made chain (no database): a farm funded through an exchange,
+sweeping to one collector and running its script on the same days at hours apart, is found by
+the `script` kind; heavy users of the same dApps who pay the same popular wallet are not; a
+wallet tied to the whole farm by its sweep and to one member by its funding joins the cluster,
+one tied by the sweep alone does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graph.features import WalletGraph
+from graph.model import NATIVE_TOKEN
+from ml.sybil import SybilDetector
+from ml.sybil.evidence import BIT
+
+DAY, HOUR = 86400, 3600
+T0 = 1_700_000_000
+
+
+def chain() -> tuple[WalletGraph, dict[str, list[int]]]:
+    rng = np.random.default_rng(3)
+    names: list[tuple[str, str, bool]] = [("exchange", "Exchange", False)]
+    names += [(f"c{i}", "DeFi", True) for i in range(6)]  # contracts
+    roles = {"farm": list(range(7, 13)), "heavy": list(range(13, 19)), "crowd": list(range(19, 49))}
+    names += [(f"w{i}", "", False) for i in range(7, 49)]
+    collector, friend, joiner, bystander = 49, 50, 51, 52
+    names += [
+        ("collector", "", False),
+        ("friend", "", False),
+        ("joiner", "", False),
+        ("bystander", "", False),
+    ]
+    edges: list[tuple[int, int, int, float]] = []
+    everyone = roles["farm"] + roles["heavy"] + roles["crowd"] + [friend, bystander]
+    for w in everyone:  # every wallet's first ETH comes from the exchange
+        edges.append((0, w, T0 + int(rng.integers(0, HOUR)), round(float(rng.uniform(0.1, 1)), 3)))
+    edges.append((friend, joiner, T0 + 2 * HOUR, 0.5))  # the joiner's funder: a friend ...
+    edges.append((friend, roles["farm"][0], T0 - HOUR, 0.25))  # ... who funded one member first
+    for day in range(1, 15):  # the crowd uses the dApps at random; the heavy users every day
+        for w in roles["crowd"]:
+            if rng.random() < 0.3:
+                edges.append(
+                    (w, 1 + int(rng.integers(0, 6)), T0 + day * DAY + int(rng.integers(0, DAY)), 0.01)
+                )
+        for w in roles["heavy"]:
+            for c in (1, 2):
+                edges.append((w, c, T0 + day * DAY + int(rng.integers(0, DAY)), 0.02))
+    for day in (3, 7, 11):  # the farm script: three tasks, each member at its own hour
+        for w in roles["farm"]:
+            at = T0 + day * DAY + int(rng.integers(0, 18 * HOUR))
+            for step, c in enumerate((3, 4, 5)):
+                edges.append(
+                    (
+                        w,
+                        c,
+                        at + step * 600 + int(rng.integers(0, 300)),
+                        round(float(rng.uniform(0.01, 0.03)), 3),
+                    )
+                )
+    sweep = T0 + 13 * DAY
+    for w in roles["farm"] + roles["heavy"] + [joiner, bystander]:  # all pay the collector
+        edges.append(
+            (w, collector, sweep + int(rng.integers(0, DAY)), round(float(rng.uniform(0.05, 0.2)), 3))
+        )
+    wallets = pd.DataFrame({
+        "address": [f"0x{i:040x}" for i in range(len(names))],
+        "category": [c for _, c, _ in names], "contract": [k for _, _, k in names],
+        "token": False, "name": [n for n, _, _ in names],
+    })  # fmt: skip
+    e = pd.DataFrame(edges, columns=["src", "dst", "ts", "value"]).assign(token=0)
+    roles.update(joiner=[joiner], bystander=[bystander])
+    return WalletGraph(wallets, e, [NATIVE_TOKEN]), roles
+
+
+def test_script_kind_finds_a_farm_that_shares_only_its_sweep() -> None:
+    graph, roles = chain()
+    d = SybilDetector().fit(graph)
+    address = graph.wallets["address"].to_numpy()
+    farm = set(address[roles["farm"]])
+    assert len(d.clusters_) == 1
+    members = set(d.clusters_[0].members)
+    assert farm | set(address[roles["joiner"]]) == members
+    # the heavy users paid the same collector and met on the same dApps every day: no link
+    heavy = set(roles["heavy"])
+    script = d.link_bits_[(d.link_bits_["bits"] & BIT["script"]) > 0]
+    assert len(script) and not (script["u"].isin(heavy) | script["v"].isin(heavy)).any()
+    assert set(script["u"]) | set(script["v"]) <= set(roles["farm"])
+    # every shown script link names transfers between the pair and services (calls, or the
+    # exchange's payments), both wallets with one service on one day
+    e, services = graph.edges, set(range(7))
+    for link in d.links_:
+        if "script" not in link.edges:
+            continue
+        rows = e.iloc[link.edges["script"]]
+        pair = set(graph.positions([link.a, link.b]).tolist())
+        mine = np.where(rows["src"].isin(pair), rows["src"], rows["dst"])
+        party = np.where(rows["src"].isin(pair), rows["dst"], rows["src"])
+        assert set(mine) == pair and set(party) <= services
+        days = pd.DataFrame({"w": mine, "party": party, "day": rows["ts"].to_numpy() // DAY})
+        assert (days.groupby(["party", "day"])["w"].nunique() == 2).any()
+
+
+def test_a_wallet_joins_when_the_cluster_as_a_whole_corroborates_it() -> None:
+    graph, roles = chain()
+    d = SybilDetector().fit(graph)
+    address = graph.wallets["address"].to_numpy()
+    members = set(d.clusters_[0].members)
+    joiner, bystander = address[roles["joiner"][0]], address[roles["bystander"][0]]
+    assert joiner in members and bystander not in members
+    # the joiner's links into the cluster are shown: the sweep with members, the funder with one
+    shown = {k for link in d.links_ if joiner in (link.a, link.b) for k in link.kinds}
+    assert {"collector"} <= shown <= {"collector", "funder"}
+    # without cluster-level evidence the farm is not found at all (one kind per pair)
+    assert SybilDetector(corroborate=False).fit(graph).clusters_ == []
