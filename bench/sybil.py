@@ -2,7 +2,8 @@
 time of detection at scale, each against plain baselines in the same run.
 
     .venv/bin/python bench/sybil.py accuracy [--wallets 5000] [--days 30] [--seeds 11,12,13]
-    .venv/bin/python bench/sybil.py speed [--wallets 100000] [--days 28]
+    .venv/bin/python bench/sybil.py speed [--wallets 100000] [--days 28] [--folder DIR]
+    .venv/bin/python bench/sybil.py detector --folder DIR     # the detector alone, graph from CSVs
 
 accuracy: for every setting and seed, a chain from `aidrop synth --sybil-share` (or an honest
 chain with bench/sybil_farms.py's farms written into it) is bulk-loaded into a private embedded
@@ -42,6 +43,7 @@ from bench.common import embedded, load_average, peak_rss_mb, process_cpu, table
 from bench.sybil_farms import FarmSettings, add_farms  # noqa: E402
 from graph.falkor import FalkorStore  # noqa: E402
 from graph.features import WalletGraph, load_wallet_graph  # noqa: E402
+from graph.model import NATIVE_TOKEN  # noqa: E402
 from ingest.load import ingest_etl  # noqa: E402
 from ingest.synth import SybilParams, generate  # noqa: E402
 from ml.sybil import SybilDetector  # noqa: E402
@@ -50,6 +52,7 @@ from ml.sybil.pipeline import detect  # noqa: E402
 from ml.sybil.score import merged_lookalikes, pairwise  # noqa: E402
 
 OWN = SybilParams()
+NATIVE = "\0native"  # the native coin's code while the frame is built (token addresses otherwise)
 SETTINGS: dict[str, tuple[str, object]] = {
     "own generator, default": ("own", OWN),
     "own, large farms (30-200)": ("own", replace(OWN, min_size=30, max_size=200)),
@@ -270,17 +273,113 @@ async def speed(args: argparse.Namespace) -> None:
     del lab
 
 
+def graph_from_csv(folder: Path) -> WalletGraph:
+    """A WalletGraph straight from a chain folder's CSVs (no database): transactions as ETH
+    transfers, token transfers at their transaction's time, wallets flagged from contracts.csv
+    and tokens.csv. For timing the detector's own steps on a chain too big to reload often."""
+    tx = pd.read_csv(
+        folder / "transactions.csv",
+        usecols=["hash", "from_address", "to_address", "value", "block_timestamp"],
+        dtype={"value": str},
+    )
+    tt = pd.read_csv(
+        folder / "token_transfers.csv",
+        dtype={"value": str},
+        usecols=["token_address", "from_address", "to_address", "value", "transaction_hash"],
+    )
+    contracts = pd.read_csv(folder / "contracts.csv", dtype=str, keep_default_na=False)
+    tokens = pd.read_csv(folder / "tokens.csv", dtype=str, keep_default_na=False)
+    ts = pd.Series(tx["block_timestamp"].to_numpy(), index=tx["hash"])
+    tt = tt[tt["transaction_hash"].isin(ts.index)]
+    decimals = dict(zip(tokens["address"], tokens["decimals"].astype(int), strict=True))
+    frames = [
+        pd.DataFrame(
+            {
+                "src": tx["from_address"],
+                "dst": tx["to_address"],
+                "ts": tx["block_timestamp"],
+                "value": tx["value"].astype(float) / 1e18,
+                "token": NATIVE,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "src": tt["from_address"],
+                "dst": tt["to_address"],
+                "ts": ts.reindex(tt["transaction_hash"]).to_numpy(),
+                "value": tt["value"].astype(float) / 10.0 ** tt["token_address"].map(decimals).fillna(18),
+                "token": tt["token_address"],
+            }
+        ),
+    ]
+    e = pd.concat(frames, ignore_index=True).dropna(subset=["src", "dst"])
+    address = np.unique(np.r_[e["src"].to_numpy(str), e["dst"].to_numpy(str)])
+    token_codes, token_names = pd.factorize(e["token"])
+    category = dict(zip(contracts["address"], contracts["category"], strict=True))
+    wallets = pd.DataFrame({"address": address})
+    wallets["category"] = wallets["address"].map(category).fillna("")
+    wallets["contract"] = wallets["address"].isin(category)
+    wallets["token"] = wallets["address"].isin(decimals)
+    edges = pd.DataFrame(
+        {
+            "src": np.searchsorted(address, e["src"].to_numpy(str)),
+            "dst": np.searchsorted(address, e["dst"].to_numpy(str)),
+            "ts": e["ts"].to_numpy(np.int64),
+            "value": e["value"].to_numpy(float),
+            "token": token_codes,
+        }
+    )
+    return WalletGraph(wallets, edges, [NATIVE_TOKEN if t == NATIVE else t for t in token_names])
+
+
+def detector_only(args: argparse.Namespace) -> None:
+    """The detector's own steps (evidence, clusters, the links' transfers) on a graph built from
+    the CSVs of --folder, beside the time to build that graph."""
+    print(f"load average before: {load_average()}", file=sys.stderr)
+    began = time.perf_counter()
+    graph = graph_from_csv(Path(args.folder))
+    built = time.perf_counter() - began
+    cpu = process_cpu()
+    began = time.perf_counter()
+    detector = SybilDetector().fit(graph, progress=lambda s: print(s, file=sys.stderr))
+    fit = time.perf_counter() - began
+    cpu = process_cpu() - cpu
+    print(
+        table(
+            [
+                ("graph from the CSVs (no database)", graph.n, len(graph.edges), f"{built:.1f} s", "1.00"),
+                (
+                    "SybilDetector.fit (evidence, clusters, links)",
+                    graph.n,
+                    len(graph.edges),
+                    f"{fit:.1f} s",
+                    f"{fit / built:.2f}",
+                ),
+            ],
+            ("step", "wallets", "transfers", "seconds", "x build"),
+        )
+    )
+    print("steps: " + ", ".join(f"{k} {v:.1f}" for k, v in detector.timings_.items()))
+    members = sum(len(c.members) for c in detector.clusters_)
+    print(
+        f"CPU seconds in fit: {cpu:.1f}; {len(detector.clusters_)} clusters, {members} wallets, "
+        f"{len(detector.links_)} links; load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["accuracy", "speed"])
+    parser.add_argument("what", choices=["accuracy", "speed", "detector"])
     parser.add_argument("--wallets", type=int, default=None)
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--seeds", default="11,12,13")
     parser.add_argument("--folder", help="speed: a chain folder to reuse (made there if empty)")
     args = parser.parse_args()
-    if args.what == "accuracy":
+    if args.what == "detector":
+        detector_only(args)
+    elif args.what == "accuracy":
         args.wallets, args.days = args.wallets or 5000, args.days or 30
         asyncio.run(accuracy(args))
     else:

@@ -32,6 +32,15 @@ Parameters and why they have these values (how farms operate, not fitted to any 
 - clusters are connected components of the links that lie in a triangle of links: a farm's
   wallets are linked to many of each other, while a single chance link between two farms (or a
   farm and a bystander) has no wallet linked to both ends and would otherwise merge them.
+- `corroborate = True`, cluster-level evidence (docs/sybil.md):
+  - the `script` kind is asked only of pairs that share a funder or a collector, with a chance
+    below 1 / (pairs tested): the same Bonferroni reasoning as 2 log(n) above, over the pairs
+    actually tested. Its window is a calendar day because a skilled operator spreads one run of
+    the script over hours (jitter), but not over days: the round is one campaign day.
+  - joining needs links to half of a cluster's members: a sweep or a funding reaches every
+    member of a farm, so a missed member is tied to most of them; a bystander who shares one
+    popular recipient with a few members is tied to a few. Two kinds across those links, as for
+    a pair, because each kind alone has its honest explanation.
 """
 
 from __future__ import annotations
