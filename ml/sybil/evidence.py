@@ -229,7 +229,7 @@ def timing_tokens(p: Prepared, window: int, crowd: int, scale: int = 0, tilings:
 
 
 def timing_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, min_contracts: int,
-                 min_share: float) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
+                 min_share: float, block: int = 2000) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
     """Pairs whose coinciding calls carry at least 2 log(n_people) of surprise (the sum over
     distinct contracts of log(n_people / wallets in that window)), on `min_contracts` contracts,
     and make up `min_share` of the quieter wallet's windows."""
@@ -237,11 +237,20 @@ def timing_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, min_contracts: 
         return sp.csr_matrix((p.n, p.n)), rows
     tokens_per_wallet = rows.groupby("wallet")["token"].nunique()
     codes, uniq = pd.factorize(rows["token"])
-    counts = _pairs_of_groups(rows["wallet"].to_numpy(), codes, p.n, n_groups=len(uniq)).tocoo()
-    u, v, shared = counts.row, counts.col, counts.data
-    own = tokens_per_wallet.reindex(np.r_[u, v]).to_numpy().reshape(2, -1).min(axis=0)
-    keep = shared / own >= min_share
-    cand = pd.DataFrame({"u": u[keep], "v": v[keep]})
+    inc = sp.csr_matrix((np.ones(len(rows)), (rows["wallet"].to_numpy(), codes)), shape=(p.n, len(uniq)))
+    own_all = tokens_per_wallet.reindex(np.arange(p.n)).fillna(0).to_numpy()
+    us, vs = [], []
+    # wallet by wallet block: the full product holds every pair that shares any window (tens of
+    # millions on a large chain); a block's pairs are filtered before the next is made
+    for a in range(0, p.n, block):
+        counts = (inc[a : a + block] @ inc.T).tocoo()
+        u, v, shared = counts.row + a, counts.col, counts.data
+        upper = (v > u) & (shared >= min_contracts)
+        u, v, shared = u[upper], v[upper], shared[upper]
+        keep = shared / np.minimum(own_all[u], own_all[v]) >= min_share
+        us.append(u[keep])
+        vs.append(v[keep])
+    cand = pd.DataFrame({"u": np.concatenate(us), "v": np.concatenate(vs)})
     if cand.empty:
         return sp.csr_matrix((p.n, p.n)), rows
     # the shared tokens of the candidates, scored per distinct contract
