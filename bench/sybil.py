@@ -291,7 +291,8 @@ def graph_from_csv(folder: Path) -> WalletGraph:
     tokens = pd.read_csv(folder / "tokens.csv", dtype=str, keep_default_na=False)
     ts = pd.Series(tx["block_timestamp"].to_numpy(), index=tx["hash"])
     tt = tt[tt["transaction_hash"].isin(ts.index)]
-    decimals = dict(zip(tokens["address"], tokens["decimals"].astype(int), strict=True))
+    places = pd.to_numeric(tokens["decimals"], errors="coerce").fillna(18).astype(int)
+    decimals = dict(zip(tokens["address"], places, strict=True))
     frames = [
         pd.DataFrame(
             {
