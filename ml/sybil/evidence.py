@@ -239,11 +239,12 @@ def timing_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, min_contracts: 
     codes, uniq = pd.factorize(rows["token"])
     inc = sp.csr_matrix((np.ones(len(rows)), (rows["wallet"].to_numpy(), codes)), shape=(p.n, len(uniq)))
     own_all = tokens_per_wallet.reindex(np.arange(p.n)).fillna(0).to_numpy()
+    inc_t = inc.T.tocsr()  # once, not per block
     us, vs = [], []
     # wallet by wallet block: the full product holds every pair that shares any window (tens of
     # millions on a large chain); a block's pairs are filtered before the next is made
     for a in range(0, p.n, block):
-        counts = (inc[a : a + block] @ inc.T).tocoo()
+        counts = (inc[a : a + block] @ inc_t).tocoo()
         u, v, shared = counts.row + a, counts.col, counts.data
         upper = (v > u) & (shared >= min_contracts)
         u, v, shared = u[upper], v[upper], shared[upper]
