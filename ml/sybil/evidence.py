@@ -282,7 +282,7 @@ def script_pairs(p: Prepared, rows: pd.DataFrame, candidates: sp.spmatrix) -> sp
     meetings is below 1 / (number of candidate pairs), so about one honest pair among all the
     candidates passes by chance. Heavy users of the same dApp meet on many days but are expected
     to; a hyped day's crowd meets once; a script meets on every round, on each of its tasks."""
-    from scipy.stats import poisson
+    from scipy.special import pdtrc  # Poisson tail; scipy.stats alone takes seconds to import
 
     cand = sp.triu(candidates, k=1).tocoo()
     u, v = cand.row, cand.col
@@ -301,7 +301,7 @@ def script_pairs(p: Prepared, rows: pd.DataFrame, candidates: sp.spmatrix) -> sp
     np.maximum.at(last, wallet, ts)
     span = (np.minimum(last[u], last[v]) - np.maximum(first[u], first[v])) // 86400 + 1
     expected = both / np.maximum(span, 1)
-    chance = poisson.sf(met - 1, np.maximum(expected, 1e-9))
+    chance = pdtrc(met - 1, np.maximum(expected, 1e-9))  # P(X >= met)
     keep = (met >= 2) & (chance < 1.0 / len(u))
     return sp.csr_matrix((np.ones(int(keep.sum())), (u[keep], v[keep])), shape=(p.n, p.n))
 
