@@ -240,14 +240,22 @@ def timing_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, min_contracts: 
     inc = sp.csr_matrix((np.ones(len(rows)), (rows["wallet"].to_numpy(), codes)), shape=(p.n, len(uniq)))
     own_all = tokens_per_wallet.reindex(np.arange(p.n)).fillna(0).to_numpy()
     inc_t = inc.T.tocsr()  # once, not per block
+    # each shared window's surprise summed is at least the per-contract sum asked below, so
+    # pairs under the bar here cannot pass it (and need not be scored one by one)
+    weight = np.maximum(np.log(n_people / rows["size"].to_numpy(dtype=float)), 0.0)
+    inc_w = sp.csr_matrix((weight, (rows["wallet"].to_numpy(), codes)), shape=(p.n, len(uniq)))
+    bar = 2 * np.log(n_people)
     us, vs = [], []
     # wallet by wallet block: the full product holds every pair that shares any window (tens of
     # millions on a large chain); a block's pairs are filtered before the next is made
     for a in range(0, p.n, block):
         counts = (inc[a : a + block] @ inc_t).tocoo()
+        surprise = (inc_w[a : a + block] @ inc_t).tocsr()
         u, v, shared = counts.row + a, counts.col, counts.data
         upper = (v > u) & (shared >= min_contracts)
         u, v, shared = u[upper], v[upper], shared[upper]
+        rich = np.asarray(surprise[u - a, v]).ravel() >= bar - 1e-9
+        u, v, shared = u[rich], v[rich], shared[rich]
         keep = shared / np.minimum(own_all[u], own_all[v]) >= min_share
         us.append(u[keep])
         vs.append(v[keep])
