@@ -55,7 +55,9 @@ const ready = `(() => document.querySelector('#anomaly-reasons li') && document.
 const fmr = [], bare = [];
 let loadedJs = [];
 for (let i = 0; i < Number(opt.runs); i++) {
-  const r = await cold(`/app/wallet/${opt.wallet}`, `() => ${ready}`);
+  // the expression itself (a string is evaluated, not called: "() => ..." was a truthy function
+  // that resolved at once and measured nothing)
+  const r = await cold(`/app/wallet/${opt.wallet}`, ready);
   fmr.push(r.ms);
   loadedJs = r.js;
   bare.push(await bareQuery());
