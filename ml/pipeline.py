@@ -211,6 +211,7 @@ class ScoreRun:
     version: str
     timer: Timer
     trained: list[str] = field(default_factory=list)  # models fitted on the spot (none was active)
+    columns: dict[str, Any] = field(default_factory=dict)  # what was written, by result column
 
 
 def _active_or_fit(registry: Registry, name: str, fit: Any) -> tuple[Artifact, bool]:
@@ -321,7 +322,7 @@ async def _score(
             await note_activity(store, status_of(ds.graph, summary, started))
             if growth_columns is not None:
                 await graph_scores.write_growth(store, {"address": columns["address"], **growth_columns})
-    return ScoreRun(frame, model, art.version, timer, trained)
+    return ScoreRun(frame, model, art.version, timer, trained, columns)
 
 
 async def _write(
