@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from core.errors import AidropError
 from graph.activity import activity_status
 from graph.wallet_analysis import SCORE_PROPERTIES, WalletAnalysis
+from ml.models import DEFAULT_ANOMALY
 from ml.registry import Registry
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class _Scored:
 class ModelAnalyzer:
     """The active models of the registry: anomaly model `model`, typology and clusters."""
 
-    def __init__(self, registry: Registry, model: str = "aidrop", rescore_after: float = 30.0) -> None:
+    def __init__(self, registry: Registry, model: str = DEFAULT_ANOMALY, rescore_after: float = 30.0) -> None:
         self.registry = registry
         self.model = model
         self.rescore_after = rescore_after
