@@ -15,7 +15,7 @@ from typing import Any
 from graph import cypher as q
 from graph.model import NATIVE_TOKEN
 from graph.store import _FAR_FUTURE, MAX_PAGE, GraphStore
-from graph.wallet_analysis import WalletAnalysis
+from graph.wallet_analysis import Explanation, WalletAnalysis
 
 # Wallet properties written by the analysis (ml/ and jobs/); docs/ml.md and docs/api.md.
 JSON_PROPERTIES = ("anomaly_explanation", "typology_axes", "cluster_profile")
@@ -128,18 +128,8 @@ def typology_axes(code: str | None, raw: Any) -> list[dict[str, Any]]:
 
 
 def explanation(raw: Any) -> list[dict[str, Any]]:
-    """Anomaly factors as [{factor, contribution}], from [{feature|factor, contribution}] or
-    {factor: contribution} (JSON text or not)."""
-    data = decode_json(raw)
-    if isinstance(data, dict):
-        return [{"factor": k, "contribution": v} for k, v in data.items()]
-    if not isinstance(data, list):
-        return []
-    return [
-        {"factor": str(f.get("factor", f.get("feature"))), "contribution": f.get("contribution")}
-        for f in data
-        if isinstance(f, dict)
-    ]
+    """Anomaly factors as [{factor, contribution}] (`WalletAnalysis.explanation()` has them typed)."""
+    return [{"factor": f.factor, "contribution": f.contribution} for f in Explanation.parse(raw).factors]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ are JSON text there; the record keeps them as they are stored and the readers de
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -17,6 +18,65 @@ SCORE_PROPERTIES = (
     "anomaly_score", "anomaly_rank", "anomaly_flagged", "anomaly_model", "anomaly_version",
     "anomaly_explanation", "ppr",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One reason for a score: a feature (or a laundering pattern) and how much it added."""
+
+    factor: str
+    contribution: float
+    value: float | None = None  # the wallet's value of the feature, when the model gives it
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a wallet scored as it did: its factors, largest contribution first.
+
+    On the node and in `AnomalyResult.explanation` it is JSON text, a list of `{"feature",
+    "contribution"[, "value"]}` (ml/explain.py writes it without building objects, for speed);
+    `parse` also reads `{"factor", ...}` items and a `{factor: contribution}` map."""
+
+    factors: tuple[Factor, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Any) -> Explanation:
+        data = raw
+        if isinstance(raw, (str, bytes)):
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                return cls()
+        if isinstance(data, dict):
+            return cls(tuple(Factor(str(k), _number(v) or 0.0) for k, v in data.items()))
+        if not isinstance(data, list):
+            return cls()
+        return cls(
+            tuple(
+                Factor(str(f.get("factor", f.get("feature"))), _number(f.get("contribution")) or 0.0,
+                       _number(f.get("value")))
+                for f in data
+                if isinstance(f, dict)
+            )
+        )  # fmt: skip
+
+    def to_json(self) -> str:
+        items = [
+            {
+                "feature": f.factor,
+                "contribution": f.contribution,
+                **({"value": f.value} if f.value is not None else {}),
+            }
+            for f in self.factors
+        ]
+        return json.dumps(items, separators=(",", ":"))
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass
@@ -57,6 +117,10 @@ class WalletAnalysis:
         props = asdict(self)
         out = {k: v for k, v in props.items() if k in SCORE_PROPERTIES or v is not None}
         return out if keys is None else {k: v for k, v in out.items() if k in keys}
+
+    def explanation(self) -> Explanation:
+        """The anomaly score's explanation."""
+        return Explanation.parse(self.anomaly_explanation)
 
     def changed(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """The properties that differ from what the node already holds."""

@@ -1,7 +1,8 @@
 """`aidrop worker`: the arq worker and its job functions.
 
-Each job function is thin: it marks the record running, does its work through graph/, ml/ and
-jobs/analysis.py, and records the outcome. Failures of something outside (graph, Redis, S3, the
+Each job function is thin: it marks the record running, does its work through graph/ and ml/
+(the analysis through the `ml.analyzer.Analyzer` the worker builds at startup, `ctx["analyzer"]`),
+and records the outcome. Failures of something outside (graph, Redis, S3, the
 image API, the RPC node) are retried with exponential backoff up to AIDROP_JOB_MAX_TRIES; any
 other failure ends the job at once as failed, with its code and message.
 

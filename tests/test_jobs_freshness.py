@@ -4,6 +4,7 @@ the old scores."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -67,3 +68,23 @@ async def test_new_transfers_get_a_wallet_scored_again(
     # scored again with the new transfers: the wallet's summary, written with its scores, has them
     rows = await store.query(LAST_TS, {"a": address})
     assert rows[0]["last"] == NEW_TS + 39
+
+    # two jobs arrive after another change: one scoring serves both, each reads its wallet once
+    others = labels.loc[labels["segment"] == "power", "address"].iloc[1:3].tolist()
+    await store.write_transfers(
+        transfers([(0, 20_000 + i, 950_000 + i, 1.0, NEW_TS + 100 + i) for i in range(5)]).assign(
+            from_address=others[0]
+        )
+    )
+    scorings = 0
+    score = analyzer._score
+
+    async def counted(s: FalkorStore) -> object:
+        nonlocal scorings
+        scorings += 1
+        return await score(s)
+
+    analyzer._score = counted  # counts the real scoring's runs
+    wallets = await store.wallets_by_address(others)
+    both = await asyncio.gather(*(analyzer.analyze(store, wallets[a]) for a in others))
+    assert scorings == 1 and all(b.anomaly_score is not None for b in both)

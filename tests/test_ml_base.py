@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from graph.wallet_analysis import SCORE_PROPERTIES, WalletAnalysis
+from graph.wallet_analysis import SCORE_PROPERTIES, Explanation, Factor, WalletAnalysis
 from ml.analyzer import AnalysisUnavailable, Analyzer, ModelAnalyzer, make_analyzer
 from ml.anomaly.aidrop import AidropAnomaly
 from ml.anomaly.mpocryptoml import MpoCryptoML
@@ -104,3 +104,18 @@ def test_the_model_version_names_each_active_version(tmp_path: Path) -> None:
     assert analyzer.model_version() == (
         f"aidrop:{versions['aidrop']}|typology:{versions['typology']}|clusters:{versions['clusters']}"
     )
+
+
+def test_one_explanation_type_reads_every_stored_shape() -> None:
+    from ml.explain import top_factors
+
+    written = top_factors(np.array([[0.0, 0.4, -0.1]]), ["a", "fan_in", "ppr"], np.array([[1.0, 12.0, 0.5]]))[
+        0
+    ]
+    found = Explanation.parse(written)
+    assert found.factors == (Factor("fan_in", 0.4, 12.0), Factor("ppr", -0.1, 0.5))
+    assert Explanation.parse(found.to_json()) == found
+    assert Explanation.parse('{"fan_out": 0.3}').factors == (Factor("fan_out", 0.3),)
+    assert Explanation.parse([{"factor": "x", "contribution": None}]).factors == (Factor("x", 0.0),)
+    assert Explanation.parse("not json") == Explanation() == Explanation.parse(None)
+    assert WalletAnalysis(anomaly_explanation=written).explanation() == found
