@@ -89,6 +89,12 @@ NEO4J_TRANSFER_IDENTITY_INDEX = stmt(
 # maps; projecting the row's values with WITH lets MERGE use the address index. One statement for
 # wallets and transfers: 48k transfers/s against 33k with a separate wallet pass. A batch is of one
 # chain ($chain): wallets are one node per address across chains, transfers are per chain.
+_SET_TRANSFER = """
+ON CREATE SET r.value = $value[i], r.value_raw = $value_raw[i], r.token = $token[i],
+  r.ts = $ts[i], r.block = $block[i], r.status = $status[i], r.tx_count = $tx_count[i], r.fee = $fee[i]
+"""
+# Neo4j: the wallets first, in a subquery, then the transfers between them. With the three MERGEs
+# in one pipeline Neo4j's planner puts an Eager (a full materialisation) between them for every row.
 MERGE_TRANSFERS = stmt(
     "merge_transfers",
     """
@@ -97,9 +103,20 @@ WITH i, $from_address[i] AS f, $to_address[i] AS t, $hash[i] AS h, $log_index[i]
 MERGE (a:Wallet {address: f})
 MERGE (b:Wallet {address: t})
 MERGE (a)-[r:TRANSFER {chain: $chain, hash: h, log_index: li}]->(b)
-ON CREATE SET r.value = $value[i], r.value_raw = $value_raw[i], r.token = $token[i],
-  r.ts = $ts[i], r.block = $block[i], r.status = $status[i], r.tx_count = $tx_count[i], r.fee = $fee[i]
-""",
+"""
+    + _SET_TRANSFER,
+    neo4j="""
+CALL () {
+  UNWIND $from_address + $to_address AS address
+  WITH DISTINCT address
+  MERGE (:Wallet {address: address})
+}
+UNWIND range(0, size($hash) - 1) AS i
+MATCH (a:Wallet {address: $from_address[i]})
+MATCH (b:Wallet {address: $to_address[i]})
+MERGE (a)-[r:TRANSFER {chain: $chain, hash: $hash[i], log_index: $log_index[i]}]->(b)
+"""
+    + _SET_TRANSFER,
 )
 
 # Contracts and tokens are per chain: (w:Wallet)-[:ON_CHAIN {contract, token, category, name,

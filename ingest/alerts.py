@@ -125,27 +125,94 @@ def _transfer(row: dict[str, Any]) -> dict[str, Any]:
             "block": int(row["block"]), "ts": int(row["ts"])}  # fmt: skip
 
 
-async def exposure_now(store: GraphStore, addresses: list[str]) -> dict[str, dict[str, float]]:
-    """Each wallet's share of native value from/to each risky category, from its counterparties'
-    labels and stored exposure: one hop of ml/exposure.py's recursion (category -> max(in, out))."""
-    out: dict[str, dict[str, float]] = {}
-    for statement, side in ((q.WATCH_FLOWS_IN, "in"), (q.WATCH_FLOWS_OUT, "out")):
-        totals: dict[str, float] = {}
-        risky: dict[str, dict[str, float]] = {}
-        for r in await store.query(statement, {"addresses": addresses, "native": NATIVE_TOKEN}):
-            a, value = r["address"], float(r["value"] or 0.0)
-            totals[a] = totals.get(a, 0.0) + value
-            cats = set(r["categories"] or [])
-            shares = {c: 1.0 for c in cats & set(RISK_CATEGORIES)}
-            if not cats and r["exposure"]:  # an unlabelled counterparty passes its own share on
-                shares = {c: float(v.get(side, 0.0)) for c, v in json.loads(r["exposure"]).items()}
-            for c, s in shares.items():
-                risky.setdefault(a, {})[c] = risky.get(a, {}).get(c, 0.0) + value * s
-        for a, per in risky.items():
+def _counterparty_shares(categories: Any, exposure: Any, side: str) -> dict[str, float]:
+    """What share of a transfer with this counterparty counts for each risky category: all of it
+    for a labelled risky wallet; an unlabelled one passes its own stored share on (ml/exposure.py)."""
+    cats = set(categories or [])
+    if cats:
+        return {c: 1.0 for c in cats & set(RISK_CATEGORIES)}
+    if exposure:
+        return {c: float(v.get(side, 0.0)) for c, v in json.loads(exposure).items()}
+    return {}
+
+
+@dataclass
+class Flows:
+    """A wallet's native value in and out: in total and from/to each risky category."""
+
+    total: dict[str, float]
+    risky: dict[str, dict[str, float]]
+
+    def add(self, side: str, value: float, shares: dict[str, float]) -> None:
+        self.total[side] = self.total.get(side, 0.0) + value
+        per = self.risky.setdefault(side, {})
+        for c, s in shares.items():
+            per[c] = per.get(c, 0.0) + value * s
+
+    def shares(self) -> dict[str, float]:
+        """Category -> the larger of its share in and its share out (one hop of ml/exposure.py)."""
+        out: dict[str, float] = {}
+        for side, per in self.risky.items():
             for c, v in per.items():
-                share = v / totals[a] if totals[a] else 0.0
-                out.setdefault(a, {})[c] = max(out.get(a, {}).get(c, 0.0), share)
+                share = v / self.total[side] if self.total.get(side) else 0.0
+                out[c] = max(out.get(c, 0.0), share)
+        return out
+
+
+async def read_flows(store: GraphStore, addresses: list[str]) -> dict[str, Flows]:
+    """Every native flow of these wallets, from the graph."""
+    out = {a: Flows({}, {}) for a in addresses}
+    for statement, side in ((q.WATCH_FLOWS_IN, "in"), (q.WATCH_FLOWS_OUT, "out")):
+        for r in await store.query(statement, {"addresses": addresses, "native": NATIVE_TOKEN}):
+            shares = _counterparty_shares(r["categories"], r["exposure"], side)
+            out[r["address"]].add(side, float(r["value"] or 0.0), shares)
     return out
+
+
+class ExposureSums:
+    """The flows of the wallets with exposure rules, read from the graph once and then kept current
+    from the batches ingestion writes, so a busy watched wallet is not re-read at every block.
+    A transfer seen before (a re-run of a block range) is not counted twice; the sums are read
+    again after `ttl` seconds (counterparties' stored exposure and labels change meanwhile) or
+    when `max_seen` transfers were counted."""
+
+    def __init__(self, store: GraphStore, ttl: float = 600.0, max_seen: int = 1_000_000) -> None:
+        self.store, self.ttl, self.max_seen = store, ttl, max_seen
+        self.flows: dict[str, Flows] = {}
+        self.seen: set[tuple[int, str, int]] = set()
+        self.since = time.monotonic()
+
+    async def shares(
+        self, addresses: list[str], rows: list[dict[str, Any]], counterparties: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, float]]:
+        """Shares of `addresses` after the batch `rows` (already written to the graph);
+        `counterparties` holds the props of every wallet in the rows."""
+        if time.monotonic() - self.since > self.ttl or len(self.seen) > self.max_seen:
+            self.flows, self.seen, self.since = {}, set(), time.monotonic()
+        wanted = set(addresses)
+        known = wanted & self.flows.keys()
+        for row in rows:
+            key = (int(row.get("chain", 1)), row["hash"], int(row["log_index"]))
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            value = float(row["value"])
+            if row["token"] != NATIVE_TOKEN or value <= 0 or int(row.get("status", 1)) == 0:
+                continue
+            for side, me, other in (
+                ("in", "to_address", "from_address"),
+                ("out", "from_address", "to_address"),
+            ):
+                if row[me] in known:
+                    props = counterparties.get(row[other], {})
+                    shares = _counterparty_shares(
+                        props.get("label_categories"), props.get("exposure_categories"), side
+                    )
+                    self.flows[row[me]].add(side, value, shares)
+        fresh = sorted(wanted - known)  # read whole: their flows include this batch already
+        if fresh:
+            self.flows.update(await read_flows(self.store, fresh))
+        return {a: self.flows[a].shares() for a in addresses}
 
 
 class Monitor:
@@ -159,6 +226,7 @@ class Monitor:
         self.by_address: dict[str, list[gw.Watch]] = {}
         self.evaluated = 0
         self.seconds = 0.0
+        self.exposure = ExposureSums(store)
 
     async def _refresh(self) -> None:
         version = await gw.watch_version(self.store)
@@ -194,24 +262,22 @@ class Monitor:
         alerts: list[gw.Alert] = []
         rules = {w.id: [parse_rule(r) for r in w.rules] for a in touched for w in self.by_address[a]}
         kinds = {r.kind for rs in rules.values() for r in rs}
-        counterpart_labels: dict[str, list[str]] = {}
-        if "labelled" in kinds:
-            others = sorted(set(hit["from_address"]) | set(hit["to_address"]))
-            rows = await self.store.query(q.WALLETS_BY_ADDRESS, {"addresses": others})
-            counterpart_labels = {
-                r["address"]: list((r["props"] or {}).get("label_categories") or []) for r in rows
-            }
+        records = hit.to_dict("records")
         exposed = [
             a for a in touched if any(r.kind == "exposure" for w in self.by_address[a] for r in rules[w.id])
         ]
-        exposure = await exposure_now(self.store, exposed) if exposed else {}
+        counterparties: dict[str, dict[str, Any]] = {}
+        if "labelled" in kinds or exposed:
+            others = sorted(set(hit["from_address"]) | set(hit["to_address"]))
+            rows = await self.store.query(q.WALLETS_BY_ADDRESS, {"addresses": others})
+            counterparties = {r["address"]: r["props"] or {} for r in rows}
+        counterpart_labels = {a: list(p.get("label_categories") or []) for a, p in counterparties.items()}
+        exposure = await self.exposure.shares(exposed, records, counterparties) if exposed else {}
         probed = {k: await PROBES[k](self.store, touched) for k in kinds & PROBES.keys()}
         changed: list[gw.Watch] = []
         now = time.time()
         by_wallet: dict[str, list[dict[str, Any]]] = {}
-        for row in hit[
-            ["from_address", "to_address", "hash", "log_index", "value", "token", "block", "ts"]
-        ].to_dict("records"):
+        for row in records:
             by_wallet.setdefault(row["from_address"], []).append(row)
             if row["to_address"] != row["from_address"]:
                 by_wallet.setdefault(row["to_address"], []).append(row)

@@ -24,7 +24,7 @@ from graph import watch as gw
 from graph.falkor import FalkorStore
 from graph.labels import Label, write_labels
 from graph.store import GraphStore
-from ingest.alerts import Deliverer, Monitor, parse_rules
+from ingest.alerts import Deliverer, ExposureSums, Monitor, parse_rules, read_flows
 from ml.exposure import refresh_exposure
 from tests.apiserver import AIDROP, KEY, stack
 from tests.conftest import free_port
@@ -79,6 +79,25 @@ async def test_exposure_rule_reads_stored_exposure_of_counterparties(any_store: 
     await gw.add_watches(any_store, [addr(W)], parse_rules(["exposure>0.2"]))
     alerts = await Monitor(any_store)(await _written(any_store, [(20, W, 3, 1.0, 102), (31, W, 4, 1.0, 103)]))
     assert [(a.rule, a.detail["share"]) for a in alerts] == [("exposure>0.2", pytest.approx(0.25))]
+
+
+async def test_exposure_sums_kept_from_batches_equal_a_full_read(any_store: GraphStore) -> None:
+    await write_labels(any_store, [Label(addr(M), "mixer", "mixer", "test")])
+    sums = ExposureSums(any_store)
+    batches = [
+        [(M, W, 1, 2.0, 100), (10, W, 2, 6.0, 101)],
+        [(W, M, 3, 1.0, 102), (W, 11, 4, 3.0, 103), (M, 12, 5, 9.0, 104)],
+        [(M, W, 6, 4.0, 105)],
+    ]
+    for rows in [*batches, batches[1]]:  # the last one again: a re-run of a block range
+        frame = await _written(any_store, rows)
+        props = {r["address"]: r["props"] for r in await any_store.query(gw.q.WALLETS_BY_ADDRESS, {
+            "addresses": sorted(set(frame["from_address"]) | set(frame["to_address"]))})}  # fmt: skip
+        kept = await sums.shares([addr(W)], frame.to_dict("records"), props)
+    whole = (await read_flows(any_store, [addr(W)]))[addr(W)]
+    assert sums.flows[addr(W)].total == pytest.approx(whole.total) == {"in": 12.0, "out": 4.0}
+    assert sums.flows[addr(W)].risky == whole.risky == {"in": {"mixer": 6.0}, "out": {"mixer": 1.0}}
+    assert kept[addr(W)] == pytest.approx(whole.shares()) == {"mixer": 6 / 12}
 
 
 async def _written(store: GraphStore, rows: list[tuple]) -> Any:
