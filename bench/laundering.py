@@ -97,7 +97,7 @@ async def judge(store: FalkorStore, labels: Path, busy: set[str] | None = None) 
     return out
 
 
-def _setting(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _setting(args: argparse.Namespace):  # noqa: ANN202
     """bench/amlsim.py's Setting from the flags, a named setting's values over them."""
     from bench.amlsim import SETTINGS, Setting
 

@@ -45,6 +45,7 @@ graph. Not linked, whatever their timing:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -102,13 +103,15 @@ class Detection:
     edge_links: np.ndarray | None = None  # per row of graph.edges: how many links it takes part in
 
 
-def _search(keys: np.ndarray, queries: np.ndarray, side: str, at: np.ndarray | None = None) -> np.ndarray:
+def _search(
+    keys: np.ndarray, queries: np.ndarray, side: Literal["left", "right"], at: np.ndarray | None = None
+) -> np.ndarray:
     """np.searchsorted with the queries taken in sorted order (`at`, or their stable argsort): on
     millions of keys a search in order stays in cache (several times faster than queries in
     random order)."""
     at = np.argsort(queries, kind="stable") if at is None else at
     found = np.empty(len(queries), dtype=np.int64)
-    found[at] = np.searchsorted(keys, queries[at], side)  # type: ignore[call-overload]
+    found[at] = np.searchsorted(keys, queries[at], side)
     return found
 
 
@@ -308,9 +311,9 @@ def detect(graph: WalletGraph) -> Detection:
         # link can be chance: a bystander paid by a member the same week gets half)
         at = np.searchsorted(members, np.r_[s[idx], d[idx]])
         tied = np.bincount(at, weights=np.r_[links[idx], links[idx]], minlength=len(members))
-        share = pat.score * np.minimum(tied / MEMBER_LINKS, 1.0)
-        better = (share > wallet_score[members]) & ~service[members]
-        wallet_score[members[better]] = share[better]
+        part = pat.score * np.minimum(tied / MEMBER_LINKS, 1.0)
+        better = (part > wallet_score[members]) & ~service[members]
+        wallet_score[members[better]] = part[better]
         wallet_pattern[members[better]] = len(patterns)
         patterns.append(pat)
     edge_evidence = np.zeros(len(e))
