@@ -579,6 +579,8 @@ MATCH (s:Segment {id: $segment})
 MERGE (c)-[:FROM_SEGMENT]->(s)
 """,
 )
+# r.propensity: the first-use propensities (CATEGORIES order) aidrop predicted for the wallet when
+# the campaign took it, for the report's lift by propensity decile.
 ADD_CAMPAIGN_TARGETS = stmt(
     "add_campaign_targets",
     """
@@ -587,7 +589,7 @@ UNWIND range(0, size($addresses) - 1) AS i
 WITH c, $addresses[i] AS a, $groups[i] AS g
 MATCH (w:Wallet {address: a})
 MERGE (c)-[r:TARGETS]->(w)
-SET r.group = g
+SET r.group = g, r.propensity = w.propensity
 """,
 )
 CAMPAIGNS = stmt(
@@ -604,7 +606,7 @@ CAMPAIGN_TARGETS = stmt(
     "campaign_targets",
     """
 MATCH (:Campaign {id: $id})-[r:TARGETS]->(w:Wallet)
-RETURN w.address AS address, r.group AS group, w.typology AS typology
+RETURN w.address AS address, r.group AS group, w.typology AS typology, r.propensity AS propensity
 ORDER BY address
 """,
 )
