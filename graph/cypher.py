@@ -1024,13 +1024,16 @@ PATTERN_CLEAR = stmt(
     "pattern_clear",
     "MATCH (p:Pattern) WITH p LIMIT $batch DETACH DELETE p",
 )
+# columnar, the values projected with WITH: so FalkorDB looks the wallets up by the address index
+# (a map's field in the pattern scanned every wallet: 1 ms a transfer at 5,000 wallets)
 PATTERN_HASHES = stmt(
     "pattern_hashes",
     """
-UNWIND $rows AS r
-MATCH (a:Wallet {address: r.src})-[t:TRANSFER]->(b:Wallet {address: r.dst})
-WHERE t.ts = r.ts
-RETURN r.i AS i, t.hash AS hash
+UNWIND range(0, size($src) - 1) AS i
+WITH i, $src[i] AS s, $dst[i] AS d, $ts[i] AS ts
+MATCH (a:Wallet {address: s})-[t:TRANSFER]->(b:Wallet {address: d})
+WHERE t.ts = ts
+RETURN i, t.hash AS hash
 """,
 )
 PATTERN_WRITE = stmt(
