@@ -70,7 +70,7 @@ async def judge(store: FalkorStore, labels: Path, busy: set[str] | None = None) 
     model = AidropAnomaly().fit(ds)
     f = ds.features
     runs = {
-        "aidrop label-free (evidence)": model.score(ds, explain=False).score,
+        "aidrop label-free (evidence)": model.predict_result(ds, explain=False).score,
         "incoming value alone": f["in_value"].to_numpy(float),
         "degree alone": (f["in_degree"] + f["out_degree"]).to_numpy(float),
         "collector heuristic (before)": model._collector(ds).score,

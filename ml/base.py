@@ -103,11 +103,6 @@ class AnomalyModel(Estimator):
         p = np.clip(np.asarray(self.score_samples(ds), dtype=float), 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
 
-    def score(self, ds: Dataset, explain: bool = True) -> AnomalyResult:
-        """The former name of `predict_result`, kept for callers not yet moved (bench/laundering.py,
-        tests/test_ml_laundering.py). scikit-learn's `score(X, y)` is a metric: do not add uses."""
-        return self.predict_result(ds, explain)
-
     def importances(self) -> dict[str, float] | None:
         """Feature -> importance, for the registry's metadata; None when the model has none."""
         return None

@@ -78,7 +78,7 @@ def test_detect_finds_each_scheme_with_its_shape_and_roles() -> None:
 
 def test_label_free_score_ranks_launderers_first_and_keeps_services_out() -> None:
     ds = build_dataset(_graph(_edges(), N))
-    result = AidropAnomaly().fit(ds).score(ds)
+    result = AidropAnomaly().fit(ds).predict_result(ds)
     top = set(np.argsort(-result.score, kind="stable")[: len(LAUNDERERS)].tolist())
     assert len(top & set(LAUNDERERS)) >= len(LAUNDERERS) - 1
     assert result.rank[EXCHANGE] > 30 and result.rank[PAYROLL] > 30
