@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from jobs.blobs import BlobStore
     from jobs.queue import JobQueue
     from jobs.records import JobRecord, JobRecords
+    from ml.analyzer import Analyzer
 
 T = TypeVar("T")
 
@@ -32,7 +33,8 @@ CLUSTER_PROFILE_MISS_S = 2.0
 
 @dataclass
 class Services:
-    """What lives as long as the app: one graph store, blob store, Redis client, job queue."""
+    """What lives as long as the app: one graph store, blob store, Redis client, job queue and
+    the analyzer (ml/analyzer.py; the queue's)."""
 
     settings: Settings
     store: GraphStore
@@ -42,20 +44,20 @@ class Services:
     cluster_profiles: tuple[float, dict[int, dict[str, Any]]] = (0.0, {})
     _refresh: asyncio.Task | None = None
 
+    @property
+    def analyzer(self) -> Analyzer:
+        return self.queue.analyzer
+
     def may_refresh_profiles(self) -> bool:
         """A cluster missing from the cache may be new: read again, at most every few seconds."""
         return time.monotonic() - self.cluster_profiles[0] > CLUSTER_PROFILE_MISS_S
 
     async def profiles(self, force: bool = False) -> dict[int, dict[str, Any]]:
-        """Cluster id -> profile from the analyzer, read again after CLUSTER_PROFILE_TTL_S."""
+        """Cluster id -> profile from the analyzer (which reads them once per cluster model
+        version), asked again after CLUSTER_PROFILE_TTL_S."""
         stamp, cached = self.cluster_profiles
         if force or time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S:
-            from jobs import analysis
-
-            try:
-                cached = await analysis.cluster_profiles(self.store)
-            except analysis.AnalysisUnavailable:
-                cached = {}
+            cached = await asyncio.to_thread(self.analyzer.cluster_profiles)
             self.cluster_profiles = (time.monotonic(), cached)
         return cached
 

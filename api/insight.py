@@ -91,11 +91,11 @@ def _version(meta: dict[str, Any], active: str | None) -> ModelVersion:
 class InsightQuery:
     @strawberry.field(permission_classes=READ, description="The registry's models and their versions.")
     def models(self, info: Ctx, last: int = 10) -> list[ModelInfo]:
-        from ml.registry import MODEL_NAMES
+        from ml.models import MODELS
 
         registry = _registry(info)
         out = []
-        for name in MODEL_NAMES:
+        for name in MODELS:
             active = registry.active(name)
             versions = list(reversed(registry.versions(name)))[: max(1, min(last, 100))]
             if not versions:

@@ -14,7 +14,7 @@ from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.context import Context
+from api.context import Context, lazy
 from api.insight import ActivityDay
 from api.loader import Loader
 from api.safety import ApiError, KeyRequired, ReadKey, page_size
@@ -31,6 +31,7 @@ from graph.model import Wallet as WalletRecord
 from graph.model import WalletStats as StatsRecord
 from graph.patterns import wallet_patterns
 from graph.store import MAX_HOPS, TransferCursor
+from graph.wallet_analysis import WalletAnalysis
 from jobs.records import JobRecord
 
 Ctx = Info[Context, None]
@@ -241,6 +242,11 @@ class Wallet:
     address: str
     node: strawberry.Private[WalletRecord]
 
+    @lazy
+    def analysis(self) -> WalletAnalysis:
+        """The node's analysis properties as one record (read once per wallet of a response)."""
+        return WalletAnalysis.from_props(self.node.props)
+
     @strawberry.field
     def labels(self) -> list[str]:
         return self.node.labels
@@ -259,11 +265,11 @@ class Wallet:
 
     @strawberry.field(description="When the analysis last ran (epoch seconds); null if never.")
     def analyzed_at(self) -> int | None:
-        return self.node.props.get("analyzed_at")
+        return self.analysis.analyzed_at
 
     @strawberry.field(description="Personalised PageRank of the wallet (from ml/).")
     def ppr(self) -> float | None:
-        return as_float(self.node.props.get("ppr"))
+        return as_float(self.analysis.ppr)
 
     @strawberry.field(description="P(no transaction in the next 30 days) at the last scoring (ml/growth/).")
     def churn_risk(self) -> float | None:
@@ -297,10 +303,10 @@ class Wallet:
 
     @strawberry.field
     def typology(self) -> Typology | None:
-        code = self.node.props.get("typology")
+        code = self.analysis.typology
         if not code:
             return None
-        axes = api_reads.typology_axes(str(code), self.node.props.get("typology_axes"))
+        axes = api_reads.typology_axes(str(code), self.analysis.typology_axes)
         return Typology(
             code=str(code),
             axes=[
@@ -315,11 +321,12 @@ class Wallet:
 
     @strawberry.field
     def cluster(self, info: Ctx) -> Cluster | None:  # a Cluster, or an awaitable of one after a refresh
-        cid = self.node.props.get("cluster")
+        a = self.analysis
+        cid = a.cluster
         if cid is None:
             return None
-        version = self.node.props.get("cluster_version")
-        profile = api_reads.decode_json(self.node.props.get("cluster_profile"))
+        version = a.cluster_version
+        profile = api_reads.decode_json(a.cluster_profile)
         if profile is None:
             services = info.context.services
             profile = services.cached_profiles().get(int(cid))
@@ -335,34 +342,31 @@ class Wallet:
 
     @strawberry.field
     def anomaly(self) -> Anomaly | None:
-        p = self.node.props
-        score = as_float(p.get("anomaly_score"))
+        a = self.analysis
+        score = as_float(a.anomaly_score)
         if score is None:
             return None
-        factors = api_reads.explanation(p.get("anomaly_explanation"))
         return Anomaly(
             score=score,
-            rank=p.get("anomaly_rank"),
-            flagged=bool(p.get("anomaly_flagged")),
-            model=p.get("anomaly_model"),
-            version=p.get("anomaly_version"),
+            rank=a.anomaly_rank,
+            flagged=bool(a.anomaly_flagged),
+            model=a.anomaly_model,
+            version=a.anomaly_version,
             explanation=[
-                AnomalyFactor(factor=f["factor"], contribution=as_float(f["contribution"]) or 0.0)
-                for f in factors
+                AnomalyFactor(factor=f.factor, contribution=f.contribution) for f in a.explanation().factors
             ],
         )
 
     @strawberry.field
     def profile(self, info: Ctx) -> ProfileImage | None:
-        image = self.node.props.get("profile_image")
-        if not image:
+        a = self.analysis
+        if not a.profile_image:
             return None
         blobs = info.context.services.blobs
-        meta = self.node.props.get("profile_metadata")
         return ProfileImage(
-            image_url=blobs.url(image),
-            metadata_url=blobs.url(meta) if meta else None,
-            source=self.node.props.get("profile_source"),
+            image_url=blobs.url(a.profile_image),
+            metadata_url=blobs.url(a.profile_metadata) if a.profile_metadata else None,
+            source=a.profile_source,
         )
 
     @strawberry.field(description="Transfers newest first, in keyset pages.")

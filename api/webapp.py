@@ -1,13 +1,17 @@
 """The web app (web/, issue 18) at /app/: its build (web/dist) from the same origin as /graphql.
 
-Files of the build are served as they are (hashed assets cached for a year); any other path under
+Files of the build are served as they are (hashed assets cached for a year; text gzipped for
+clients that accept it, compressed once per file); any other path under
 /app/ that names no file gets index.html, so deep links (/app/wallet/0x...) open the app, which
 routes in the browser. Without a build, /app/ says how to make one.
 """
 
 from __future__ import annotations
 
+import gzip
+import mimetypes
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from starlette.requests import Request
@@ -30,6 +34,24 @@ The GraphQL API works without it: <a href="/graphql">GraphiQL</a>.</p></main></b
 """
 
 
+COMPRESSIBLE = {".js", ".css", ".html", ".svg", ".json", ".map", ".txt"}
+
+
+@lru_cache(maxsize=256)
+def _gzipped(path: Path, mtime_ns: int) -> bytes:
+    return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+
+
+def _file(path: Path, request: Request, headers: dict[str, str]) -> Response:
+    if path.suffix in COMPRESSIBLE:
+        headers = {**headers, "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            body = _gzipped(path, path.stat().st_mtime_ns)
+            media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return Response(body, media_type=media, headers={**headers, "Content-Encoding": "gzip"})
+    return FileResponse(path, headers=headers)
+
+
 def web_dist() -> Path:
     return Path(os.environ.get("AIDROP_WEB_DIST") or DIST)
 
@@ -50,9 +72,9 @@ def routes(dist: Path | None = None) -> list[BaseRoute]:
             target = (root / rel).resolve()
             if target.is_relative_to(root) and target.is_file():
                 headers = IMMUTABLE if rel.startswith("assets/") else {"Cache-Control": "no-cache"}
-                return FileResponse(target, headers=headers)
+                return _file(target, request, headers)
             if "." in rel.rsplit("/", 1)[-1]:  # a file the build lacks, not a route of the app
                 return PlainTextResponse("not found", status_code=404)
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return _file(index, request, {"Cache-Control": "no-cache"})
 
     return [Route("/app", app_root), Route("/app/", app_file), Route("/app/{path:path}", app_file)]

@@ -44,6 +44,16 @@ class Setting:
     camouflage: int = 3  # extra ordinary transfers per member during its scheme
 
 
+# Named settings besides the default (bench/laundering.py --setting). "wide" was added after the
+# detector was fixed (issue 14) and run once: larger groups, windows up to a month (longer than the
+# detector's 7-day link window) and heavier camouflage than anything the detector was written against.
+SETTINGS = {
+    "default": {},
+    "dense": {"accounts": 3000, "per_day": 1.0},
+    "wide": {"min_size": 6, "max_size": 20, "max_window_days": 30.0, "camouflage": 8},
+}
+
+
 def _times(rng: np.random.Generator, n: int, days: int) -> np.ndarray:
     day = rng.integers(0, days, n)
     hour = rng.choice(24, n, p=_DIURNAL)

@@ -83,9 +83,9 @@ async def tedge(store: FalkorStore, folds: int, seed: int, repeat: list[int] | N
 async def synth(store: FalkorStore, wallets: int, days: int, folds: int, seed: int, work: Path) -> dict:
     from ingest.load import ingest_etl
     from ingest.synth import generate
-    from ml.anomaly import make_model
     from ml.dataset import label_positions, read_labels
     from ml.evaluate import anomaly_metrics, out_of_fold, recovery_at_k
+    from ml.models import make_model
     from ml.pipeline import dataset, fit_typology
 
     summary = generate(work / "synth", wallets, days, seed=seed, progress=False)
@@ -111,7 +111,7 @@ async def synth(store: FalkorStore, wallets: int, days: int, folds: int, seed: i
         runs[name] = (score, flagged)
     free = make_model("aidrop")
     free.fit(ds)
-    result = free.score(ds, explain=False)
+    result = free.predict_result(ds, explain=False)
     runs["aidrop (label-free)"] = (result.score[pos], result.flagged[pos])
     for name, (score, flagged) in runs.items():
         rec = recovery_at_k(score, y == 1, kinds)

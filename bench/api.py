@@ -80,6 +80,7 @@ def bare_app():  # type: ignore[no-untyped-def]
 async def load(graph_url: str, name: str, wallets: int, transfers: int, analysed: int) -> list[str]:
     from graph import api_reads
     from graph.falkor import FalkorStore
+    from graph.wallet_analysis import WalletAnalysis
     from tests.factories import addr, random_transfers
 
     store = FalkorStore(graph_url, name)
@@ -91,10 +92,10 @@ async def load(graph_url: str, name: str, wallets: int, transfers: int, analysed
     rng = random.Random(1)
     chosen = [addr(i) for i in rng.sample(range(1, wallets + 1), analysed)]
     for i, a in enumerate(chosen):
-        await api_reads.write_analysis(store, a, f"bench-{i}", {
-            "typology": "D-T-A-C", "cluster": i % 12, "anomaly_score": rng.random(), "anomaly_rank": i + 1,
-            "anomaly_flagged": i % 50 == 0, "anomaly_model": "bench", "anomaly_version": "1",
-        })  # fmt: skip
+        await api_reads.write_analysis(store, a, f"bench-{i}", WalletAnalysis(
+            typology="D-T-A-C", cluster=i % 12, anomaly_score=rng.random(), anomaly_rank=i + 1,
+            anomaly_flagged=i % 50 == 0, anomaly_model="bench", anomaly_version="1",
+        ))  # fmt: skip
     await store.close()
     return chosen
 

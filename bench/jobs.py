@@ -7,7 +7,7 @@ drawn locally (no external image API):
    completed, as a client polling the job sees it).
 
 The graph is a synthetic chain (ingest/synth). The analysis is what `aidrop worker` uses by
-default (jobs/analysis.py: ml/'s batch scoring, models fitted on the first job of the warm-up,
+default (ml/analyzer.py: ml/'s batch scoring, models fitted on the first job of the warm-up,
 then each wallet's scores read and written once); `--analyzer tests.stub_analyzer` measures the
 job machinery alone.
 
@@ -118,7 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     parser_analyzer = args.analyzer
-    analyzer = parser_analyzer or os.environ.get("AIDROP_ANALYZER", "")  # empty: jobs/analysis.py picks
+    analyzer = parser_analyzer or os.environ.get("AIDROP_ANALYZER", "")  # empty: ml/analyzer.py's models
     with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-bench-jobs-") as tmp:
         name = "bench_jobs"
         addresses = asyncio.run(load(server.graph_url, name, args.wallets, Path(tmp) / "chain"))
@@ -150,7 +150,7 @@ def main() -> None:
                     "the first analysis scores the graph (fitting models when none is active)"))  # fmt: skip
     print(table(rows, ("run", "figure", "more")))
     print(
-        f"analyzer {analyzer or 'auto (jobs/analysis.py)'}; worker concurrency {args.concurrency}; "
+        f"analyzer {analyzer or 'ml models (ml/analyzer.py)'}; worker concurrency {args.concurrency}; "
         f"failed {r['failed']}; load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
 

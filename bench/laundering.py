@@ -7,6 +7,7 @@ detector's time, and how many busy services (exchanges, routers, payrolls, airdr
 top K.
 
 .venv/bin/python bench/laundering.py --generator amlsim --seeds 1,2,3 [--accounts 5000 --days 90]
+.venv/bin/python bench/laundering.py --generator amlsim --seeds 1,2,3 --setting wide   # held out
 .venv/bin/python bench/laundering.py --generator synth --seeds 1,2,3 --wallets 20000 --days 120
 .venv/bin/python bench/laundering.py --generator demo          # aidrop demo chain: AUC
 .venv/bin/python bench/laundering.py --generator tedge         # label-free AUC, phishing labels
@@ -69,7 +70,7 @@ async def judge(store: FalkorStore, labels: Path, busy: set[str] | None = None) 
     model = AidropAnomaly().fit(ds)
     f = ds.features
     runs = {
-        "aidrop label-free (evidence)": model.score(ds, explain=False).score,
+        "aidrop label-free (evidence)": model.predict_result(ds, explain=False).score,
         "incoming value alone": f["in_value"].to_numpy(float),
         "degree alone": (f["in_degree"] + f["out_degree"]).to_numpy(float),
         "collector heuristic (before)": model._collector(ds).score,
@@ -96,11 +97,19 @@ async def judge(store: FalkorStore, labels: Path, busy: set[str] | None = None) 
     return out
 
 
+def _setting(args: argparse.Namespace):  # noqa: ANN202
+    """bench/amlsim.py's Setting from the flags, a named setting's values over them."""
+    from bench.amlsim import SETTINGS, Setting
+
+    base = {"accounts": args.accounts, "days": args.days, "per_day": args.per_day, "share": args.share}
+    return Setting(**{**base, **SETTINGS[args.setting]})
+
+
 async def run_amlsim(server, seed: int, args: argparse.Namespace, work: Path) -> dict:
-    from bench.amlsim import Setting, addresses, write
+    from bench.amlsim import addresses, write
     from ingest.load import ingest_edges
 
-    setting = Setting(accounts=args.accounts, days=args.days, per_day=args.per_day, share=args.share)
+    setting = _setting(args)
     folder = work / f"amlsim-{seed}"
     counts = write(folder, setting, seed)
     store = FalkorStore(server.graph_url, f"amlsim{seed}")
@@ -213,6 +222,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--per-day", type=float, default=0.3)
     parser.add_argument("--share", type=float, default=0.03)
+    parser.add_argument(
+        "--setting",
+        choices=["default", "dense", "wide"],
+        default="default",
+        help="a named bench/amlsim.py setting over the flags (dense: 3,000 x 1.0/day)",
+    )
     parser.add_argument("--wallets", type=int, default=20000)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

@@ -50,6 +50,7 @@ def main() -> None:
             if run.returncode:
                 raise SystemExit(run.stderr[-3000:])
             r = json.loads(run.stdout.strip().splitlines()[-1])
+    print(json.dumps(r), file=sys.stderr)  # the raw figures, for the record
     kb = r["jsGzipBytes"] / 1024
     first, bare = r["firstRenderMedianMs"], r["bareQueryMedianMs"]
     rows = [

@@ -19,8 +19,19 @@ def open_store(settings: Settings | None = None, graph_name: str | None = None) 
     if s.backend == "neo4j":
         from graph.neo4j_store import Neo4jStore
 
-        uri = s.neo4j_uri or s.graph_url
-        return Neo4jStore(uri, s.neo4j_user, s.neo4j_password, s.neo4j_database)
+        uri, user, password = s.neo4j_uri or s.graph_url, s.neo4j_user, s.neo4j_password
+        if not uri:  # no server named: the local one of `aidrop neo4j start`, when it runs
+            from core.errors import GraphUnavailable
+            from graph.neo4j_server import local_neo4j
+
+            local = local_neo4j(s).status()
+            if not local.healthy:
+                raise GraphUnavailable(
+                    "AIDROP_GRAPH_BACKEND=neo4j needs NEO4J_URI (with NEO4J_USER, NEO4J_PASSWORD), or the "
+                    'local Neo4j: eval "$(aidrop neo4j start)"'
+                )
+            uri, user, password = local.uri, local.user, local.password
+        return Neo4jStore(uri, user, password, s.neo4j_database)
     from graph.falkor import FalkorStore
 
     url = s.graph_url

@@ -8,12 +8,14 @@ batched reads (`wallets_by_address` and friends), which the API's DataLoaders ca
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graph import cypher as q
 from graph.model import NATIVE_TOKEN
 from graph.store import _FAR_FUTURE, MAX_PAGE, GraphStore
+from graph.wallet_analysis import Explanation, WalletAnalysis
 
 # Wallet properties written by the analysis (ml/ and jobs/); docs/ml.md and docs/api.md.
 JSON_PROPERTIES = ("anomaly_explanation", "typology_axes", "cluster_profile")
@@ -78,11 +80,19 @@ async def typology_counts(store: GraphStore) -> list[dict[str, Any]]:
     return await store.query(q.TYPOLOGY_COUNTS)
 
 
-async def write_analysis(store: GraphStore, address: str, job_id: str, props: dict[str, Any]) -> bool:
-    """Write one analysis onto the wallet unless this job already did; True when written.
+async def write_analysis(
+    store: GraphStore,
+    address: str,
+    job_id: str,
+    analysis: WalletAnalysis,
+    current: Mapping[str, Any] | None = None,
+) -> bool:
+    """Write one analysis onto the wallet unless this job already did; True when written. With
+    `current` (the node's properties as read) only what differs is sent.
 
     Values that are dicts or lists of non-scalars are stored as JSON text (both backends keep
     only scalars and lists of scalars on nodes)."""
+    props = analysis.to_props() if current is None else analysis.changed(current)
     clean: dict[str, Any] = {}
     for key, value in props.items():
         if isinstance(value, dict) or (
@@ -118,18 +128,8 @@ def typology_axes(code: str | None, raw: Any) -> list[dict[str, Any]]:
 
 
 def explanation(raw: Any) -> list[dict[str, Any]]:
-    """Anomaly factors as [{factor, contribution}], from [{feature|factor, contribution}] or
-    {factor: contribution} (JSON text or not)."""
-    data = decode_json(raw)
-    if isinstance(data, dict):
-        return [{"factor": k, "contribution": v} for k, v in data.items()]
-    if not isinstance(data, list):
-        return []
-    return [
-        {"factor": str(f.get("factor", f.get("feature"))), "contribution": f.get("contribution")}
-        for f in data
-        if isinstance(f, dict)
-    ]
+    """Anomaly factors as [{factor, contribution}] (`WalletAnalysis.explanation()` has them typed)."""
+    return [{"factor": f.factor, "contribution": f.contribution} for f in Explanation.parse(raw).factors]
 
 
 @dataclass(frozen=True)

@@ -579,6 +579,8 @@ MATCH (s:Segment {id: $segment})
 MERGE (c)-[:FROM_SEGMENT]->(s)
 """,
 )
+# r.propensity: the first-use propensities (CATEGORIES order) aidrop predicted for the wallet when
+# the campaign took it, for the report's lift by propensity decile.
 ADD_CAMPAIGN_TARGETS = stmt(
     "add_campaign_targets",
     """
@@ -587,7 +589,7 @@ UNWIND range(0, size($addresses) - 1) AS i
 WITH c, $addresses[i] AS a, $groups[i] AS g
 MATCH (w:Wallet {address: a})
 MERGE (c)-[r:TARGETS]->(w)
-SET r.group = g
+SET r.group = g, r.propensity = w.propensity
 """,
 )
 CAMPAIGNS = stmt(
@@ -604,7 +606,7 @@ CAMPAIGN_TARGETS = stmt(
     "campaign_targets",
     """
 MATCH (:Campaign {id: $id})-[r:TARGETS]->(w:Wallet)
-RETURN w.address AS address, r.group AS group, w.typology AS typology
+RETURN w.address AS address, r.group AS group, w.typology AS typology, r.propensity AS propensity
 ORDER BY address
 """,
 )
@@ -1022,13 +1024,16 @@ PATTERN_CLEAR = stmt(
     "pattern_clear",
     "MATCH (p:Pattern) WITH p LIMIT $batch DETACH DELETE p",
 )
+# columnar, the values projected with WITH: so FalkorDB looks the wallets up by the address index
+# (a map's field in the pattern scanned every wallet: 1 ms a transfer at 5,000 wallets)
 PATTERN_HASHES = stmt(
     "pattern_hashes",
     """
-UNWIND $rows AS r
-MATCH (a:Wallet {address: r.src})-[t:TRANSFER]->(b:Wallet {address: r.dst})
-WHERE t.ts = r.ts
-RETURN r.i AS i, t.hash AS hash
+UNWIND range(0, size($src) - 1) AS i
+WITH i, $src[i] AS s, $dst[i] AS d, $ts[i] AS ts
+MATCH (a:Wallet {address: s})-[t:TRANSFER]->(b:Wallet {address: d})
+WHERE t.ts = ts
+RETURN i, t.hash AS hash
 """,
 )
 PATTERN_WRITE = stmt(

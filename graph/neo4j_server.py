@@ -78,9 +78,10 @@ class Neo4jStatus:
         return d
 
     def env_lines(self) -> str:
-        """`NEO4J_URI=... NEO4J_USER=... NEO4J_PASSWORD=...` lines a shell can eval."""
+        """`export NEO4J_URI=...` (USER, PASSWORD) lines a shell can eval: exported, so the
+        commands run after `eval "$(aidrop neo4j start)"` see them."""
         pairs = (("NEO4J_URI", self.uri), ("NEO4J_USER", self.user), ("NEO4J_PASSWORD", self.password))
-        return "\n".join(f"{k}={shlex.quote(v)}" for k, v in pairs)
+        return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in pairs)
 
 
 def _java() -> str:

@@ -20,13 +20,16 @@ async def transfer_hashes(store: GraphStore, transfers: list[tuple[str, str, int
     may move several assets at one time)."""
     found: list[list[str]] = [[] for _ in transfers]
     for start in range(0, len(transfers), BATCH):
-        rows = [
-            {"i": start + i, "src": s, "dst": d, "ts": int(t)}
-            for i, (s, d, t) in enumerate(transfers[start : start + BATCH])
-        ]
-        for r in await store.query(q.PATTERN_HASHES, {"rows": rows}):
-            if r["hash"] is not None and r["hash"] not in found[r["i"]]:
-                found[r["i"]].append(r["hash"])
+        part = transfers[start : start + BATCH]
+        params = {
+            "src": [s for s, _, _ in part],
+            "dst": [d for _, d, _ in part],
+            "ts": [int(t) for _, _, t in part],
+        }
+        for r in await store.query(q.PATTERN_HASHES, params):
+            at = start + int(r["i"])
+            if r["hash"] is not None and r["hash"] not in found[at]:
+                found[at].append(r["hash"])
     return found
 
 

@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from graph import cypher as q
@@ -242,8 +243,15 @@ class Monitor:
         if not self.by_address or frame.empty:
             self.seconds += time.perf_counter() - started
             return []
-        watched = list(self.by_address)
-        hit = frame[frame["from_address"].isin(watched) | frame["to_address"].isin(watched)]
+        # a set lookup per row: pandas' isin over Arrow strings costs ~70 ms per call against
+        # a thousand watched addresses, more than everything else in a call
+        watched = self.by_address.keys()
+        src, dst = frame["from_address"].to_numpy(object), frame["to_address"].to_numpy(object)
+        hit = frame[
+            np.fromiter(
+                (a in watched or b in watched for a, b in zip(src, dst, strict=True)), bool, len(frame)
+            )
+        ]
         if hit.empty:
             self.seconds += time.perf_counter() - started
             return []

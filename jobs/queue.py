@@ -17,22 +17,26 @@ from jobs.records import JobRecord, JobRecords
 
 if TYPE_CHECKING:
     from core.settings import Settings
+    from ml.analyzer import Analyzer
 
 KINDS = ("analyze_wallet", "analyze_batch", "ingest_range", "rescore_all", "snapshot_campaign")
 
 
 class JobQueue:
-    def __init__(self, records: JobRecords, settings: Settings) -> None:
+    """`analyzer` gives the models' version a job's id includes (built from `settings` if none)."""
+
+    def __init__(self, records: JobRecords, settings: Settings, analyzer: Analyzer | None = None) -> None:
+        from ml.analyzer import make_analyzer
+
         self.records = records
         self.settings = settings
+        self.analyzer = analyzer or make_analyzer(settings)
 
     async def analyze_wallet(
         self, address: str, force: bool = False, version: str | None = None
     ) -> JobRecord:
-        from jobs.analysis import model_version
-
         address = normalize_address(address)
-        version = version or model_version()
+        version = version or self.analyzer.model_version()
         record, _ = await self.records.create(
             "analyze_wallet",
             f"analyze_wallet:{address}:{version}",
@@ -43,18 +47,14 @@ class JobQueue:
         return record
 
     async def analyze_wallets(self, addresses: Sequence[str], force: bool = False) -> list[JobRecord]:
-        from jobs.analysis import model_version
-
         normalized = [normalize_address(a) for a in addresses]  # all valid or nothing queued
-        version = model_version()
+        version = self.analyzer.model_version()
         return [await self.analyze_wallet(a, force, version) for a in normalized]
 
     async def analyze_batch(self, addresses: Sequence[str], force: bool = False) -> JobRecord:
         """One job analysing many wallets in turn (progress per wallet)."""
-        from jobs.analysis import model_version
-
         normalized = sorted({normalize_address(a) for a in addresses})
-        version = model_version()
+        version = self.analyzer.model_version()
         digest = hashlib.sha256(",".join(normalized).encode()).hexdigest()[:24]
         record, _ = await self.records.create(
             "analyze_batch",
@@ -72,9 +72,7 @@ class JobQueue:
         return record
 
     async def rescore_all(self) -> JobRecord:
-        from jobs.analysis import model_version
-
-        version = model_version()
+        version = self.analyzer.model_version()
         record, _ = await self.records.create("rescore_all", f"rescore_all:{version}", {"version": version})
         return record
 

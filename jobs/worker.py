@@ -1,7 +1,8 @@
 """`aidrop worker`: the arq worker and its job functions.
 
-Each job function is thin: it marks the record running, does its work through graph/, ml/ and
-jobs/analysis.py, and records the outcome. Failures of something outside (graph, Redis, S3, the
+Each job function is thin: it marks the record running, does its work through graph/ and ml/
+(the analysis through the `ml.analyzer.Analyzer` the worker builds at startup, `ctx["analyzer"]`),
+and records the outcome. Failures of something outside (graph, Redis, S3, the
 image API, the RPC node) are retried with exponential backoff up to AIDROP_JOB_MAX_TRIES; any
 other failure ends the job at once as failed, with its code and message.
 
@@ -21,6 +22,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from arq import Retry
@@ -37,12 +39,13 @@ from jobs.records import JobRecords, dump_job, load_job
 
 if TYPE_CHECKING:
     from core.settings import Settings
+    from graph.wallet_analysis import WalletAnalysis
+    from ml.analyzer import Analyzer
 
 log = logging.getLogger("aidrop.worker")
 BEAT_S = 1.0  # heartbeat period
 BEAT_TTL_S = 5.0  # a worker silent this long is gone
 REAP_S = 2.0
-CLUSTER_PROFILE_TTL_S = 60.0
 Progress = Callable[[float, str | None], Awaitable[None]]
 
 
@@ -116,38 +119,28 @@ async def _run(ctx: dict[str, Any], work: Callable[[Progress], Awaitable[Any]]) 
 
 
 # ---- the analysis of one wallet ------------------------------------------------------------
-async def _cluster_profiles(ctx: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    """Read again every CLUSTER_PROFILE_TTL_S, by one job at a time (the others keep the last)."""
-    stamp, cached = ctx.get("cluster_profiles", (0.0, {}))
-    lock = ctx.setdefault("cluster_profiles_lock", asyncio.Lock())
-    if time.monotonic() - stamp > CLUSTER_PROFILE_TTL_S and not lock.locked():
-        async with lock:
-            cached = await analysis.cluster_profiles(ctx["store"])
-            ctx["cluster_profiles"] = (time.monotonic(), cached)
-    return cached
-
-
-async def _profile_image(ctx: dict[str, Any], address: str, props: dict[str, Any],
+async def _profile_image(ctx: dict[str, Any], address: str, found: WalletAnalysis,
                          current: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """Picture and metadata of the wallet, stored as blobs; the node properties naming them.
+    """Picture and metadata of the wallet, stored as blobs; the fields naming them.
     The same prompt (typology, cluster, anomaly band) keeps the pictures it already has."""
     from ml import profile_image as pi
 
     settings: Settings = ctx["settings"]
     blobs = ctx["blobs"]
-    axes = api_reads.typology_axes(props.get("typology"), props.get("typology_axes"))
-    cluster = props.get("cluster")
-    cluster_profile = props.get("cluster_profile")
+    analyzer: Analyzer = ctx["analyzer"]
+    axes = api_reads.typology_axes(found.typology, found.typology_axes)
+    cluster = found.cluster
+    cluster_profile = found.cluster_profile
     if cluster_profile is None and cluster is not None:
-        cluster_profile = (await _cluster_profiles(ctx)).get(int(cluster), {})
+        cluster_profile = analyzer.cluster_profiles().get(int(cluster), {})
     profile = pi.Profile(
         address=address,
-        typology=props.get("typology"),
+        typology=found.typology,
         axes=axes,
         cluster=int(cluster) if cluster is not None else None,
         cluster_profile=api_reads.decode_json(cluster_profile) or {},
-        anomaly_score=props.get("anomaly_score"),
-        anomaly_flagged=props.get("anomaly_flagged"),
+        anomaly_score=found.anomaly_score,
+        anomaly_flagged=found.anomaly_flagged,
     )
     text = pi.prompt(profile)
     source = "openai" if settings.openai_api_key else "avatar"
@@ -211,23 +204,22 @@ async def analyze_one(ctx: dict[str, Any], address: str, job_id: str, version: s
             f"no wallet {address} in the graph" + ("" if settings.rpc_url else " (no RPC node configured)")
         )
     await step(0.2, "analysing")
-    props = await analysis.analyze(store, address)
+    analyzer: Analyzer = ctx["analyzer"]
+    found = await analyzer.analyze(store, current)
     await step(0.7, "drawing the profile image")
-    props.update(await _profile_image(ctx, address, props, current.props))
-    props["analyzed_at"] = int(time.time())
-    props["analysis_version"] = version
+    picture = await _profile_image(ctx, address, found, current.props)
+    found = replace(found, **picture, analyzed_at=int(time.time()), analysis_version=version)
     await step(0.9, "writing")
     # what the node already holds (a batch score wrote it) is not sent again
-    changed = {k: v for k, v in props.items() if current.props.get(k) != v}
-    written = await api_reads.write_analysis(store, address, job_id, changed)
+    written = await api_reads.write_analysis(store, address, job_id, found, current.props)
     out = {
         "address": address,
         "written": written,
-        "typology": props.get("typology"),
-        "cluster": props.get("cluster"),
-        "anomaly_score": props.get("anomaly_score"),
-        "anomaly_flagged": props.get("anomaly_flagged"),
-        "profile_image": props.get("profile_image", current.props.get("profile_image")),
+        "typology": found.typology,
+        "cluster": found.cluster,
+        "anomaly_score": found.anomaly_score,
+        "anomaly_flagged": found.anomaly_flagged,
+        "profile_image": found.profile_image or current.props.get("profile_image"),
     }
     if fetched:
         out["fetched"] = fetched
@@ -287,20 +279,20 @@ async def rescore_all(ctx: dict[str, Any], *, version: str = "") -> Any:
     else each analysed wallet in turn."""
 
     async def work(progress: Progress) -> dict[str, Any]:
-        target = analysis.analyzer()
-        if hasattr(target, "rescore_all"):
-            result = target.rescore_all(ctx["store"])
-            if asyncio.iscoroutine(result):
-                result = await result
+        store, analyzer = ctx["store"], ctx["analyzer"]
+        result = await analyzer.rescore_all(store)
+        if result is not None:
             return {"rescored": result}
-        total = await api_reads.wallet_count(ctx["store"], api_reads.WalletFilter())
+        total = await api_reads.wallet_count(store, api_reads.WalletFilter())
         after, n = "", 0
         while True:
-            page, more = await api_reads.wallet_page(ctx["store"], api_reads.WalletFilter(), 500, after)
+            page, more = await api_reads.wallet_page(store, api_reads.WalletFilter(), 500, after)
+            wallets = await store.wallets_by_address(page)
             for address in page:
-                props = await analysis.analyze(ctx["store"], address)
-                props["analysis_version"] = version
-                await api_reads.write_analysis(ctx["store"], address, f"{ctx['job_id']}:{address}", props)
+                if address not in wallets:  # gone since the page was read
+                    continue
+                found = replace(await analyzer.analyze(store, wallets[address]), analysis_version=version)
+                await api_reads.write_analysis(store, address, f"{ctx['job_id']}:{address}", found)
                 n += 1
             await progress(n / max(total, 1), f"{n}/{total} wallets")
             if not more:
@@ -388,10 +380,12 @@ async def job_start(ctx: dict[str, Any]) -> None:
 async def startup(ctx: dict[str, Any]) -> None:
     from graph import open_store
     from jobs.blobs import open_blobs
+    from ml.analyzer import make_analyzer
 
     settings: Settings = ctx["settings"]
     ctx["worker_id"] = f"{uuid.uuid4().hex[:12]}"
     ctx["store"] = open_store(settings)
+    ctx["analyzer"] = make_analyzer(settings)
     await ctx["store"].ensure_schema()
     ctx["blobs"] = open_blobs(settings)
     ctx["records"] = JobRecords.from_url(ctx["redis_url"], settings.job_ttl_days)

@@ -15,6 +15,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
+from ml.base import Estimator
 from ml.context import log_scale
 from ml.features import FEATURES
 
@@ -31,53 +32,62 @@ MAP_SAMPLE = 3_000
 DESCRIPTIONS = {f.name: f.description for f in FEATURES}
 
 
-class ClusterModel:
+class ClusterModel(Estimator):
     name = "clusters"
+    _renamed = {"scaler": "scaler_", "model": "model_", "assign": "assign_", "pca": "pca_",  # noqa: RUF012
+                "silhouettes": "silhouettes_", "profiles": "profiles_", "map": "map_", "k": "k_"}  # fmt: skip
 
     def __init__(
         self,
         algorithm: str = "kmeans",
         k: int | None = None,
-        k_range: tuple[int, int] = (2, 7),
+        k_range: tuple[int, int] | list[int] = (2, 7),
         seed: int = 0,
     ) -> None:
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {algorithm!r}")
-        self.params = {"algorithm": algorithm, "k": k, "k_range": list(k_range), "seed": seed}
-        self.scaler = StandardScaler()
-        self.model: Any = None
-        self.assign: KNeighborsClassifier | None = None  # DBSCAN: label new wallets by neighbours
-        self.pca = PCA(2, random_state=seed)
-        self.silhouettes: dict[int, float] = {}
-        self.profiles: list[dict[str, Any]] = []
-        self.map: dict[str, list] = {}
-        self.k = 0
+        self.algorithm = algorithm
+        self.k = k
+        self.k_range = k_range
+        self.seed = seed
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {**self.get_params(), "k_range": list(self.k_range)}
+
+    # learned by fit
+    scaler_: StandardScaler
+    model_: Any = None
+    assign_: KNeighborsClassifier | None = None  # DBSCAN: label new wallets by neighbours
+    pca_: PCA
+    silhouettes_: dict[int, float]
+    profiles_: list[dict[str, Any]]
+    map_: dict[str, list]
+    k_: int = 0
 
     def _x(self, features: pd.DataFrame) -> np.ndarray:
-        return self.scaler.transform(log_scale(features[COLUMNS]).to_numpy())
+        return self.scaler_.transform(log_scale(features[COLUMNS]).to_numpy())
 
     def fit(self, features: pd.DataFrame, rows: np.ndarray | None = None) -> ClusterModel:
-        rng = np.random.default_rng(int(self.params["seed"]))
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {self.algorithm!r}")
+        self.scaler_, self.pca_ = StandardScaler(), PCA(2, random_state=self.seed)
+        self.model_, self.assign_, self.silhouettes_ = None, None, {}
+        rng = np.random.default_rng(int(self.seed))
         rows = np.arange(len(features)) if rows is None else np.asarray(rows)
         sample = np.sort(rng.choice(rows, FIT_SAMPLE, replace=False)) if len(rows) > FIT_SAMPLE else rows
-        self.scaler.fit(log_scale(features.iloc[sample][COLUMNS]).to_numpy())
+        self.scaler_.fit(log_scale(features.iloc[sample][COLUMNS]).to_numpy())
         x = self._x(features.iloc[sample])
         sil = rng.choice(len(x), min(SILHOUETTE_SAMPLE, len(x)), replace=False)
-        algorithm, seed = self.params["algorithm"], int(self.params["seed"])
+        algorithm, seed = self.algorithm, int(self.seed)
         if algorithm == "dbscan":
-            self.model = DBSCAN(eps=_eps(x, seed), min_samples=10).fit(x)
-            labels = self.model.labels_
+            self.model_ = DBSCAN(eps=_eps(x, seed), min_samples=10).fit(x)
+            labels = self.model_.labels_
             core = labels >= 0
-            self.assign = KNeighborsClassifier(5).fit(
+            self.assign_ = KNeighborsClassifier(5).fit(
                 x[core] if core.any() else x, labels[core] if core.any() else labels
             )
-            self.k = int(len(set(labels.tolist()) - {-1}))
+            self.k_ = int(len(set(labels.tolist()) - {-1}))
         else:
-            ks = (
-                [int(self.params["k"])]
-                if self.params["k"]
-                else list(range(self.params["k_range"][0], self.params["k_range"][1] + 1))
-            )
+            ks = [int(self.k)] if self.k else list(range(self.k_range[0], self.k_range[1] + 1))
             ks = [k for k in ks if k < len(x)]
             best, best_model = -2.0, None
             for k in ks:
@@ -88,17 +98,17 @@ class ClusterModel:
                     if len(set(labels[sil].tolist())) > 1
                     else -1.0
                 )
-                self.silhouettes[k] = round(score, 4)
+                self.silhouettes_[k] = round(score, 4)
                 if score > best:
                     best, best_model = score, model
-            self.model = best_model
-            self.k = int(best_model.n_components if algorithm == "gmm" else best_model.n_clusters)
-        self.pca.fit(x)
+            self.model_ = best_model
+            self.k_ = int(best_model.n_components if algorithm == "gmm" else best_model.n_clusters)
+        self.pca_.fit(x)
         labels = self._predict_x(x)
-        self.profiles = profile(features.iloc[sample], labels, len(rows) / len(sample))
+        self.profiles_ = profile(features.iloc[sample], labels, len(rows) / len(sample))
         shown = rng.choice(len(x), min(MAP_SAMPLE, len(x)), replace=False)
-        xy = self.pca.transform(x[shown])
-        self.map = {
+        xy = self.pca_.transform(x[shown])
+        self.map_ = {
             "x": xy[:, 0].round(4).tolist(),
             "y": xy[:, 1].round(4).tolist(),
             "cluster": labels[shown].astype(int).tolist(),
@@ -106,10 +116,10 @@ class ClusterModel:
         return self
 
     def _predict_x(self, x: np.ndarray) -> np.ndarray:
-        if self.params["algorithm"] == "dbscan":
-            assert self.assign is not None
-            return self.assign.predict(x)
-        return self.model.predict(x)
+        if self.algorithm == "dbscan":
+            assert self.assign_ is not None
+            return self.assign_.predict(x)
+        return self.model_.predict(x)
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         return self._predict_x(self._x(features)).astype(int)

@@ -12,9 +12,10 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from graph.store import GraphStore
-from ml.anomaly import AnomalyResult, make_model
+from ml.anomaly import AnomalyResult
 from ml.dataset import Dataset, label_positions, read_labels
 from ml.metrics import DEFAULT_K, anomaly_metrics
+from ml.models import ANOMALY_MODELS, DEFAULT_ANOMALY, make_model
 from ml.pipeline import dataset, fit_typology
 from ml.registry import Registry
 from ml.typology import AXES, eligible_wallets, rule_labels
@@ -26,7 +27,7 @@ def out_of_fold(
     ds: Dataset,
     positions: np.ndarray,
     y: np.ndarray,
-    model: str = "aidrop",
+    model: str = DEFAULT_ANOMALY,
     folds: int = 5,
     seed: int = 0,
     **params: Any,
@@ -39,9 +40,8 @@ def out_of_fold(
     for fold, (train, test) in enumerate(split.split(positions, y), 1):
         log.info("%s: fold %d of %d ...", model, fold, folds)
         m = make_model(model, **params)
-        m.fit(ds, positions[train], y[train])  # type: ignore[attr-defined]  # make_model returns object (issue 14)
-        kwargs = {"explain": False} if model == "aidrop" else {}
-        result: AnomalyResult = m.score(ds, **kwargs)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
+        m.fit(ds, positions[train], y[train])
+        result: AnomalyResult = m.predict_result(ds, explain=False)
         score[test] = result.score[positions[test]]
         flagged[test] = result.flagged[positions[test]]
     return score, flagged
@@ -51,7 +51,7 @@ def cross_validate_anomaly(
     ds: Dataset,
     positions: np.ndarray,
     y: np.ndarray,
-    model: str = "aidrop",
+    model: str = DEFAULT_ANOMALY,
     folds: int = 5,
     seed: int = 0,
     ks: Sequence[int] = DEFAULT_K,
@@ -68,9 +68,9 @@ def label_free_metrics(
     ds: Dataset, positions: np.ndarray, y: np.ndarray, ks: Sequence[int] = DEFAULT_K, **params: Any
 ) -> dict[str, Any]:
     """The aidrop model with no labels at all, judged on the labelled wallets."""
-    m = make_model("aidrop", **params)
-    m.fit(ds)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
-    result: AnomalyResult = m.score(ds)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
+    m = make_model(DEFAULT_ANOMALY, **params)
+    m.fit(ds)
+    result: AnomalyResult = m.predict_result(ds)
     metrics = anomaly_metrics(result.score[positions], result.flagged[positions], y, ks)
     metrics.update(model="aidrop (label-free)", folds=0)
     return metrics
@@ -110,18 +110,19 @@ async def compare_anomaly(
     runs: list[tuple[str, np.ndarray, np.ndarray]] = []
     if folds >= 2:
         params = {"absolute_time": absolute_time}
-        runs.append(("aidrop", *out_of_fold(ds, positions, y, "aidrop", folds, seed, **params)))
-        runs.append(("mpocryptoml", *out_of_fold(ds, positions, y, "mpocryptoml", folds, seed)))
-        log.info("aidrop without labels ...")
-        free = make_model("aidrop", **params)
-        free.fit(ds)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
-        result = free.score(ds, explain=False)  # type: ignore[attr-defined]  # make_model returns object (issue 14)
-        runs.append(("aidrop (label-free)", result.score[positions], result.flagged[positions]))
+        for name in ANOMALY_MODELS:  # absolute time is a parameter of the models that take it
+            kwargs = {k: v for k, v in params.items() if k in make_model(name).get_params()}
+            runs.append((name, *out_of_fold(ds, positions, y, name, folds, seed, **kwargs)))
+        log.info("%s without labels ...", DEFAULT_ANOMALY)
+        free = make_model(DEFAULT_ANOMALY, **params)
+        free.fit(ds)
+        result = free.predict_result(ds, explain=False)
+        runs.append((f"{DEFAULT_ANOMALY} (label-free)", result.score[positions], result.flagged[positions]))
     else:
-        for name in ("aidrop", "mpocryptoml"):
+        for name in ANOMALY_MODELS:
             if registry.active(name):
                 art = registry.load(name)
-                result = art.obj.score(ds)
+                result = art.obj.predict_result(ds)
                 runs.append((f"{name} {art.version}", result.score[positions], result.flagged[positions]))
     models = []
     for name, score, flagged in runs:

@@ -19,12 +19,14 @@ from graph import scores as graph_scores
 from graph.activity import COLUMNS as ACTIVITY_COLUMNS
 from graph.activity import note_activity, status_of, summarize, write_activity
 from graph.store import GraphStore
-from ml.anomaly import AnomalyResult, make_model
+from ml.anomaly import AnomalyResult
+from ml.base import AnomalyModel
 from ml.clusters import ClusterModel
 from ml.dataset import Dataset, label_positions, read_labels
 from ml.explain import to_json
 from ml.laundering.evidence import examples, write_patterns
 from ml.metrics import anomaly_metrics
+from ml.models import DEFAULT_ANOMALY, MODELS, make_model
 from ml.registry import Artifact, Registry
 from ml.typology import AXES, TypologyModel, eligible_wallets
 
@@ -82,14 +84,14 @@ def _fingerprint(ds: Dataset, labels: pd.DataFrame | None) -> dict[str, Any]:
 
 # ---- training ----------------------------------------------------------------------------
 def fit_anomaly(
-    ds: Dataset, model: str = "aidrop", labels: pd.DataFrame | str | Path | None = None, **params: Any
-) -> tuple[Any, dict[str, Any]]:
+    ds: Dataset, model: str = DEFAULT_ANOMALY, labels: pd.DataFrame | str | Path | None = None, **params: Any
+) -> tuple[AnomalyModel, dict[str, Any]]:
     """A fitted anomaly model and its metadata (parameters, fingerprint, training metrics)."""
     pos, found = _labels(ds, labels)
     m = make_model(model, **params)
     y = found["label"].to_numpy(dtype=int) if found is not None and "label" in found else None
-    if model == "mpocryptoml" and (pos is None or y is None):
-        raise ValueError("mpocryptoml fits its logistic regression on labels: pass --labels")
+    if MODELS[model].needs_labels and (pos is None or y is None):
+        raise ValueError(f"{model} is fitted on labels: pass --labels")
     started = time.perf_counter()
     m.fit(ds, pos, y)
     meta: dict[str, Any] = {
@@ -98,16 +100,17 @@ def fit_anomaly(
         "supervised": bool(m.supervised),
     }
     if pos is not None and y is not None:
-        if model == "aidrop" and m.oof is not None:
+        if m.oof_ is not None and m.oof_y_ is not None:
             # judged on the wallets it fitted: at most max_train of the labelled ones
-            oof, oof_y = m.oof, m.oof_y
+            oof, oof_y = m.oof_, m.oof_y_
             meta["metrics"] = {"out_of_fold": _strip(anomaly_metrics(oof, oof >= 0.5, oof_y))}
         else:
-            result = m.score(ds)
+            result = m.predict_result(ds)
             meta["metrics"] = {"training": _strip(anomaly_metrics(result.score[pos], result.flagged[pos], y))}
     meta["seconds"] = round(time.perf_counter() - started, 3)
-    if model == "aidrop":
-        imp = sorted(m.importances().items(), key=lambda kv: -kv[1])[:20]
+    importances = m.importances()
+    if importances is not None:
+        imp = sorted(importances.items(), key=lambda kv: -kv[1])[:20]
         meta["importance"] = {k: round(v, 5) for k, v in imp}
     return m, meta
 
@@ -127,9 +130,9 @@ def fit_typology(
     meta = {
         "params": model.params,
         "data": _fingerprint(ds, None),
-        "source": model.source,
+        "source": model.source_,
         "trained_on": int(len(eligible)),
-        "metrics": model.evaluation,
+        "metrics": model.evaluation_,
         "seconds": round(time.perf_counter() - started, 3),
     }
     return model, meta
@@ -142,10 +145,10 @@ def fit_clusters(ds: Dataset, **params: Any) -> tuple[ClusterModel, dict[str, An
     meta = {
         "params": model.params,
         "data": _fingerprint(ds, None),
-        "k": model.k,
-        "metrics": {"silhouette": model.silhouettes},
-        "profiles": model.profiles,
-        "map": model.map,
+        "k": model.k_,
+        "metrics": {"silhouette": model.silhouettes_},
+        "profiles": model.profiles_,
+        "map": model.map_,
         "seconds": round(time.perf_counter() - started, 3),
     }
     return model, meta
@@ -169,7 +172,7 @@ async def train(
     store: GraphStore,
     registry: Registry,
     what: str,
-    model: str = "aidrop",
+    model: str = DEFAULT_ANOMALY,
     labels: str | Path | None = None,
     ds: Dataset | None = None,
     **params: Any,
@@ -211,6 +214,7 @@ class ScoreRun:
     version: str
     timer: Timer
     trained: list[str] = field(default_factory=list)  # models fitted on the spot (none was active)
+    columns: dict[str, Any] = field(default_factory=dict)  # what was written, by result column
 
 
 def _active_or_fit(registry: Registry, name: str, fit: Any) -> tuple[Artifact, bool]:
@@ -224,7 +228,7 @@ def _active_or_fit(registry: Registry, name: str, fit: Any) -> tuple[Artifact, b
 async def score(
     store: GraphStore,
     registry: Registry,
-    model: str = "aidrop",
+    model: str = DEFAULT_ANOMALY,
     write: bool = True,
     typology: bool = True,
     clusters: bool = True,
@@ -254,12 +258,12 @@ async def _score(
     started = int(time.time())
     ds = ds or await dataset(store, timer)
     trained: list[str] = []
-    if model == "mpocryptoml" and not registry.active(model):
+    if MODELS[model].needs_labels and not registry.active(model):
         registry.metadata(model)  # raises NotFound: train it with labels first
     with timer.stage("anomaly"):
         art, fitted = _active_or_fit(registry, model, lambda: fit_anomaly(ds, model))
         trained += [model] if fitted else []
-        result: AnomalyResult = art.obj.score(ds)
+        result: AnomalyResult = art.obj.predict_result(ds)
     frame = pd.DataFrame(
         {
             "address": ds.addresses,
@@ -321,7 +325,7 @@ async def _score(
             await note_activity(store, status_of(ds.graph, summary, started))
             if growth_columns is not None:
                 await graph_scores.write_growth(store, {"address": columns["address"], **growth_columns})
-    return ScoreRun(frame, model, art.version, timer, trained)
+    return ScoreRun(frame, model, art.version, timer, trained, columns)
 
 
 async def _write(

@@ -16,8 +16,9 @@ from typing import Any
 import joblib
 
 from core.errors import NotFound
+from ml.models import MODELS
 
-MODEL_NAMES = ("aidrop", "mpocryptoml", "typology", "clusters", "churn", "propensity")
+MODEL_NAMES = tuple(MODELS)  # the table's (ml/models.py)
 _VERSION = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
 
 

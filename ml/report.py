@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ml.models import ANOMALY_MODELS  # noqa: E402
 from ml.registry import MODEL_NAMES, Registry  # noqa: E402
 
 STYLE = """
@@ -77,7 +78,7 @@ def model_report(registry: Registry) -> str:
     )
     if "anomaly" in evaluations:
         parts.append(_anomaly_section(evaluations["anomaly"]))
-    for name in ("aidrop", "mpocryptoml"):
+    for name in ANOMALY_MODELS:
         if name in metas:
             parts.append(_anomaly_model_section(name, metas[name]))
     if "patterns" in evaluations:

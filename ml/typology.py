@@ -16,6 +16,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
 from sklearn.model_selection import train_test_split
 
+from ml.base import Estimator
 from ml.explain import forest_contributions, top_factors
 from ml.features import feature_names
 
@@ -54,8 +55,11 @@ def code(letters: dict[str, Any]) -> str:
     return "-".join(str(letters[a]) for a in AXES)
 
 
-class TypologyModel:
+class TypologyModel(Estimator):
     name = "typology"
+    _run_params = ("n_jobs",)
+    _renamed = {"columns": "columns_", "forests": "forests_", "source": "source_",  # noqa: RUF012
+                "evaluation": "evaluation_"}  # fmt: skip
 
     def __init__(
         self,
@@ -65,29 +69,29 @@ class TypologyModel:
         seed: int = 0,
         n_jobs: int = 2,
     ) -> None:
-        self.params = {
-            "n_estimators": n_estimators,
-            "min_samples_leaf": min_samples_leaf,
-            "max_depth": max_depth,
-            "seed": seed,
-        }
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.max_depth = max_depth
+        self.seed = seed
         self.n_jobs = n_jobs
-        self.columns = feature_names(False, motifs=False)
-        self.forests: dict[str, RandomForestClassifier] = {}
-        self.source = "rules"
-        self.evaluation: dict[str, Any] = {}
+
+    # learned by fit
+    columns_: list[str]
+    forests_: dict[str, RandomForestClassifier]
+    source_: str = "rules"  # what the axes were learned from: "labels" or "rules"
+    evaluation_: dict[str, Any]
 
     def _x(self, features: pd.DataFrame) -> np.ndarray:
-        return features.reindex(columns=self.columns).fillna(MISSING).to_numpy(dtype=np.float32)
+        return features.reindex(columns=self.columns_).fillna(MISSING).to_numpy(dtype=np.float32)
 
     def _forest(self) -> RandomForestClassifier:
         return RandomForestClassifier(
-            n_estimators=int(self.params["n_estimators"]),
-            min_samples_leaf=int(self.params["min_samples_leaf"]),
-            max_depth=self.params["max_depth"],
+            n_estimators=int(self.n_estimators),
+            min_samples_leaf=int(self.min_samples_leaf),
+            max_depth=self.max_depth,
             class_weight="balanced",
             n_jobs=self.n_jobs,
-            random_state=int(self.params["seed"]),
+            random_state=int(self.seed),
         )
 
     def fit(
@@ -101,18 +105,19 @@ class TypologyModel:
         """Fit one forest per axis on the `eligible` rows (positions), on `truth` (axis columns,
         aligned with `eligible`) or on the rule labels. A held-out share is evaluated first."""
         eligible = np.asarray(eligible)
+        self.columns_, self.forests_ = feature_names(False, motifs=False), {}
         if truth is not None:
             labels = truth.reset_index(drop=True)
-            self.source = "labels"
+            self.source_ = "labels"
         else:
             labels = rule_labels(features.iloc[eligible]).reset_index(drop=True)
-            self.source = "rules"
+            self.source_ = "rules"
         x = self._x(features.iloc[eligible])
-        rng = np.random.default_rng(int(self.params["seed"]))
+        rng = np.random.default_rng(int(self.seed))
         rows = np.arange(len(eligible))
         if len(rows) > MAX_TRAIN:
             rows = np.sort(rng.choice(rows, MAX_TRAIN, replace=False))
-        self.evaluation = {"source": self.source, "axes": {}}
+        self.evaluation_ = {"source": self.source_, "axes": {}}
         for axis in AXES:
             y = labels[axis].astype(str).to_numpy()[rows]
             classes, counts = np.unique(y, return_counts=True)
@@ -121,12 +126,12 @@ class TypologyModel:
                 train, test = train_test_split(
                     np.arange(len(rows)),
                     test_size=test_size,
-                    random_state=int(self.params["seed"]),
+                    random_state=int(self.seed),
                     stratify=stratify,
                 )
                 held = self._forest().fit(x[rows][train], y[train])
-                self.evaluation["axes"][axis] = _axis_report(held, x[rows][test], y[test], self.columns)
-            self.forests[axis] = self._forest().fit(x[rows], y)
+                self.evaluation_["axes"][axis] = _axis_report(held, x[rows][test], y[test], self.columns_)
+            self.forests_[axis] = self._forest().fit(x[rows], y)
         return self
 
     def predict(self, features: pd.DataFrame, eligible: np.ndarray, explain: bool = True) -> dict[str, Any]:
@@ -135,17 +140,17 @@ class TypologyModel:
         letters: dict[str, np.ndarray] = {}
         probs: dict[str, np.ndarray] = {}
         factors: dict[str, list[list[dict[str, Any]]]] = {}
-        for axis, forest in self.forests.items():
+        for axis, forest in self.forests_.items():
             p = forest.predict_proba(x)
             best = p.argmax(1)
             letters[axis] = forest.classes_[best]
             probs[axis] = p
             if explain:
                 contrib = forest_contributions(forest, x, best)
-                factors[axis] = top_factors(contrib, self.columns, None, top=1)
+                factors[axis] = top_factors(contrib, self.columns_, None, top=1)
         codes = ["-".join(row) for row in zip(*(letters[a].astype(str) for a in AXES), strict=True)]
         per_axis = [  # (classes, rounded probabilities as lists) per axis
-            ([str(c) for c in self.forests[a].classes_], np.round(probs[a], 3).tolist()) for a in AXES
+            ([str(c) for c in self.forests_[a].classes_], np.round(probs[a], 3).tolist()) for a in AXES
         ]
         axes = [
             {a: dict(zip(classes, p[i], strict=True)) for a, (classes, p) in zip(AXES, per_axis, strict=True)}

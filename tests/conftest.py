@@ -52,6 +52,7 @@ class Neo4jTarget:
     user: str
     password: str
     database: str = "neo4j"
+    local: dict[str, str] | None = None  # AIDROP_DATA_DIR and AIDROP_NEO4J_PORT of a local server
 
     def env(self) -> dict[str, str]:
         return {
@@ -86,7 +87,8 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jTarg
     )
     status = server.start(progress=lambda m: print(f"[neo4j] {m}", flush=True))
     try:
-        yield Neo4jTarget(status.uri, status.user, status.password)
+        local = {"AIDROP_DATA_DIR": str(server.home.parent), "AIDROP_NEO4J_PORT": str(server.port)}
+        yield Neo4jTarget(status.uri, status.user, status.password, local=local)
     finally:
         server.stop()
 

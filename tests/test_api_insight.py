@@ -57,6 +57,12 @@ def test_app_serves_the_build_with_deep_links(dist: Path) -> None:
     asset = client.get("/app/assets/index-abc.js")
     assert asset.text == "console.log(1)" and "immutable" in asset.headers["cache-control"]
     assert client.get("/app/assets/missing.js").status_code == 404
+    # text assets go gzipped to clients that take it (the test client does), as they are otherwise
+    packed = client.get("/app/assets/index-abc.js", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.text == "console.log(1)"
+    assert packed.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    plain = client.get("/app/assets/index-abc.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == "console.log(1)"
     assert client.get("/app/../../etc/passwd").status_code in (200, 404)  # never outside the build
     assert "root:" not in client.get("/app/%2e%2e/%2e%2e/etc/passwd").text
 

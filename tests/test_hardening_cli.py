@@ -13,6 +13,7 @@ import requests
 
 from graph import api_reads
 from graph.falkor import FalkorStore
+from graph.wallet_analysis import WalletAnalysis
 from tests.apiserver import AIDROP, Stack
 from tests.factories import addr
 from tests.test_api_e2e import load
@@ -49,7 +50,7 @@ def test_serve_port_option_is_the_port_of_its_urls(falkor_server, tmp_path: Path
 
     async def picture() -> None:
         store = FalkorStore(falkor_server.graph_url, s.graph)
-        await api_reads.write_analysis(store, addr(1), "j1", {"profile_image": "profiles/a.svg"})
+        await api_reads.write_analysis(store, addr(1), "j1", WalletAnalysis(profile_image="profiles/a.svg"))
         await store.close()
 
     asyncio.run(picture())

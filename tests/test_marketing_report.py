@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 
 from graph import marketing as gm
+from graph.cypher import Statement
+from graph.model import CATEGORIES
 from graph.store import GraphStore
 from ingest.load import ingest_etl
 from ingest.synth import CampaignParams, generate
@@ -51,6 +53,18 @@ def colour_pixels(img: np.ndarray, hex_colour: str, tol: int = 40) -> int:
     return int((np.abs(img - rgb).sum(axis=2) < tol).sum())
 
 
+SOCIAL = CATEGORIES.index("Social")
+SET_PROPENSITY = Statement(
+    "test_set_propensity",
+    "UNWIND range(0, size($addresses) - 1) AS i MATCH (w:Wallet {address: $addresses[i]}) "
+    "SET w.propensity = [k IN range(0, 5) | CASE WHEN k = $social THEN $scores[i] ELSE 0.5 END]",
+)
+
+
+def propensity(address: str) -> float:
+    return int(address[-6:], 16) % 1000 / 1000  # spread over [0, 1), independent of the holdout
+
+
 @pytest.fixture
 async def report(store: GraphStore, tmp_path: Path) -> dict:
     folder = tmp_path / "synth"
@@ -64,8 +78,16 @@ async def report(store: GraphStore, tmp_path: Path) -> dict:
     seg, _ = await gm.save_segment(
         store, "t", "t", gm.SegmentFilter(addresses=tuple(targets), include_flagged=True), 0
     )
+    # predicted Social (the goal contract's category) propensities when the campaign takes them
+    await store.execute(
+        SET_PROPENSITY, {"addresses": targets, "scores": [propensity(a) for a in targets], "social": SOCIAL}
+    )
     # no typology from ml/ on these wallets: the typology table says so ('unknown')
     await mc.create(store, "launch", seg.id, goal_contracts=[goal], start=START, now=START, cost=500.0)
+    # later scoring marks every target as a user already: the report keeps the targeting-time values
+    await store.execute(
+        SET_PROPENSITY, {"addresses": targets, "scores": [-1.0] * len(targets), "social": SOCIAL}
+    )
     for day in (0, 2, 4, 8):
         await mc.snapshot(store, "launch", f"day-{day}", at=START + day * 86400)
     return await mr.build(store, "launch")
@@ -87,10 +109,26 @@ async def test_report_json(report: dict) -> None:
     assert mr.to_json(report)
 
 
+async def test_report_splits_lift_by_the_propensity_predicted_at_targeting(report: dict) -> None:
+    table = report["propensity"]
+    assert table["category"] == "Social" and table["unscored"] == 0
+    rows = table["deciles"]
+    assert [r["decile"] for r in rows] == list(range(1, 11))
+    # decile 1 holds the highest predictions, each decile's below the one before (not the -1 set later)
+    assert all(a["min"] >= b["max"] for a, b in zip(rows, rows[1:], strict=False)) and rows[-1]["min"] >= 0
+    m = report["metrics"]["groups"]
+    for g in ("treatment", "control"):
+        assert sum(r[f"{g}_targets"] for r in rows) == m[g]["targets"]
+        assert sum(r[f"{g}_converted"] for r in rows) == m[g]["converted"]
+    for r in rows:
+        if r["lift"]:
+            assert r["lift"]["diff"] == pytest.approx(r["treatment_rate"] - r["control_rate"])
+
+
 async def test_report_html_renders_its_plots_in_chromium(report: dict, tmp_path: Path) -> None:
     page = mr.render_html(report)
     images = dict(IMG.findall(page))
-    assert set(images) == {"conversion", "lift", "typologies"}
+    assert set(images) == {"conversion", "lift", "typologies", "propensity"}
     for name, data in images.items():
         img = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")).astype(int)
         assert img.shape[0] > 150 and img.shape[1] > 400, name

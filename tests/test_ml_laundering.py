@@ -15,6 +15,7 @@ from graph.store import GraphStore
 from ml.anomaly.aidrop import AidropAnomaly
 from ml.dataset import build_dataset
 from ml.laundering.detect import detect
+from ml.laundering.score import FLAG
 from ml.pipeline import dataset, score
 from ml.registry import Registry
 from tests.factories import addr, transfers
@@ -77,13 +78,41 @@ def test_detect_finds_each_scheme_with_its_shape_and_roles() -> None:
 
 def test_label_free_score_ranks_launderers_first_and_keeps_services_out() -> None:
     ds = build_dataset(_graph(_edges(), N))
-    result = AidropAnomaly().fit(ds).score(ds)
+    result = AidropAnomaly().fit(ds).predict_result(ds)
     top = set(np.argsort(-result.score, kind="stable")[: len(LAUNDERERS)].tolist())
     assert len(top & set(LAUNDERERS)) >= len(LAUNDERERS) - 1
     assert result.rank[EXCHANGE] > 30 and result.rank[PAYROLL] > 30
     assert result.flagged[LAUNDERERS].mean() >= 0.8 and result.flagged.sum() <= len(LAUNDERERS) + 3
     why = json.loads(result.explanation[6])
     assert why[0]["feature"].startswith("laundering pattern: cycle")
+
+
+def test_ordinary_traffic_alone_makes_no_scheme() -> None:
+    """Without the schemes, chance coincidences in the same traffic stay below the flag."""
+    ordinary = [e for e in _edges() if not (e[0] < 15 and e[1] < 15)]
+    det = detect(_graph(ordinary, N))
+    assert not (det.wallet_score >= FLAG).any()
+    assert max((p.score for p in det.patterns), default=0.0) < FLAG
+
+
+def test_bystander_paid_during_a_cycle_gets_half_of_its_score() -> None:
+    """An ordinary wallet that pays a cycle member a similar amount the same day is tied to the
+    cycle by one link (chance can do that); the members by two or more."""
+    det = detect(_graph([*_edges(), (700, 7, 50.3, 39.0)], N))
+    member = det.wallet_score[7]
+    assert member >= FLAG and all(det.wallet_score[w] == member for w in SCHEMES["cycle"])
+    assert det.wallet_score[700] == pytest.approx(member / 2)
+
+
+def test_cycle_through_a_busy_hop_is_still_one_cycle() -> None:
+    """Wallet 8 of the cycle also pays 23-38 ETH to someone every day or two: its relay alone is
+    not unlikely, but value conserved hop after hop joins the cycle anyway."""
+    rng = np.random.default_rng(5)
+    busy = [(8, int(x), float(d), float(38 * rng.uniform(0.6, 1.0)))
+            for x, d in zip(rng.integers(100, N, 60), rng.uniform(0, 90, 60), strict=True)]  # fmt: skip
+    det = detect(_graph([*_edges(), *busy], N))
+    found = [p for p in det.patterns if set(SCHEMES["cycle"]) <= set(p.wallets)]
+    assert [p.type for p in found] == ["cycle"] and sorted(found[0].wallets) == list(SCHEMES["cycle"])
 
 
 async def test_scoring_stores_patterns_as_evidence(any_store: GraphStore, tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def test_mpocryptoml_needs_labels_and_ranks_by_sigma(synthetic) -> None:  # type
     with pytest.raises(ValueError, match="labels"):
         fit_anomaly(ds, "mpocryptoml")
     model, meta = fit_anomaly(ds, "mpocryptoml", labels)
-    result = model.score(ds)
+    result = model.predict_result(ds)
     assert result.rank[np.argmax(result.score)] == 1
     assert result.score.max() == pytest.approx(1.0)
     assert meta["metrics"]["training"]["n"] > 1000
@@ -110,10 +110,10 @@ def test_mpocryptoml_on_another_graph_flags_a_share_and_explains(synthetic) -> N
 
     _, ds, labels = synthetic
     model, _ = fit_anomaly(ds, "mpocryptoml", labels)
-    trained = model.score(ds).flagged.mean()
+    trained = model.predict_result(ds).flagged.mean()
     assert 0 < trained < 0.5  # a threshold above zero: sigma is 0 wherever the walk never goes
     other = build_dataset(_graph(_edges(), N))
-    result = model.score(other)
+    result = model.predict_result(other)
     positives = read_labels(labels)["label"].mean()  # about 0.06
     assert 0 < result.flagged.mean() <= positives + 0.01  # a share as the labels', not a sigma
     top = json.loads(result.explanation[int(np.argmin(result.rank))])
@@ -125,7 +125,7 @@ def test_label_free_anomaly_finds_launderers_by_their_patterns(synthetic) -> Non
     _, ds, labels = synthetic
     model, meta = fit_anomaly(ds, "aidrop")
     assert meta["supervised"] is False
-    result = model.score(ds)
+    result = model.predict_result(ds)
     pos, found = label_positions(ds, read_labels(labels))
     y = found["label"].to_numpy()
     recovery = recovery_at_k(result.score[pos], y == 1, found["kind"].to_numpy(dtype=object))
@@ -166,7 +166,7 @@ async def test_registry_round_trip_and_score_write_back(synthetic, tmp_path: Pat
     assert registry.active("aidrop") == art.version and registry.versions("aidrop") == [art.version]
     loaded = registry.load("aidrop")
     assert loaded.metadata["data"]["wallets"] == ds.n and loaded.metadata["data"]["labels"]["positives"] > 0
-    a, b = model.score(ds, explain=False), loaded.obj.score(ds, explain=False)
+    a, b = model.predict_result(ds, explain=False), loaded.obj.predict_result(ds, explain=False)
     assert np.array_equal(a.score, b.score)
     second = registry.save("aidrop", model, meta, activate=False)
     assert registry.active("aidrop") == art.version and len(registry.versions("aidrop")) == 2

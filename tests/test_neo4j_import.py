@@ -84,7 +84,8 @@ async def imported(
     env.update(
         AIDROP_DATA_DIR=str(target.home.parent), AIDROP_NEO4J_PORT=str(target.port), AIDROP_NEO4J_HEAP="512m"
     )
-    lines = dict(line.split("=", 1) for line in aidrop(env, "neo4j", "import", str(out)).splitlines())
+    printed = aidrop(env, "neo4j", "import", str(out)).splitlines()
+    lines = dict(line.removeprefix("export ").split("=", 1) for line in printed)
     neo4j_env = {**env, "AIDROP_GRAPH_BACKEND": "neo4j", **lines}
     copy = Neo4jStore(lines["NEO4J_URI"], lines["NEO4J_USER"], lines["NEO4J_PASSWORD"])
     yield wallets, neo4j_env, copy

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from graph.neo4j_server import LocalNeo4j, Neo4jStatus
 from tests.conftest import free_port
@@ -39,9 +42,33 @@ def test_status_of_a_stopped_server(tmp_path: Path) -> None:
     assert aidrop(tmp_path, "stop").stdout.strip() == "local Neo4j was not running"
 
 
+def graph_stats(env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AIDROP_", "NEO4J_"))}
+    env = {**base, **env, "AIDROP_GRAPH_BACKEND": "neo4j"}
+    return subprocess.run(
+        [AIDROP, "graph", "stats", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_neo4j_backend_without_a_server_says_how_to_get_one(tmp_path: Path) -> None:
+    proc = graph_stats({"AIDROP_DATA_DIR": str(tmp_path / "data"), "AIDROP_NEO4J_PORT": str(free_port())})
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "NEO4J_URI" in proc.stderr and 'eval "$(aidrop neo4j start)"' in proc.stderr
+
+
+def test_neo4j_backend_finds_the_running_local_server(neo4j_server) -> None:  # type: ignore[no-untyped-def]
+    if neo4j_server.local is None:
+        pytest.skip("NEO4J_URI names an external server: no local one to find")
+    proc = graph_stats(neo4j_server.local)  # AIDROP_DATA_DIR and port only, no NEO4J_URI
+    assert proc.returncode == 0, proc.stderr
+    assert "transfers" in json.loads(proc.stdout)  # read from that server (the backend is neo4j)
+
+
 def test_env_lines_survive_a_shell(tmp_path: Path) -> None:
     status = Neo4jStatus(True, 1, 7687, tmp_path, "bolt://127.0.0.1:7687", "neo4j", "p$w 'x\"", True)
-    script = status.env_lines() + '\nprintf "%s|%s|%s" "$NEO4J_URI" "$NEO4J_USER" "$NEO4J_PASSWORD"'
+    # eval'd, then read by a child process (as `aidrop` run after the eval reads them)
+    child = """sh -c 'printf "%s|%s|%s" "$NEO4J_URI" "$NEO4J_USER" "$NEO4J_PASSWORD"'"""
+    script = f"eval \"$(cat <<'EOF'\n{status.env_lines()}\nEOF\n)\"\n{child}"
     out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
     assert out == "bolt://127.0.0.1:7687|neo4j|p$w 'x\""
     assert "password" not in status.to_dict()

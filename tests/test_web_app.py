@@ -62,6 +62,9 @@ def test_the_web_app_end_to_end(app: Stack) -> None:
     nodes = facts["graphNodes"]
     assert nodes[0] < nodes[1] <= nodes[2], nodes  # two expansions drawn (the second may add none)
     assert len(set(facts["expanded"])) == 2
+    big = facts["bigGraph"]  # grown past 200 wallets: the tab lives and draws them all in view
+    assert big["nodes"] >= 200 and big["shown"] == big["nodes"] and big["drawn"] == big["nodes"], big
+    assert big["painted"] >= 10 * big["nodes"], big
     assert facts["jobStatuses"][-1] == "COMPLETED"
     seg = facts["segment"]
     assert 0 < seg["size"] < seg["all"] and seg["csvRows"] == seg["size"] and seg["breakdown"] > 0

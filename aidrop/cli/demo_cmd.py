@@ -45,9 +45,14 @@ def _example_address(folder: Path) -> str | None:
 
 
 async def _train_and_score(store):
-    from jobs import analysis
+    from core.settings import get_settings
+    from ml.analyzer import AnalysisUnavailable, make_analyzer
 
-    return await analysis.prepare(store)
+    try:
+        analyzer = make_analyzer(get_settings())
+    except AnalysisUnavailable as exc:
+        return f"skipped: {exc}"
+    return await analyzer.train_and_score(store)
 
 
 def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from aidrop.cli.common import echo_json, run, with_store
+from ml.models import ANOMALY_MODELS, DEFAULT_ANOMALY
 
 _labels = click.option(
     "--labels",
@@ -56,7 +57,7 @@ def train_group() -> None:
     """Fit a model on the wallet graph and make it the active version."""
 
 
-def _train(what: str, model: str = "aidrop", labels: Path | None = None, **params: Any) -> None:
+def _train(what: str, model: str = DEFAULT_ANOMALY, labels: Path | None = None, **params: Any) -> None:
     from ml.pipeline import train
 
     registry = _registry()
@@ -72,12 +73,16 @@ def _train(what: str, model: str = "aidrop", labels: Path | None = None, **param
 
 
 @train_group.command("anomaly")
-@click.option("--model", type=click.Choice(["aidrop", "mpocryptoml"]), default="aidrop", show_default=True)
+@click.option("--model", type=click.Choice(ANOMALY_MODELS), default=DEFAULT_ANOMALY, show_default=True)
 @_labels
 @_absolute
 def train_anomaly(model: str, labels: Path | None, absolute_time: bool) -> None:
     """Anomaly model: supervised with --labels, label-free without (aidrop only)."""
-    params = {"absolute_time": True} if absolute_time and model == "aidrop" else {}
+    from ml.models import make_model
+
+    params = (
+        {"absolute_time": True} if absolute_time and "absolute_time" in make_model(model).get_params() else {}
+    )
     _train("anomaly", model, labels, **params)
 
 
@@ -104,7 +109,7 @@ def train_clusters(algorithm: str, k: int | None) -> None:
 
 
 @click.command("score")
-@click.option("--model", type=click.Choice(["aidrop", "mpocryptoml"]), default="aidrop", show_default=True)
+@click.option("--model", type=click.Choice(ANOMALY_MODELS), default=DEFAULT_ANOMALY, show_default=True)
 @click.option(
     "--out",
     "out",

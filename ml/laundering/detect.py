@@ -19,9 +19,17 @@ transfers every minute (p >= 1, no link); a quiet wallet that collects ten simil
 two days does not. Camouflage (ordinary transfers alongside) raises r only a little, and the
 scheme's own links are still there.
 
-Linked transfers form *patterns* (connected components); a pattern's score is the sum over its
-transfers of their strongest link's evidence, so it grows with the number of
-transfers that could not be chance. Its shape (fan_in, fan_out, cycle, scatter_gather,
+A relay more likely than P_LINK but at most P_JOIN still *joins* two transfers that are evidence
+through links elsewhere: value conserved hop after hop is one chain even where one hop passes a
+busy wallet (otherwise a cycle through such a hop falls apart into two paths).
+Linked transfers form *patterns* (connected components). A pattern's score is the sum over its
+transfers of what their strongest link shows *beyond chance*: a link kept at p <= P_LINK by chance
+has -ln p = -ln P_LINK + Exp(1), on average CHANCE = 1 - ln P_LINK, so each transfer counts
+max(0, -ln p - CHANCE) and a component of chance links scores about 0 however large it grows
+(patterns scoring 0 are dropped). A cycle adds -ln of the chance that its last hop picks the
+origin (the share of all transfers its ring receives). A member's score is the pattern's times its
+share: the links its own transfers take part in, up to MEMBER_LINKS (a bystander tied in by one,
+possibly chance, link gets half). Its shape (fan_in, fan_out, cycle, scatter_gather,
 gather_scatter, peel, bipartite) and each member's role are read off the component's wallet
 graph. Not linked, whatever their timing:
 - wallets with more than MAX_FAN transfers in one direction within MAX_GAP (airdrops, payroll
@@ -37,6 +45,7 @@ graph. Not linked, whatever their timing:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -52,6 +61,13 @@ MIN_DT = 600  # seconds: a block or two; closer than this is as close as it gets
 SIBLING_RATIO = 1.5  # "similar amounts": fan members send or receive within +-25% of each other
 RELAY_KEEP = (0.5, 1.05)  # sent on / received: up to half peeled, skimmed or paid in fees
 P_LINK = 0.05  # a link is evidence when it is at most this likely by chance
+P_JOIN = 0.5  # a relay this likely by chance still joins two transfers that are evidence
+#               elsewhere: value conserved hop after hop is one chain, even through a busy hop
+MEMBER_LINKS = 2  # links a member's own transfers need at least for its full share of a pattern's
+#                   score (one link can be chance, two make the member part of the scheme)
+CHANCE = 1.0 - np.log(P_LINK)  # the surprise a link kept by chance shows on average: p uniform
+#                                on [0, P_LINK] gives -ln p = -ln P_LINK + Exp(1); a pattern scores
+#                                only what its transfers show beyond that
 CAP = 9.0  # evidence counted per transfer at most (1 in 8,000: one coincidence, however
 #            unlikely, does not make a scheme; several of them do)
 MAX_FAN = 50  # same-direction transfers within MAX_GAP above which a wallet is a service
@@ -81,8 +97,22 @@ class Pattern:
 @dataclass
 class Detection:
     patterns: list[Pattern]
-    wallet_score: np.ndarray  # per wallet: its best pattern's score (0 when in none)
+    wallet_score: np.ndarray  # per wallet: its best share of a pattern's score (0 when in none)
     wallet_pattern: np.ndarray  # per wallet: index into patterns of that best one, -1 if none
+    edge_evidence: np.ndarray | None = None  # per row of graph.edges: its strongest link's surprise
+    edge_links: np.ndarray | None = None  # per row of graph.edges: how many links it takes part in
+
+
+def _search(
+    keys: np.ndarray, queries: np.ndarray, side: Literal["left", "right"], at: np.ndarray | None = None
+) -> np.ndarray:
+    """np.searchsorted with the queries taken in sorted order (`at`, or their stable argsort): on
+    millions of keys a search in order stays in cache (several times faster than queries in
+    random order)."""
+    at = np.argsort(queries, kind="stable") if at is None else at
+    found = np.empty(len(queries), dtype=np.int64)
+    found[at] = np.searchsorted(keys, queries[at], side)
+    return found
 
 
 class OwnMatches:
@@ -100,8 +130,11 @@ class OwnMatches:
 
     def __call__(self, wallet: np.ndarray, out: np.ndarray, k: np.ndarray, low: np.ndarray,
                  high: np.ndarray) -> np.ndarray:  # fmt: skip
-        hi = np.searchsorted(self.keys, self._key(wallet, out, k, high), "right")
-        return hi - np.searchsorted(self.keys, self._key(wallet, out, k, low), "left")
+        lo_keys = self._key(wallet, out, k, low)
+        at = np.argsort(lo_keys, kind="stable")  # the high keys are in (nearly) the same order
+        return _search(self.keys, self._key(wallet, out, k, high), "right", at) - _search(
+            self.keys, lo_keys, "left", at
+        )
 
 
 class AmountShare:
@@ -115,7 +148,8 @@ class AmountShare:
         out = np.ones(len(k))
         for x, values in self.sorted.items():
             sel = k == x
-            hits = np.searchsorted(values, high[sel], "right") - np.searchsorted(values, low[sel], "left")
+            at = np.argsort(low[sel], kind="stable")
+            hits = _search(values, high[sel], "right", at) - _search(values, low[sel], "left", at)
             out[sel] = np.maximum(hits, 1) / len(values)
         return out
 
@@ -132,20 +166,33 @@ def _regular(s: np.ndarray, d: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def _window_counts(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the wallet's transfers within MAX_GAP either side in the row's direction, and in
-    the other direction."""
+    the other direction. One sort: in (wallet, direction, time) order the rows' own keys are the
+    sorted queries, and the other direction's come in two sorted runs per wallet (cache-friendly)."""
     t0 = ts.min()
     key = (wallet.astype(np.int64) * 2 + out) * (1 << 34) + (ts - t0)
-    flip = (wallet.astype(np.int64) * 2 + 1 - out) * (1 << 34) + (ts - t0)
-    order = np.sort(key)
+    at = np.argsort(key, kind="stable")
+    order = key[at]
+    flip = order + (1 - 2 * out[at]) * (1 << 34)  # the same time, the other direction's group
+    same, other = np.empty(len(key), np.int64), np.empty(len(key), np.int64)
+    same[at] = np.searchsorted(order, order + MAX_GAP, "right") - np.searchsorted(
+        order, order - MAX_GAP, "left"
+    )
+    other[at] = np.searchsorted(order, flip + MAX_GAP, "right") - np.searchsorted(
+        order, flip - MAX_GAP, "left"
+    )
+    return same, other
 
-    def count(k: np.ndarray) -> np.ndarray:  # queries in sorted order: searchsorted stays in cache
-        at = np.argsort(k, kind="stable")
-        q = k[at]
-        out = np.empty(len(k), dtype=np.int64)
-        out[at] = np.searchsorted(order, q + MAX_GAP, "right") - np.searchsorted(order, q - MAX_GAP, "left")
-        return out
 
-    return count(key), count(flip)
+def _usual(own: OwnMatches, share: AmountShare, wallet: np.ndarray, out: np.ndarray, asset: np.ndarray,
+           amount: np.ndarray, near: np.ndarray, span: float, rate_out: np.ndarray, rate_in: np.ndarray,
+           lo: float, hi: float, looked: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Per row: the wallet's usual rate (per second) of `looked`-direction transfers with an
+    amount in [amount + lo, amount + hi]."""
+    low, high = amount + lo, amount + hi
+    looked = looked.astype(np.int64)
+    others = np.maximum(own(wallet, looked, asset, low, high) - near, 0)
+    rate = np.where(looked == 1, rate_out[wallet], rate_in[wallet])
+    return np.maximum(others / span, rate * share(asset, low, high))
 
 
 def detect(graph: WalletGraph) -> Detection:
@@ -185,8 +232,18 @@ def detect(graph: WalletGraph) -> Detection:
     wallet, other, out, ts, amount, asset, edge, near_same, near_other = (
         x[order] for x in (wallet, other, out, ts, amount, asset, edge, near_same, near_other)
     )
+    # per row, the wallet's usual rate of transfers like the one that would link to it: siblings
+    # (the same direction, amount within SIBLING_RATIO) and, for what it receives, relays (what it
+    # sends, RELAY_KEEP of the amount). The higher of: its own matching transfers outside the
+    # window around the row (a scheme's own transfers are not its usual activity; at least all its
+    # matches less all its transfers there) over the period, and its overall rate times the
+    # asset's share of matching amounts (a large amount is matched by few)
+    usual_sib = _usual(own, share, wallet, out, asset, amount, near_same, span, rate_out, rate_in,
+                       -np.log(SIBLING_RATIO), np.log(SIBLING_RATIO), out)  # fmt: skip
+    usual_relay = _usual(own, share, wallet, out, asset, amount, near_other, span, rate_out, rate_in,
+                         np.log(RELAY_KEEP[0]), np.log(RELAY_KEEP[1]), np.ones_like(out))  # fmt: skip
     best = np.zeros(m)  # per transfer: its strongest link's surprise
-    la, lb = [], []
+    la, lb, wa, wb = [], [], [], []
     for off in range(1, min(MAX_OFFSET, len(order) - 1) + 1):
         near = (wallet[off:] == wallet[:-off]) & (ts[off:] - ts[:-off] <= MAX_GAP)
         if not near.any():
@@ -201,18 +258,11 @@ def detect(graph: WalletGraph) -> Detection:
         if not len(i):
             continue
         dt = np.maximum(ts[j] - ts[i], MIN_DT).astype(float)
-        w, kk, ai = wallet[i], asset[i], amount[i]
-        low = np.where(sib, ai - np.log(SIBLING_RATIO), ai + np.log(RELAY_KEEP[0]))
-        high = np.where(sib, ai + np.log(SIBLING_RATIO), ai + np.log(RELAY_KEEP[1]))
-        looked = out[j].astype(np.int64)  # siblings: the same direction; relays: what it sends
-        # the wallet's usual rate of such transfers, the higher of: its own matching transfers
-        # outside the window around the link (a scheme's own transfers are not its usual
-        # activity; at least all its matches less all its transfers there) over the period, and
-        # its overall rate times the asset's share of matching amounts
-        near = np.where(sib, near_same[i], near_other[i])
-        others = np.maximum(own(w, looked, kk, low, high) - near, 0)
-        rate = np.where(looked == 1, rate_out[w], rate_in[w])
-        p = np.maximum(others / span, rate * share(kk, low, high)) * dt
+        p = np.where(sib, usual_sib[i], usual_relay[i]) * dt
+        weak = relay[cand] & (p > P_LINK) & (p <= P_JOIN)
+        if weak.any():
+            wa.append(edge[i[weak]])
+            wb.append(edge[j[weak]])
         keep = p <= P_LINK
         if not keep.any():
             continue
@@ -224,7 +274,13 @@ def detect(graph: WalletGraph) -> Detection:
         lb.append(ej)
     if not la:
         return none
+    if wa and P_JOIN > P_LINK:  # a weak relay joins two transfers that are evidence elsewhere
+        xa, xb = np.concatenate(wa), np.concatenate(wb)
+        ok = (best[xa] > 0) & (best[xb] > 0)
+        la.append(xa[ok])
+        lb.append(xb[ok])
     ia, ib = np.concatenate(la), np.concatenate(lb)
+    links = np.bincount(ia, minlength=m) + np.bincount(ib, minlength=m)  # per transfer
     linked = np.unique(np.r_[ia, ib])
     adj = sparse.coo_matrix((np.ones(len(ia)), (ia, ib)), shape=(m, m))
     count, group = connected_components(adj, directed=False)
@@ -240,15 +296,31 @@ def detect(graph: WalletGraph) -> Detection:
     wallet_score, wallet_pattern = np.zeros(n), np.full(n, -1)
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         idx = linked[a:b]
-        pat = _pattern(graph, rows[idx], s[idx], d[idx], t[idx], v[idx], k[idx], float(totals[g[a]]))
+        excess = float(np.clip(best[idx] - CHANCE, 0.0, None).sum())
+        if excess <= 0.0:  # nothing beyond what chance links show
+            continue
+        pat = _pattern(graph, rows[idx], s[idx], d[idx], t[idx], v[idx], k[idx], excess)
         if pat is None:
             continue
         members = np.asarray(pat.wallets)
-        better = (pat.score > wallet_score[members]) & ~service[members]
-        wallet_score[members[better]] = pat.score
+        if pat.type == "cycle":  # money came back: by chance the last hop picks its origin
+            ring = members[np.asarray(pat.roles) == "cycle"]  # as often as the ring is paid at all
+            chance = float(np.sum(rate_in[ring])) * span / m
+            pat.score = round(pat.score + min(-np.log(max(chance, 1e-12)), CAP), 3)
+        # a member's share: the links its own transfers take part in, up to MEMBER_LINKS (one
+        # link can be chance: a bystander paid by a member the same week gets half)
+        at = np.searchsorted(members, np.r_[s[idx], d[idx]])
+        tied = np.bincount(at, weights=np.r_[links[idx], links[idx]], minlength=len(members))
+        part = pat.score * np.minimum(tied / MEMBER_LINKS, 1.0)
+        better = (part > wallet_score[members]) & ~service[members]
+        wallet_score[members[better]] = part[better]
         wallet_pattern[members[better]] = len(patterns)
         patterns.append(pat)
-    return Detection(patterns, wallet_score, wallet_pattern)
+    edge_evidence = np.zeros(len(e))
+    edge_evidence[rows] = best
+    edge_links = np.zeros(len(e))
+    edge_links[rows] = links
+    return Detection(patterns, wallet_score, wallet_pattern, edge_evidence, edge_links)
 
 
 def _pattern(graph: WalletGraph, rows: np.ndarray, s: np.ndarray, d: np.ndarray, t: np.ndarray,

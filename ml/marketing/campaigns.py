@@ -15,6 +15,7 @@ import numpy as np
 from core.address import normalize_address
 from graph import marketing as gm
 from graph.marketing import GROUPS, Goal, MarketingError
+from graph.model import CATEGORIES
 from graph.store import GraphStore
 from graph.sybil import clusters_of as sybil_clusters_of
 from ml.marketing import segments as seg
@@ -257,6 +258,7 @@ async def load(
                 "volume_after": float(rb["volume"] or 0.0),
                 "first_goal": first,
                 "entity": entity.get(t["address"], t["address"]),  # a sybil cluster counts once
+                "propensity": t.get("propensity"),  # predicted when the campaign took its targets
             }
         )
     return campaign, snaps, a, b, wallets
@@ -376,6 +378,57 @@ def per_entity(wallets: list[dict[str, Any]], confidence: float = 0.95) -> dict[
             done = "converted" if key == "conversion" else "engaged"
             lift[key] = two_proportions(t[done], t["entities"], c[done], c["entities"], confidence)
     return {"groups": groups, "lift": {k: (v.to_dict() if v else None) for k, v in lift.items()}}
+
+
+async def goal_category(store: GraphStore, campaign: dict[str, Any]) -> str | None:
+    """The category whose first use the campaign's goal is: its goal category, or the category
+    its goal contracts have (the first one that has one)."""
+    for category in campaign["goal_categories"]:
+        if category in CATEGORIES:
+            return str(category)
+    for address in campaign["goal_contracts"]:
+        wallet = await store.wallet(address)
+        if wallet is not None and wallet.category in CATEGORIES:
+            return str(wallet.category)
+    return None
+
+
+def propensity_lift(
+    wallets: list[dict[str, Any]], category: str | None, confidence: float = 0.95, bins: int = 10
+) -> dict[str, Any] | None:
+    """Conversion per group and lift in each decile of the first-use propensity for `category`
+    that aidrop predicted when the campaign took its targets (decile 1: the most likely). Targets
+    without a prediction (not scored, or already users of the category) are left out."""
+    if category not in CATEGORIES:
+        return None
+    k = CATEGORIES.index(category)
+    scored = [
+        (w, float(p[k]))
+        for w in wallets
+        if (p := w.get("propensity")) and len(p) > k and p[k] is not None and p[k] >= 0
+    ]
+    if not scored:
+        return None
+    scored.sort(key=lambda wp: -wp[1])
+    rows = []
+    for i, part in enumerate(np.array_split(np.arange(len(scored)), min(bins, len(scored))), start=1):
+        chosen = [scored[j] for j in part]
+        row: dict[str, Any] = {"decile": i, "min": chosen[-1][1], "max": chosen[0][1]}
+        counts = {}
+        for g in GROUPS:
+            ws = [w for w, _ in chosen if w["group"] == g]
+            counts[g] = (sum(bool(w["converted"]) for w in ws), len(ws))
+            row[f"{g}_targets"], row[f"{g}_converted"] = len(ws), counts[g][0]
+            row[f"{g}_rate"] = _rate(counts[g][0], len(ws))
+        (ct, nt), (cc, nc) = counts["treatment"], counts["control"]
+        row["lift"] = two_proportions(ct, nt, cc, nc, confidence).to_dict() if nt and nc else None
+        rows.append(row)
+    return {
+        "category": category,
+        "scored": len(scored),
+        "unscored": len(wallets) - len(scored),
+        "deciles": rows,
+    }
 
 
 def _rate(x: Any, n: Any) -> float | None:

@@ -1,6 +1,6 @@
 """A campaign's report: JSON (`build`) and a self-contained HTML page with its plots embedded as
-PNG (`render_html`): conversion over time per group, the lifts with their intervals, and the
-typologies that convert most."""
+PNG (`render_html`): conversion over time per group, the lifts with their intervals, the
+typologies that convert most, and conversion by the propensity aidrop predicted for the goal."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from graph.marketing import GROUPS
 from graph.store import GraphStore
 from ml.marketing import campaigns as mc
 
+PROPENSITY_HEAD = ["decile", "propensity", "treatment", "rate", "control", "rate", "lift"]
 COLORS = {"treatment": "#d62728", "control": "#1f77b4"}
 LIFT_LABELS = {
     "conversion": "conversion rate",
@@ -38,6 +39,7 @@ async def build(
         "snapshots": snaps,
         "metrics": metrics,
         "typologies": mc.typology_table(wallets),
+        "propensity": mc.propensity_lift(wallets, await mc.goal_category(store, campaign), confidence),
         "series": conversion_series(campaign, snaps, wallets),
         "generated_at": int(datetime.now(UTC).timestamp()),
     }
@@ -140,6 +142,22 @@ def plot_typologies(rows: list[dict[str, Any]]) -> str:
     return _png(fig)
 
 
+def plot_propensity(table: dict[str, Any]) -> str:
+    plt = _plt()
+    rows = table["deciles"]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x = np.arange(1, len(rows) + 1)
+    for off, g in ((-0.2, "treatment"), (0.2, "control")):
+        ax.bar(x + off, [100 * (r[f"{g}_rate"] or 0) for r in rows], width=0.38, color=COLORS[g], label=g)
+    ax.set_xticks(x)
+    ax.set_xlabel(f"decile of predicted {table['category']} propensity at targeting (1: most likely)")
+    ax.set_ylabel("conversion rate (%)")
+    ax.set_title("Conversion by predicted propensity")
+    ax.legend(loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
 # ---- HTML -------------------------------------------------------------------------------------
 def _fmt(v: Any, pct: bool = False, digits: int = 3) -> str:
     if v is None:
@@ -217,11 +235,29 @@ def render_html(report: dict[str, Any]) -> str:
         "conversion": plot_conversion(report["series"]),
         "lift": plot_lifts(m),
         "typologies": plot_typologies(report["typologies"]) if report["typologies"] else None,
+        "propensity": plot_propensity(report["propensity"]) if report.get("propensity") else None,
     }
     img = {
         k: (f'<img id="plot-{k}" alt="{k} plot" src="data:image/png;base64,{v}">' if v else "")
         for k, v in plots.items()
     }
+    prop = report.get("propensity")
+    prop_html = ""
+    if prop:
+        prop_rows = [
+            [str(r["decile"]), f"{r['min']:.3f}–{r['max']:.3f}",
+             f"{r['treatment_converted']}/{r['treatment_targets']}", _fmt(r["treatment_rate"], True),
+             f"{r['control_converted']}/{r['control_targets']}", _fmt(r["control_rate"], True),
+             _fmt(r["lift"]["diff"], True) if r["lift"] else "–",
+             f"[{_fmt(r['lift']['low'], True)}, {_fmt(r['lift']['high'], True)}]" if r["lift"] else "–"]
+            for r in prop["deciles"]
+        ]  # fmt: skip
+        prop_html = (
+            f"<h2>Lift by predicted {html.escape(prop['category'])} propensity</h2>"
+            f'<p class="muted">{prop["scored"]} targets with a prediction when the campaign took them '
+            f"({prop['unscored']} without: not scored, or already users)</p>{img['propensity']}"
+            + _table(PROPENSITY_HEAD + [f"{conf}% interval"], prop_rows)
+        )  # fmt: skip
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Campaign {html.escape(c["name"])} – aidrop</title>
 <style>{CSS}</style></head><body>
@@ -260,6 +296,7 @@ def render_html(report: dict[str, Any]) -> str:
 {cost_html}
 <h2>Top converting typologies</h2>{img["typologies"]}
 {_table(["typology", "treatment converted", "rate", "control converted", "rate"], typ_rows)}
+{prop_html}
 <h2>Snapshots</h2>
 {_table(["name", "at", "targets", "converted (treatment)", "converted (control)"], snap_rows)}
 <p class="muted">aidrop · generated {_time(report["generated_at"])}</p>

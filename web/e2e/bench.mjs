@@ -55,7 +55,9 @@ const ready = `(() => document.querySelector('#anomaly-reasons li') && document.
 const fmr = [], bare = [];
 let loadedJs = [];
 for (let i = 0; i < Number(opt.runs); i++) {
-  const r = await cold(`/app/wallet/${opt.wallet}`, `() => ${ready}`);
+  // the expression itself (a string is evaluated, not called: "() => ..." was a truthy function
+  // that resolved at once and measured nothing)
+  const r = await cold(`/app/wallet/${opt.wallet}`, ready);
   fmr.push(r.ms);
   loadedJs = r.js;
   bare.push(await bareQuery());
@@ -83,7 +85,9 @@ for (let i = 0; i < 40 && (await page.evaluate(() => window.__aidropCy.nodes().l
   }));
   if (!next) break;
   const before = await page.evaluate(() => window.__aidropCy.nodes(".expanded").length);
-  await page.evaluate((id) => window.__aidropCy.getElementById(id).emit("tap"), next);
+  // braces: return nothing. emit() returns the collection, and Playwright serialising a Cytoscape
+  // collection (core, renderer, canvases) took 3 GB of heap and killed the tab past ~100 wallets
+  await page.evaluate((id) => { window.__aidropCy.getElementById(id).emit("tap"); }, next);
   await page.waitForFunction((n) => window.__aidropCy.nodes(".expanded").length > n, before, { timeout: 60_000 }).catch(() => {});
   await page.waitForTimeout(200);
 }

@@ -28,6 +28,8 @@ const page = await context.newPage();
 page.setDefaultTimeout(30_000);
 page.on("console", (m) => { if (m.type() === "error") result.consoleErrors.push(m.text()); });
 page.on("pageerror", (e) => result.pageErrors.push(e.message));
+let crashed = false;
+page.on("crash", () => { crashed = true; result.pageErrors.push("the tab crashed"); });
 page.on("request", (r) => {
   const u = new URL(r.url());
   if (!["data:", "blob:"].includes(u.protocol) && u.hostname !== "127.0.0.1") result.offsite.push(r.url());
@@ -143,6 +145,55 @@ try {
     await page.locator("img.avatar").waitFor();
     await page.waitForFunction(() => document.querySelector("img.avatar")?.naturalWidth > 0);
     await check("wallet-analysed");
+  });
+
+  await step("grow the graph past 200 wallets", async () => {
+    // expansions of 100 neighbours through the toolbar, the busiest wallet first, until >= 200
+    // wallets: the tab must live (it once died past ~100: see docs/webapp.md), draw every wallet
+    // inside the view and answer pan and zoom
+    const started = Date.now();
+    await page.locator("#graph-count").scrollIntoViewIfNeeded();
+    await page.getByLabel("Neighbours per expansion").selectOption("100");
+    let expansions = 0;
+    while ((await page.evaluate(() => window.__aidropCy.nodes().length)) < 200 && expansions < 12) {
+      const next = await page.evaluate(() => {
+        const open = window.__aidropCy.nodes().filter((n) => !n.hasClass("expanded") && !n.hasClass("contract"));
+        return open.max((n) => n.degree(false)).ele?.id() ?? null;
+      });
+      if (!next) throw new Error("no wallet left to expand");
+      await page.getByLabel("Expand wallet").selectOption(next);
+      await page.getByRole("button", { name: "Expand", exact: true }).click();
+      await page.waitForFunction((id) => window.__aidropCy.getElementById(id).hasClass("expanded"), next);
+      await page.waitForFunction(() => !document.querySelector("#graph-count")?.textContent?.startsWith("expanding"));
+      expansions += 1;
+    }
+    const box = await page.locator(".graph").boundingBox();
+    await page.mouse.move(box.x + 6, box.y + 6);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + 6 + i * 10, box.y + 6 + i * 5);
+    await page.mouse.up();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let i = 0; i < 6; i++) await page.mouse.wheel(0, i < 3 ? -120 : 120);
+    await page.waitForTimeout(300);
+    await page.evaluate(() => { window.__aidropCy.fit(undefined, 20); });
+    await page.waitForTimeout(300);
+    const facts = await page.evaluate(() => {
+      const cy = window.__aidropCy;
+      const w = cy.width(), h = cy.height();
+      const drawn = cy.nodes().filter((n) => { const p = n.renderedPosition(); return p.x >= 0 && p.y >= 0 && p.x <= w && p.y <= h; }).length;
+      // pixels the node layer painted (Cytoscape draws nodes and edges on this canvas)
+      const canvas = document.querySelector('.graph canvas[data-id="layer2-node"]');
+      const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      let painted = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i] > 0) painted += 1;
+      return { nodes: cy.nodes().length, edges: cy.edges().length, drawn, painted, zoom: cy.zoom() };
+    });
+    facts.shown = await graphCount();
+    facts.expansions = expansions;
+    facts.ms = Date.now() - started;
+    result.facts.bigGraph = facts;
+    await page.locator(".graph").screenshot({ path: join(opt.out, "graph-200-wallets.png") });
+    if (crashed) throw new Error("the tab crashed");
   });
 
   await step("typed errors", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dayRange, edgeWidth, edgesFromTransfers, emptyGraph, exportJson, mergeNeighbourhood, riskColour, toElements, windowGraph } from "../src/lib/graph";
+import { dayRange, edgeWidth, edgesFromTransfers, emptyGraph, exportJson, mergeNeighbourhood, riskColour, ringLevels, toElements, windowGraph } from "../src/lib/graph";
 
 const A = "0xa", B = "0xb", C = "0xc", D = "0xd";
 const hood = (center: string, edges: [string, string, number, number][], nodes: { address: string; score?: number; flagged?: boolean }[]) => ({
@@ -64,5 +64,23 @@ describe("the flow graph", () => {
     expect(riskColour(0.5, false, true)).toBe("hsl(60, 70%, 26%)");
     expect(dayRange(86400 * 10 + 5, 86400 * 12 + 3)).toEqual({ start: 864000, days: 3 });
     expect(dayRange(null, 5)).toBeNull();
+  });
+
+  it("lays a big graph out in rings that fill up from the centre", () => {
+    const nodes = [
+      { id: "c", center: true, expanded: true, degree: 300 },
+      { id: "x1", center: false, expanded: true, degree: 40 },
+      { id: "x2", center: false, expanded: true, degree: 90 },
+      ...Array.from({ length: 500 }, (_, i) => ({ id: `n${i}`, center: false, expanded: false, degree: (i % 7) + 1 })),
+    ];
+    const rings = ringLevels(nodes);
+    expect(rings.get("c")).toBe(0);
+    expect([rings.get("x1"), rings.get("x2")]).toEqual([-1, -1]); // the expanded wallets, a ring of their own
+    const sizes = new Map<number, number>();
+    for (const [id, r] of rings) if (id.startsWith("n")) sizes.set(-r, (sizes.get(-r) ?? 0) + 1);
+    expect(Math.min(...sizes.keys())).toBe(2);
+    for (const [k, n] of sizes) expect(n).toBeLessThanOrEqual(6 * k);
+    expect(sizes.size).toBeLessThan(14); // about sqrt(500 / 3) rings, not one of 500
+    expect(rings.get("n6")! >= rings.get("n0")!).toBe(true); // busier wallets nearer the middle
   });
 });

@@ -131,3 +131,25 @@ describe("activity and formats", () => {
     expect(isAddress("0x12")).toBe(false);
   });
 });
+
+describe("a deep link's early query", () => {
+  it("is asked once and taken once", async () => {
+    const { prefetch, takePrefetched } = await import("../src/lib/useQuery");
+    const asked: string[] = [];
+    const real = globalThis.fetch;
+    globalThis.fetch = (async (_url: string, init: { body: string }) => {
+      asked.push(init.body);
+      return new Response(JSON.stringify({ data: { wallet: { address: "0xa" } } }), { headers: { "Content-Type": "application/json" } });
+    }) as unknown as typeof fetch;
+    try {
+      prefetch("query W($address: String!) { wallet(address: $address) { address } }", { address: "0xa" });
+      expect(asked).toHaveLength(1);
+      expect(takePrefetched("query Other { x }", JSON.stringify({ address: "0xa" }))).toBeUndefined();
+      const p = takePrefetched<{ wallet: { address: string } }>("query W($address: String!) { wallet(address: $address) { address } }", JSON.stringify({ address: "0xa" }));
+      expect(await p).toEqual({ wallet: { address: "0xa" } });
+      expect(takePrefetched("query W($address: String!) { wallet(address: $address) { address } }", JSON.stringify({ address: "0xa" }))).toBeUndefined();
+    } finally {
+      globalThis.fetch = real;
+    }
+  });
+});

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { gql } from "../gql/client";
 import { NEIGHBOURHOOD, TRANSFERS, type NeighbourhoodData, type TransfersData, type TransferRow } from "../gql/queries";
 import { date, eth, num, short } from "../lib/format";
-import { dayRange, emptyGraph, exportJson, mergeNeighbourhood, toElements, windowGraph, type FlowGraph as Graph, type NodeInfo } from "../lib/graph";
+import { dayRange, emptyGraph, exportJson, mergeNeighbourhood, ringLevels, toElements, windowGraph, type ElementDef, type FlowGraph as Graph, type NodeInfo } from "../lib/graph";
 import { navigate } from "../lib/router";
 import { typologyWords } from "../lib/words";
 import { ErrorBox } from "./ErrorBox";
@@ -164,13 +164,24 @@ export default function FlowGraph({ center, info, firstSeen, lastSeen }: { cente
     if (!c) return;
     const elements = toElements(shown);
     const before = new Map(c.nodes().map((n) => [n.id(), { ...n.position() }]));
+    const wanted = new Set(elements.map((e) => e.data.id as string));
     c.batch(() => {
-      c.elements().remove();
-      c.add(elements);
+      // only what changed: removing and re-adding every element on each expansion made a 500-wallet
+      // graph (4,000 flows) restyle everything, several seconds per click
+      c.elements().filter((el) => !wanted.has(el.id())).remove();
+      const added: ElementDef[] = [];
+      for (const e of elements) {
+        const el = c.getElementById(e.data.id as string);
+        if (el.empty()) {
+          added.push(e);
+          continue;
+        }
+        const old = el.data();
+        if (Object.entries(e.data).some(([k, v]) => old[k] !== v)) el.data(e.data);
+        if ((el.classes() as string[]).join(" ") !== (e.classes ?? "").split(" ").filter(Boolean).join(" ")) el.classes(e.classes ?? "");
+      }
       // known wallets stay put; new ones start around a known neighbour (never all on one point)
-      c.nodes().forEach((n) => {
-        const kept = before.get(n.id());
-        if (kept) return void n.position(kept);
+      c.add(added).nodes().forEach((n) => {
         const anchor = n.neighborhood("node").filter((m) => before.has(m.id()))[0];
         const base = anchor ? before.get(anchor.id())! : { x: 0, y: 0 };
         const angle = Math.random() * 2 * Math.PI;
@@ -181,7 +192,10 @@ export default function FlowGraph({ center, info, firstSeen, lastSeen }: { cente
     const fresh = elements.some((e) => e.group === "nodes" && !before.has(e.data.id as string));
     if (fresh || before.size === 0) {
       const big = c.nodes().length > 150;
-      c.layout(big ? { name: "concentric", concentric: (n) => (n.hasClass("center") ? 3 : n.hasClass("expanded") ? 2 : 1), levelWidth: () => 1, animate: false } : { name: "cose", animate: false, randomize: false, numIter: 400, nodeRepulsion: () => 8000 }).run();
+      if (big) {
+        const rings = ringLevels(c.nodes().map((n) => ({ id: n.id(), center: n.hasClass("center"), expanded: n.hasClass("expanded"), degree: n.degree(false) })));
+        c.layout({ name: "concentric", concentric: (n) => rings.get(n.id()) ?? 0, levelWidth: () => 1, minNodeSpacing: 14, animate: false }).run();
+      } else c.layout({ name: "cose", animate: false, randomize: false, numIter: 400, nodeRepulsion: () => 8000 }).run();
       c.fit(undefined, 20);
     }
   }, [shown]);
@@ -190,7 +204,7 @@ export default function FlowGraph({ center, info, firstSeen, lastSeen }: { cente
   const unexpanded = nodes.filter((n) => !n.expanded).map((n) => n.id);
   const exportPng = () => {
     const c = cy.current;
-    if (c) download(`aidrop-flows-${center}.png`, c.png({ full: true, scale: 2, bg: "#ffffff" }));
+    if (c) download(`aidrop-flows-${center}.png`, c.png({ full: true, scale: 2, maxWidth: 4096, maxHeight: 4096, bg: "#ffffff" }));
   };
   const exportJsonFile = () => {
     const url = URL.createObjectURL(new Blob([exportJson(shown, windowSpan)], { type: "application/json" }));
