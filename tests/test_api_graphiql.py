@@ -97,7 +97,7 @@ def browser(tmp_path: Path) -> Iterator[Page]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         target = None
         while time.monotonic() < deadline and target is None:
             try:
