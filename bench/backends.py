@@ -6,7 +6,9 @@
 - fan-in/fan-out of every wallet in the database;
 - PPR from the sources: GDS pageRank (projection included) against scipy over the pulled
   transfers and FalkorDB's Cypher push;
-- the full scoring pipeline (every model fitted on the spot, then scoring).
+- the full scoring pipeline (every model fitted on the spot, then scoring);
+- the GraphQL wallet query (address, stats, scores, top counterparties) through the API's
+  GraphQL app in process, one at a time over random wallets: p50 and p99.
 
 The graph is the synthetic chain of `aidrop synth` (--wallets, --days). Neo4j runs with
 AIDROP_NEO4J_HEAP (1g by default).
@@ -59,7 +61,48 @@ async def _timed(coro) -> tuple[float, object]:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started, result
 
 
-async def _work(store, registry_dir: Path, increment) -> dict:  # type: ignore[no-untyped-def]
+WALLET_QUERY = (
+    "query($a: String!) { wallet(address: $a) { address stats { fanIn fanOut inValue outValue } "
+    "anomaly { score } typology { code } counterparties(first: 5) { address transfers } } }"
+)
+
+
+async def _graphql(store, addresses: list[str], n: int = 400) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """p50 and p99 (ms) of the wallet query through the API's GraphQL app, in process."""
+    from api.app import GraphQLApp
+    from api.context import Services
+    from api.metrics import Metrics
+    from core.settings import Settings
+
+    settings = Settings()
+    app = GraphQLApp({"services": Services(settings, store, None, None, None)}, settings, Metrics())  # type: ignore[arg-type]
+    rng = np.random.default_rng(3)
+    latencies = []
+    for i in range(n + 20):
+        raw = json.dumps({"query": WALLET_QUERY, "variables": {"a": addresses[rng.integers(len(addresses))]}})
+        sent: list[dict] = []
+        scope = {"type": "http", "method": "POST", "path": "/graphql", "raw_path": b"/graphql",
+                 "root_path": "", "scheme": "http", "query_string": b"", "http_version": "1.1",
+                 "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+                 "headers": [(b"content-type", b"application/json")]}  # fmt: skip
+
+        async def receive(body: bytes = raw.encode()) -> dict:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict, out: list = sent) -> None:
+            out.append(message)
+
+        started = time.perf_counter()
+        await app(scope, receive, send)
+        if i >= 20:  # the first ones warm caches and plans
+            latencies.append(time.perf_counter() - started)
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        assert b'"errors"' not in body, body[:300]
+    q = np.percentile(latencies, [50, 99]) * 1000
+    return float(q[0]), float(q[1])
+
+
+async def _work(store, registry_dir: Path, increment, addresses: list[str]) -> dict:  # type: ignore[no-untyped-def]
     """Incremental MERGE, fan aggregates, in-database PPR and scoring on one store."""
     from graph.features import fan_aggregates
     from graph.ppr import graph_ppr
@@ -76,6 +119,7 @@ async def _work(store, registry_dir: Path, increment) -> dict:  # type: ignore[n
     registry = Registry(registry_dir)
     out["fit_score_s"], _ = await _timed(score(store, registry))
     out["score_s"], _ = await _timed(score(store, registry))
+    out["gql_p50_ms"], out["gql_p99_ms"] = await _graphql(store, addresses)
     return out
 
 
@@ -117,11 +161,11 @@ async def run(args: argparse.Namespace) -> dict:
         try:
             await neo4j.ensure_schema()
             assert (await neo4j.stats()) == stats, "the import differs from the source"
-            results["neo4j"] = await _work(neo4j, work / "reg-neo4j", increment)
+            results["neo4j"] = await _work(neo4j, work / "reg-neo4j", increment, addresses)
         finally:
             await neo4j.close()
             server.stop()
-        results["falkordb"] = await _work(store, work / "reg-falkor", increment)
+        results["falkordb"] = await _work(store, work / "reg-falkor", increment, addresses)
         await store.close()
         for backend in ("falkordb", "neo4j"):
             scores = results[backend].pop("ppr")
@@ -172,6 +216,12 @@ def report(r: dict) -> str:
             f"{f['fit_score_s']:.1f} s",
             f"{j['fit_score_s']:.1f} s",
             ratio(f["fit_score_s"], j["fit_score_s"]),
+        ),
+        (
+            "GraphQL wallet query p50 / p99",
+            f"{f['gql_p50_ms']:.1f} / {f['gql_p99_ms']:.1f} ms",
+            f"{j['gql_p50_ms']:.1f} / {j['gql_p99_ms']:.1f} ms",
+            ratio(f["gql_p50_ms"], j["gql_p50_ms"]),
         ),
         (
             "scoring, fitted models",
