@@ -74,9 +74,19 @@ async function expandOnCanvas() {
   });
   if (!target) throw new Error("no wallet left to expand");
   await page.locator(".graph").scrollIntoViewIfNeeded();
-  const box = await page.locator(".graph").boundingBox();
-  await page.mouse.click(box.x + target.x, box.y + target.y);
-  await page.waitForFunction((n) => window.__aidropCy && window.__aidropCy.nodes(".expanded").length > n, before);
+  // a layout that lands between reading the position and the click moves the wallet: read it
+  // again and click again, as a person would (three tries)
+  for (let attempt = 1; ; attempt++) {
+    const box = await page.locator(".graph").boundingBox();
+    const at = await page.evaluate((id) => { const n = window.__aidropCy.getElementById(id); window.__aidropCy.center(n); return n.renderedPosition(); }, target.id);
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    try {
+      await page.waitForFunction((n) => window.__aidropCy && window.__aidropCy.nodes(".expanded").length > n, before, { timeout: 8000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
   await page.waitForFunction(() => !document.querySelector("#graph-count")?.textContent?.startsWith("expanding"));
   return target.id;
 }
@@ -209,7 +219,7 @@ try {
     await page.locator("#segment-count").waitFor();
     await page.waitForFunction(() => /^\d/.test(document.querySelector("#segment-count")?.textContent ?? ""));
     const all = Number((await page.locator("#segment-count").innerText()).replace(/,/g, ""));
-    await page.getByLabel("Max anomaly").fill("0.6");
+    await page.getByLabel("Max anomaly").fill("0.3"); // calm wallets: fewer than all on any scored chain
     await page.getByLabel("Include wallets the anomaly model flagged").check();
     await page.waitForFunction((n) => { const t = document.querySelector("#segment-count")?.textContent ?? ""; return /^\d/.test(t) && Number(t.replace(/,/g, "")) !== n && !/counting/.test(document.querySelector(".big")?.textContent ?? ""); }, all);
     const size = Number((await page.locator("#segment-count").innerText()).replace(/,/g, ""));
