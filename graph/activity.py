@@ -33,11 +33,12 @@ BATCH = 10_000
 
 @dataclass(frozen=True)
 class ActivityStatus:
-    refreshed_at: int | None  # when the summary was written (unix time), None: never
+    refreshed_at: float | None  # when the summary was written (unix time, sub-second), None: never
     last_ts: int | None  # the latest transfer it includes
     wallets: int
     transfers: int
-    written_at: int | None = None  # when transfers were last added to the graph
+    written_at: float | None = None  # when transfers were last added to the graph (sub-second: a
+    # write in the same second as a refresh still counts as after it)
 
     @property
     def stale(self) -> bool:
@@ -98,10 +99,10 @@ def summarize(graph: WalletGraph) -> dict[str, list[Any]]:
     return out
 
 
-def status_of(graph: WalletGraph, summary: dict[str, list[Any]], now: int) -> ActivityStatus:
+def status_of(graph: WalletGraph, summary: dict[str, list[Any]], now: float) -> ActivityStatus:
     """What `summary` (of `graph`) written at `now` holds."""
     return ActivityStatus(
-        refreshed_at=int(now),
+        refreshed_at=float(now),
         last_ts=int(graph.edges["ts"].max()) if len(graph.edges) else None,
         wallets=sum(t is not None for t in summary["last_ts"]),
         transfers=len(graph.edges),
@@ -121,18 +122,18 @@ async def note_activity(store: GraphStore, status: ActivityStatus) -> None:
     await store.execute(q.SET_ACTIVITY_STATUS, {"props": _props(status)})
 
 
-async def save_activity(store: GraphStore, graph: WalletGraph, now: int | None = None) -> ActivityStatus:
+async def save_activity(store: GraphStore, graph: WalletGraph, now: float | None = None) -> ActivityStatus:
     """Summarise the graph already read and write it, with its status."""
     summary = summarize(graph)
-    status = status_of(graph, summary, int(now if now is not None else time.time()))
+    status = status_of(graph, summary, now if now is not None else time.time())
     await write_activity(store, graph, summary)
     await note_activity(store, status)
     return status
 
 
-async def refresh_activity(store: GraphStore, now: int | None = None) -> ActivityStatus:
+async def refresh_activity(store: GraphStore, now: float | None = None) -> ActivityStatus:
     """Read every transfer and write every wallet's summary (`aidrop graph activity`)."""
-    started = int(now if now is not None else time.time())  # transfers added later are not in it
+    started = now if now is not None else time.time()  # transfers added later are not in it
     await save_activity(store, await load_wallet_graph(store), started)
     return await activity_status(store)
 

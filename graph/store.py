@@ -191,7 +191,7 @@ class GraphStore(ABC):
     async def note_written(self, transfers: int) -> None:
         """Remember when transfers were last added (summaries older than that are stale)."""
         if transfers:
-            await self.execute(q.NOTE_WRITTEN, {"at": int(time.time()), "n": int(transfers)})
+            await self.execute(q.NOTE_WRITTEN, {"at": time.time(), "n": int(transfers)})
 
     async def open_sink(self, bulk: bool = True) -> TransferSink:
         """Where an ingestion run writes its batches; backends with a bulk path override this."""

@@ -255,7 +255,7 @@ async def _score(
     growth: bool = True,
 ) -> ScoreRun:
     timer = timer or Timer()
-    started = int(time.time())
+    started = time.time()  # sub-second, as ingestion notes its writes (graph/activity.py)
     ds = ds or await dataset(store, timer)
     trained: list[str] = []
     if MODELS[model].needs_labels and not registry.active(model):
