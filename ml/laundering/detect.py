@@ -195,6 +195,48 @@ def _usual(own: OwnMatches, share: AmountShare, wallet: np.ndarray, out: np.ndar
     return np.maximum(others / span, rate * share(asset, low, high))
 
 
+def _shared(i: np.ndarray, j: np.ndarray, wallet: np.ndarray, other: np.ndarray, out: np.ndarray,
+            edge: np.ndarray, rate_out: np.ndarray,
+            rate_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Links between siblings whose two counterparties are siblings again at another wallet: two
+    wallets that both pay (or are both paid by) the same two or more wallets, each time within
+    MAX_GAP of each other, are a layer of a scheme (bipartite and stacked layering, scatter-gather
+    legs, a source splitting over the same mules twice), however common their amounts are at each
+    wallet. `i`, `j`: sibling pairs (positions in (wallet, time) order) at their wallet, the pivot.
+    By chance, given that a paid the pivot y, b pays y within MAX_GAP of it with probability
+    q = (b's transfer rate) x 2 MAX_GAP x (y's share of all transfers), the larger of a's and b's
+    rate taken; a pair repeated at pivots whose q <= P_LINK links its two transfers there with
+    surprise -ln q (popular wallets, with a large share, show little; services are not compared)."""
+    a, b = np.minimum(other[i], other[j]), np.maximum(other[i], other[j])
+    key = (a.astype(np.int64) * (1 << 31) + b) * 2 + out[i]
+    pivot = wallet[i]
+    pairs = np.unique(np.c_[key, pivot], axis=0)  # (counterparty pair, pivot) once each
+    keys, count = np.unique(pairs[:, 0], return_counts=True)
+    recur = np.isin(key, keys[count >= 2])
+    i, j, pivot, a, b, o = i[recur], j[recur], pivot[recur], a[recur], b[recur], out[i[recur]]
+    total = float(np.sum(rate_out))  # every transfer, per second
+    pivot_share = np.where(o, rate_out[pivot], rate_in[pivot]) / total
+    rate_b = np.where(o, np.maximum(rate_in[a], rate_in[b]), np.maximum(rate_out[a], rate_out[b]))
+    q = np.maximum(rate_b * 2 * MAX_GAP * pivot_share, 1e-12)
+    keep = q <= P_LINK
+    return edge[i[keep]], edge[j[keep]], np.minimum(-np.log(q[keep]), CAP)
+
+
+def _second(ia: np.ndarray, ib: np.ndarray, surprise: np.ndarray, m: int) -> np.ndarray:
+    """Per transfer: the surprise of its second strongest link (0 with fewer than two). A transfer
+    linked on two sides (a relay's leg that is both forwarded and was fed, a fan member similar to
+    two siblings) is structure beyond one coincidence: what its second link shows beyond chance
+    counts as well (a component of single chance links gains nothing)."""
+    ends, value = np.r_[ia, ib], np.r_[surprise, surprise]
+    order = np.lexsort((-value, ends))
+    ends, value = ends[order], value[order]
+    first = np.r_[True, ends[1:] != ends[:-1]]
+    second = np.r_[False, first[:-1]] & ~first
+    out = np.zeros(m)
+    out[ends[second]] = value[second]
+    return out
+
+
 def detect(graph: WalletGraph) -> Detection:
     n, e = graph.n, graph.edges
     none = Detection([], np.zeros(n), np.full(n, -1))
@@ -244,6 +286,8 @@ def detect(graph: WalletGraph) -> Detection:
                          np.log(RELAY_KEEP[0]), np.log(RELAY_KEEP[1]), np.ones_like(out))  # fmt: skip
     best = np.zeros(m)  # per transfer: its strongest link's surprise
     la, lb, wa, wb = [], [], [], []
+    ls: list[np.ndarray] = []  # the kept links' surprise, as la and lb
+    ca, cb = [], []  # sibling pairs (positions in order) for _shared
     for off in range(1, min(MAX_OFFSET, len(order) - 1) + 1):
         near = (wallet[off:] == wallet[:-off]) & (ts[off:] - ts[:-off] <= MAX_GAP)
         if not near.any():
@@ -259,6 +303,10 @@ def detect(graph: WalletGraph) -> Detection:
             continue
         dt = np.maximum(ts[j] - ts[i], MIN_DT).astype(float)
         p = np.where(sib, usual_sib[i], usual_relay[i]) * dt
+        again = sib & (p <= P_JOIN)  # siblings looked at again: do their counterparties recur?
+        if again.any():
+            ca.append(i[again])
+            cb.append(j[again])
         weak = relay[cand] & (p > P_LINK) & (p <= P_JOIN)
         if weak.any():
             wa.append(edge[i[weak]])
@@ -272,8 +320,18 @@ def detect(graph: WalletGraph) -> Detection:
         np.maximum.at(best, ej, surprise)
         la.append(ei)
         lb.append(ej)
+        ls.append(surprise)
+    if ca:  # two wallets that are siblings at two or more wallets: a layer
+        xa, xb, sur = _shared(np.concatenate(ca), np.concatenate(cb), wallet, other, out, edge,
+                              rate_out, rate_in)  # fmt: skip
+        np.maximum.at(best, xa, sur)
+        np.maximum.at(best, xb, sur)
+        la.append(xa)
+        lb.append(xb)
+        ls.append(sur)
     if not la:
         return none
+    second = _second(np.concatenate(la), np.concatenate(lb), np.concatenate(ls), m)
     if wa and P_JOIN > P_LINK:  # a weak relay joins two transfers that are evidence elsewhere
         xa, xb = np.concatenate(wa), np.concatenate(wb)
         ok = (best[xa] > 0) & (best[xb] > 0)
@@ -296,7 +354,7 @@ def detect(graph: WalletGraph) -> Detection:
     wallet_score, wallet_pattern = np.zeros(n), np.full(n, -1)
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         idx = linked[a:b]
-        excess = float(np.clip(best[idx] - CHANCE, 0.0, None).sum())
+        excess = float(np.clip(np.r_[best[idx], second[idx]] - CHANCE, 0.0, None).sum())
         if excess <= 0.0:  # nothing beyond what chance links show
             continue
         pat = _pattern(graph, rows[idx], s[idx], d[idx], t[idx], v[idx], k[idx], excess)
