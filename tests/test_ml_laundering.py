@@ -115,6 +115,26 @@ def test_cycle_through_a_busy_hop_is_still_one_cycle() -> None:
     assert [p.type for p in found] == ["cycle"] and sorted(found[0].wallets) == list(SCHEMES["cycle"])
 
 
+def test_layer_between_busy_wallets_is_one_bipartite_pattern() -> None:
+    """Three wallets each pay the same three about 5 ETH within four days; all six also pay or are
+    paid 2-8 ETH every six days, so at each of them two similar transfers days apart are ordinary.
+    That the same two counterparties meet again at another wallet is not: one layer of six."""
+    rng = np.random.default_rng(7)
+    senders, receivers = [30, 31, 32], [33, 34, 35]
+    extra = []
+    for w in senders + receivers:
+        for day in rng.uniform(0, 90, 15):
+            other, amount = int(rng.integers(100, N)), float(rng.uniform(2, 8))
+            extra.append((w, other, float(day), amount) if w in senders else (other, w, float(day), amount))
+    for a in senders:
+        for b in receivers:
+            extra.append((a, b, 40.0 + float(rng.uniform(0, 4)), 5.0 * float(rng.uniform(0.9, 1.1))))
+    det = detect(_graph([*_edges(), *extra], N))
+    layer = [p for p in det.patterns if set(senders + receivers) <= set(p.wallets)]
+    assert len(layer) == 1 and layer[0].type == "bipartite"
+    assert all(det.wallet_score[w] == layer[0].score for w in senders + receivers)
+
+
 async def test_scoring_stores_patterns_as_evidence(any_store: GraphStore, tmp_path: Path) -> None:
     # wallet i is 0x...(i + 1), as in the in-memory graph (0x0...0 is the zero address)
     rows = [(a + 1, b + 1, i, v, int(T0 + d * DAY)) for i, (a, b, d, v) in enumerate(_edges())]
