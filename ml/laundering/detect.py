@@ -22,12 +22,16 @@ scheme's own links are still there.
 A relay more likely than P_LINK but at most P_JOIN still *joins* two transfers that are evidence
 through links elsewhere: value conserved hop after hop is one chain even where one hop passes a
 busy wallet (otherwise a cycle through such a hop falls apart into two paths).
+Two siblings whose two counterparties are siblings again at another wallet are linked there
+however ordinary the pair is at each wallet (`_shared`): a layer pays, or is paid by, the same
+wallets (bipartite and stacked layering, scatter-gather legs).
 Linked transfers form *patterns* (connected components). A pattern's score is the sum over its
 transfers of what their strongest link shows *beyond chance*: a link kept at p <= P_LINK by chance
 has -ln p = -ln P_LINK + Exp(1), on average CHANCE = 1 - ln P_LINK, so each transfer counts
 max(0, -ln p - CHANCE) and a component of chance links scores about 0 however large it grows
-(patterns scoring 0 are dropped). A cycle adds -ln of the chance that its last hop picks the
-origin (the share of all transfers its ring receives). A member's score is the pattern's times its
+(patterns scoring 0 are dropped); a transfer linked on two sides also counts its second link so.
+A cycle adds -ln of the chance that its last hop picks the origin (the share of all transfers its
+ring receives). A member's score is the pattern's times its
 share: the links its own transfers take part in, up to MEMBER_LINKS (a bystander tied in by one,
 possibly chance, link gets half). Its shape (fan_in, fan_out, cycle, scatter_gather,
 gather_scatter, peel, bipartite) and each member's role are read off the component's wallet
