@@ -100,6 +100,7 @@ class FalkorStore(GraphStore):
         self._pool = aioredis.BlockingConnectionPool(
             host=self.host, port=self.port, password=parsed.password, decode_responses=True,
             max_connections=POOL_SIZE, timeout=POOL_WAIT_S,
+            socket_timeout=None, socket_connect_timeout=10.0,  # redis-py's 5 s would cut long reads
         )  # fmt: skip
         try:  # the client asks the server (INFO) whether it is a cluster, here and now
             self._db = FalkorDB(connection_pool=self._pool)
