@@ -201,12 +201,12 @@ def _usual(own: OwnMatches, share: AmountShare, wallet: np.ndarray, out: np.ndar
 
 def _shared(i: np.ndarray, j: np.ndarray, wallet: np.ndarray, other: np.ndarray, out: np.ndarray,
             edge: np.ndarray, rate_out: np.ndarray,
-            rate_in: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """Links between siblings whose two counterparties are siblings again at another wallet: two
-    wallets that both pay (or are both paid by) the same two or more wallets, each time within
-    MAX_GAP of each other, are a layer of a scheme (bipartite and stacked layering, scatter-gather
-    legs, a source splitting over the same mules twice), however common their amounts are at each
-    wallet. `i`, `j`: sibling pairs (positions in (wallet, time) order) at their wallet, the pivot.
+            rate_in: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Links between siblings whose two counterparties are siblings again at another wallet within
+    MAX_GAP: two wallets that both pay (or are both paid by) the same two or more wallets within
+    days are a layer of a scheme (bipartite and stacked layering, scatter-gather legs, a source
+    splitting over the same mules twice), however common their amounts are at each wallet.
+    `i`, `j`: sibling pairs (positions in (wallet, time) order) at their wallet, the pivot.
     By chance, given that a paid the pivot y, b pays y within MAX_GAP of it with probability
     q = (b's transfer rate) x 2 MAX_GAP x (y's share of all transfers), the larger of a's and b's
     rate taken; a pair repeated at pivots whose q <= P_LINK links its two transfers there with
@@ -214,9 +214,14 @@ def _shared(i: np.ndarray, j: np.ndarray, wallet: np.ndarray, other: np.ndarray,
     a, b = np.minimum(other[i], other[j]), np.maximum(other[i], other[j])
     key = (a.astype(np.int64) * (1 << 31) + b) * 2 + out[i]
     pivot = wallet[i]
-    pairs = np.unique(np.c_[key, pivot], axis=0)  # (counterparty pair, pivot) once each
-    keys, count = np.unique(pairs[:, 0], return_counts=True)
-    recur = np.isin(key, keys[count >= 2])
+    # the pair meets again at another pivot within MAX_GAP (a layer acts within days): next to
+    # each other in (pair, time) order
+    at = np.lexsort((ts[i], key))
+    k_, p_, t_ = key[at], pivot[at], ts[i][at]
+    again = (k_[1:] == k_[:-1]) & (p_[1:] != p_[:-1]) & (t_[1:] - t_[:-1] <= MAX_GAP)
+    recur = np.zeros(len(key), bool)
+    recur[at[:-1][again]] = True
+    recur[at[1:][again]] = True
     i, j, pivot, a, b, o = i[recur], j[recur], pivot[recur], a[recur], b[recur], out[i[recur]]
     total = float(np.sum(rate_out))  # every transfer, per second
     pivot_share = np.where(o, rate_out[pivot], rate_in[pivot]) / total
@@ -327,7 +332,7 @@ def detect(graph: WalletGraph) -> Detection:
         ls.append(surprise)
     if ca:  # two wallets that are siblings at two or more wallets: a layer
         xa, xb, sur = _shared(np.concatenate(ca), np.concatenate(cb), wallet, other, out, edge,
-                              rate_out, rate_in)  # fmt: skip
+                              rate_out, rate_in, ts)  # fmt: skip
         np.maximum.at(best, xa, sur)
         np.maximum.at(best, xb, sur)
         la.append(xa)
