@@ -6,12 +6,16 @@ one tied by the sweep alone does not."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from graph.features import WalletGraph
 from graph.model import NATIVE_TOKEN
 from ml.sybil import SybilDetector
+from ml.sybil import evidence as ev
 from ml.sybil.evidence import BIT
 
 DAY, HOUR = 86400, 3600
@@ -113,3 +117,53 @@ def test_a_wallet_joins_when_the_cluster_as_a_whole_corroborates_it() -> None:
     assert {"collector"} <= shown <= {"collector", "funder"}
     # without cluster-level evidence the farm is not found at all (one kind per pair)
     assert SybilDetector(corroborate=False).fit(graph).clusters_ == []
+
+
+def _busy_chain(seed: int) -> WalletGraph:
+    """120 people calling 8 contracts at random over 10 days (a few of them heavy users), and
+    four groups of five calling the same contracts within the same hour on several days."""
+    rng = np.random.default_rng(seed)
+    contracts, people = 8, 120
+    edges: list[tuple[int, int, int, float]] = []
+    for w in range(contracts, contracts + people):
+        calls = int(rng.integers(1, 60 if w % 10 == 0 else 12))
+        for _ in range(calls):
+            edges.append((w, int(rng.integers(0, contracts)), T0 + int(rng.integers(0, 10 * DAY)), 0.01))
+    for g in range(4):
+        members = range(contracts + 5 * g, contracts + 5 * g + 5)
+        for day in rng.choice(10, size=3 + g, replace=False):
+            at = T0 + int(day) * DAY + int(rng.integers(0, 20 * HOUR))
+            for c in rng.choice(contracts, size=2 + g % 3, replace=False):
+                for w in members:
+                    edges.append((w, int(c), at + int(rng.integers(0, 40 * 60)), 0.01))
+    n = contracts + people
+    wallets = pd.DataFrame({"address": [f"0x{i:040x}" for i in range(n)], "category": "",
+                            "contract": [i < contracts for i in range(n)], "token": False})  # fmt: skip
+    e = pd.DataFrame(edges, columns=["src", "dst", "ts", "value"]).assign(token=0)
+    return WalletGraph(wallets, e, [NATIVE_TOKEN])
+
+
+def test_timing_kind_links_exactly_the_pairs_its_definition_names() -> None:
+    """The fast timing kind (products of wallets that can reach the bar, then the shared windows
+    looked up) against its definition applied to every pair one by one: the same links."""
+    for seed in (1, 2):
+        graph = _busy_chain(seed)
+        p = ev.prepare(graph, 1000, 48)
+        people = int(p.person.sum())
+        rows = ev.timing_tokens(p, 3600, 300)
+        fast, _ = ev.timing_pairs(p, rows, people, 2, 0.25, block=16)  # several blocks
+        windows = {w: dict(zip(r["token"], zip(r["contract"], r["size"], strict=True), strict=True))
+                   for w, r in rows.groupby("wallet")}  # fmt: skip
+        expected = set()
+        for u, v in itertools.combinations(sorted(windows), 2):
+            shared = windows[u].keys() & windows[v].keys()
+            best: dict[int, float] = {}
+            for t in shared:
+                c, size = windows[u][t]
+                best[c] = max(best.get(c, 0.0), float(np.log(people / size)))
+            if (len(best) >= 2 and sum(best.values()) >= 2 * np.log(people)
+                    and len(shared) / min(len(windows[u]), len(windows[v])) >= 0.25):  # fmt: skip
+                expected.add((u, v))
+        got = set(zip(*sp.triu(fast).nonzero(), strict=True))
+        assert {(int(a), int(b)) for a, b in got} == expected
+        assert len(expected) >= 10  # the groups are found, so the comparison says something

@@ -229,49 +229,74 @@ def timing_tokens(p: Prepared, window: int, crowd: int, scale: int = 0, tilings:
 
 
 def timing_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, min_contracts: int,
-                 min_share: float, block: int = 2000) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
+                 min_share: float, block: int = 4000) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
     """Pairs whose coinciding calls carry at least 2 log(n_people) of surprise (the sum over
     distinct contracts of log(n_people / wallets in that window)), on `min_contracts` contracts,
     and make up `min_share` of the quieter wallet's windows."""
     if rows.empty:
         return sp.csr_matrix((p.n, p.n)), rows
-    tokens_per_wallet = rows.groupby("wallet")["token"].nunique()
-    codes, uniq = pd.factorize(rows["token"])
-    inc = sp.csr_matrix((np.ones(len(rows)), (rows["wallet"].to_numpy(), codes)), shape=(p.n, len(uniq)))
-    own_all = tokens_per_wallet.reindex(np.arange(p.n)).fillna(0).to_numpy()
-    inc_t = inc.T.tocsr()  # once, not per block
-    # each shared window's surprise summed is at least the per-contract sum asked below, so
-    # pairs under the bar here cannot pass it (and need not be scored one by one)
-    weight = np.maximum(np.log(n_people / rows["size"].to_numpy(dtype=float)), 0.0)
-    inc_w = sp.csr_matrix((weight, (rows["wallet"].to_numpy(), codes)), shape=(p.n, len(uniq)))
     bar = 2 * np.log(n_people)
+    wallet, contract = rows["wallet"].to_numpy(), rows["contract"].to_numpy()
+    weight = np.maximum(np.log(n_people / rows["size"].to_numpy(dtype=float)), 0.0)
+    own_all = np.bincount(wallet, minlength=p.n)  # rows are one per wallet and window
+    # a wallet whose best window on each contract sums under the bar links to no one: it is
+    # left out of the products (most light users; the pairs of busy windows are the cost)
+    best = pd.DataFrame({"w": wallet, "c": contract, "s": weight}).groupby(["w", "c"])["s"].max()
+    reach = best.groupby(level=0).agg(["sum", "size"])
+    able = np.zeros(p.n, dtype=bool)
+    able[reach.index[(reach["sum"] >= bar - 1e-9) & (reach["size"] >= min_contracts)].to_numpy()] = True
+    sel = able[wallet]
+    codes, uniq = pd.factorize(rows["token"].to_numpy()[sel])
+    w = wallet[sel]
+    inc = sp.csr_matrix((np.ones(len(w)), (w, codes)), shape=(p.n, len(uniq)))
+    # the shared windows' count and summed surprise in one product: entries 1 + i * surprise.
+    # That sum bounds the per-contract sum asked below, so pairs under the bar here cannot pass
+    both = sp.csr_matrix((1.0 + 1j * weight[sel], (w, codes)), shape=(p.n, len(uniq)))
     us, vs = [], []
-    # wallet by wallet block: the full product holds every pair that shares any window (tens of
-    # millions on a large chain); a block's pairs are filtered before the next is made
+    # block by block of wallets, each against the wallets after it: the full product holds every
+    # pair that shares any window (tens of millions on a large chain)
     for a in range(0, p.n, block):
-        counts = (inc[a : a + block] @ inc_t).tocoo()
-        surprise = (inc_w[a : a + block] @ inc_t).tocsr()
-        u, v, shared = counts.row + a, counts.col, counts.data
-        upper = (v > u) & (shared >= min_contracts)
-        u, v, shared = u[upper], v[upper], shared[upper]
-        rich = np.asarray(surprise[u - a, v]).ravel() >= bar - 1e-9
-        u, v, shared = u[rich], v[rich], shared[rich]
+        prod = (both[a : a + block] @ inc[a:].T.tocsr()).tocoo()
+        u, v = prod.row + a, prod.col + a
+        shared, surprise = prod.data.real, prod.data.imag
+        keep = (v > u) & (shared >= min_contracts) & (surprise >= bar - 1e-9)
+        u, v, shared = u[keep], v[keep], shared[keep]
         keep = shared / np.minimum(own_all[u], own_all[v]) >= min_share
         us.append(u[keep])
         vs.append(v[keep])
-    cand = pd.DataFrame({"u": np.concatenate(us), "v": np.concatenate(vs)})
-    if cand.empty:
+    u, v = np.concatenate(us), np.concatenate(vs)
+    if not len(u):
         return sp.csr_matrix((p.n, p.n)), rows
-    # the shared tokens of the candidates, scored per distinct contract
-    slim = rows[["wallet", "token", "contract", "size"]]
-    a = cand.merge(slim.rename(columns={"wallet": "u"}), on="u")
-    ab = a.merge(slim[["wallet", "token"]].rename(columns={"wallet": "v"}), on=["v", "token"])
-    ab["surprise"] = np.log(n_people / ab["size"])
-    per = ab.groupby(["u", "v", "contract"])["surprise"].max().reset_index()
-    score = per.groupby(["u", "v"]).agg(contracts=("contract", "size"), surprise=("surprise", "sum"))
-    score = score[(score["contracts"] >= min_contracts) & (score["surprise"] >= 2 * np.log(n_people))]
-    idx = score.index.to_frame(index=False)
-    return sp.csr_matrix((np.ones(len(idx)), (idx["u"], idx["v"])), shape=(p.n, p.n)), rows
+    pair, con, surprise = _shared_windows(p.n, u, v, w, codes, contract[sel], weight[sel])
+    # scored per distinct contract: its most surprising shared window
+    per = pd.DataFrame({"pair": pair, "c": con, "s": surprise}).groupby(["pair", "c"])["s"].max()
+    pair = per.index.get_level_values(0).to_numpy()
+    contracts = np.bincount(pair, minlength=len(u))
+    total = np.bincount(pair, weights=per.to_numpy(), minlength=len(u))
+    ok = (contracts >= min_contracts) & (total >= bar)
+    return sp.csr_matrix((np.ones(int(ok.sum())), (u[ok], v[ok])), shape=(p.n, p.n)), rows
+
+
+def _shared_windows(n: int, u: np.ndarray, v: np.ndarray, wallet: np.ndarray, token: np.ndarray,
+                    contract: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """For pairs (u[i], v[i]): (i, contract, weight) of each window both have, read from the
+    rows (wallet, token, contract, weight), one per wallet and window. Walks the quieter side's
+    rows and looks each up on the other side."""
+    order = np.lexsort((token, wallet))
+    wallet, token, contract, weight = wallet[order], token[order], contract[order], weight[order]
+    start = np.searchsorted(wallet, np.arange(n + 1))
+    count = np.diff(start)
+    quiet = np.where(count[u] <= count[v], u, v)
+    other = np.where(count[u] <= count[v], v, u)
+    rows = count[quiet]
+    pair = np.repeat(np.arange(len(u)), rows)
+    at = np.repeat(start[quiet], rows) + (np.arange(rows.sum()) - np.repeat(np.cumsum(rows) - rows, rows))
+    span = np.int64(token.max()) + 1
+    keys = wallet.astype(np.int64) * span + token  # sorted: rows are by wallet, then token
+    want = other[pair].astype(np.int64) * span + token[at]
+    hit = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    found = keys[hit] == want
+    return pair[found], contract[at[found]], weight[at[found]]
 
 
 def script_rows(p: Prepared) -> pd.DataFrame:
