@@ -69,6 +69,11 @@ SETTINGS: dict[str, tuple[str, object]] = {
         "bench",
         FarmSettings(fresh=0.2, activity=(0.9, 0.1), funding=(0.3, 0.3, 0.4)),
     ),
+    # added after the cohort kind was fixed (issue 15, third round), run once
+    "NEW2 bench: small farms (4-15), own hours only": (
+        "bench",
+        FarmSettings(sizes=(4, 15), activity=(1.0, 0.0)),
+    ),
 }
 
 
@@ -140,6 +145,10 @@ async def one_run(server, folder: Path, name: str) -> tuple[dict, dict[str, dict
     truth = {a: c for a, c in zip(lab["address"], lab["sybil_cluster"], strict=True) if c}
     look = {a: g for a, g in zip(lab["address"], lab["sybil_lookalike"], strict=True) if g}
     methods = {"aidrop sybil (two kinds)": {a: c.id for c in detector.clusters_ for a in c.members}}
+    previous = SybilDetector(cohort=False).fit(graph)
+    methods["before the cohort kind (script, joining)"] = {
+        a: c.id for c in previous.clusters_ for a in c.members
+    }
     before = SybilDetector(corroborate=False).fit(graph)
     methods["pair evidence only (before: no script, no joining)"] = {
         a: c.id for c in before.clusters_ for a in c.members
