@@ -6,7 +6,8 @@
 - fan-in/fan-out of every wallet in the database;
 - PPR from the sources: GDS pageRank (projection included) against scipy over the pulled
   transfers and FalkorDB's Cypher push;
-- the full scoring pipeline (every model fitted on the spot, then scoring);
+- the full scoring pipeline (every model fitted on the spot, then scoring), on the synthetic
+  chain and on the tedge edge list (when ../shared/datasets has it; Neo4j gets it by import);
 - the GraphQL wallet query (address, stats, scores, top counterparties) through the API's
   GraphQL app in process, one at a time over random wallets: p50 and p99.
 
@@ -31,6 +32,8 @@ import numpy as np
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from bench.common import embedded, free_port, load_average, table  # noqa: E402
+
+TEDGE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "tedge-phishing"
 
 
 def _increment(n: int, wallets: list[str], seed: int = 7):  # type: ignore[no-untyped-def]
@@ -106,8 +109,6 @@ async def _work(store, registry_dir: Path, increment, addresses: list[str]) -> d
     """Incremental MERGE, fan aggregates, in-database PPR and scoring on one store."""
     from graph.features import fan_aggregates
     from graph.ppr import graph_ppr
-    from ml.pipeline import score
-    from ml.registry import Registry
 
     out: dict = {}
     out["fan_s"], _ = await _timed(fan_aggregates(store))
@@ -116,11 +117,45 @@ async def _work(store, registry_dir: Path, increment, addresses: list[str]) -> d
     out["ppr"] = run.scores  # type: ignore[attr-defined]  # on the graph scipy saw
     seconds, written = await _timed(store.write_transfers(increment))
     out["merge_s"], out["merge_n"] = seconds, written.transfers_written  # type: ignore[attr-defined]
-    registry = Registry(registry_dir)
-    out["fit_score_s"], _ = await _timed(score(store, registry))
-    out["score_s"], _ = await _timed(score(store, registry))
+    out["fit_score_s"], out["score_s"] = await _scoring(store, registry_dir)
     out["gql_p50_ms"], out["gql_p99_ms"] = await _graphql(store, addresses)
     return out
+
+
+async def _scoring(store, registry_dir: Path) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """The full scoring pipeline: every model fitted on the spot, then with the fitted models."""
+    from ml.pipeline import score
+    from ml.registry import Registry
+
+    registry = Registry(registry_dir)
+    fit_s, _ = await _timed(score(store, registry))
+    score_s, _ = await _timed(score(store, registry))
+    return fit_s, score_s
+
+
+async def _tedge(falkor, server, work: Path, results: dict) -> None:  # type: ignore[no-untyped-def]
+    """Scoring on the tedge edge list on both backends (Neo4j gets it through its importer)."""
+    from graph.export import export_neo4j_admin
+    from graph.falkor import FalkorStore
+    from graph.neo4j_store import Neo4jStore
+    from ingest.load import ingest_edges
+
+    store = FalkorStore(falkor.graph_url, "tedge")
+    await store.ensure_schema()
+    await ingest_edges(store, [TEDGE / "edges.csv"])
+    stats = await store.stats()
+    results["tedge"] = {"wallets": stats.wallets, "transfers": stats.transfers}
+    await export_neo4j_admin(store, work / "tedge-export")
+    status = server.import_export(work / "tedge-export")
+    neo4j = Neo4jStore(status.uri, status.user, status.password)
+    try:
+        await neo4j.ensure_schema()
+        assert (await neo4j.stats()) == stats, "the tedge import differs from the source"
+        results["tedge"]["neo4j"] = await _scoring(neo4j, work / "tedge-reg-neo4j")
+    finally:
+        await neo4j.close()
+    results["tedge"]["falkordb"] = await _scoring(store, work / "tedge-reg-falkor")
+    await store.close()
 
 
 async def run(args: argparse.Namespace) -> dict:
@@ -162,6 +197,9 @@ async def run(args: argparse.Namespace) -> dict:
             await neo4j.ensure_schema()
             assert (await neo4j.stats()) == stats, "the import differs from the source"
             results["neo4j"] = await _work(neo4j, work / "reg-neo4j", increment, addresses)
+            await neo4j.close()
+            if (TEDGE / "edges.csv").exists() and not args.no_tedge:
+                await _tedge(falkor, server, work, results)
         finally:
             await neo4j.close()
             server.stop()
@@ -230,6 +268,13 @@ def report(r: dict) -> str:
             ratio(f["score_s"], j["score_s"]),
         ),
     ]
+    if "tedge" in r:
+        t = r["tedge"]
+        (ff, fs), (jf, js) = t["falkordb"], t["neo4j"]
+        rows += [
+            (f"tedge ({t['transfers']:,}): scoring, fitted", f"{ff:.1f} s", f"{jf:.1f} s", ratio(ff, jf)),
+            ("tedge: scoring, fitted models", f"{fs:.1f} s", f"{js:.1f} s", ratio(fs, js)),
+        ]
     head = f"{r['graph']['wallets']:,} wallets, {n:,} transfers"
     head += f"; load average {r['load_average_before']} -> {r['load_average_after']}"
     return head + "\n" + table(rows, ("work", "FalkorDB", "Neo4j", "FalkorDB s / Neo4j s"))
@@ -244,6 +289,7 @@ def main() -> None:
     )
     parser.add_argument("--heap", default="1g", help="Neo4j's JVM heap")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-tedge", action="store_true", help="skip the tedge scoring rows")
     args = parser.parse_args()
     results = asyncio.run(run(args))
     if args.json:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from core.address import normalize_address
 from core.errors import NotFound
 from graph import cypher as q
-from graph.scores import write_ppr
 from graph.store import GraphStore
 
 ALPHA = 0.5
@@ -85,24 +84,16 @@ async def _gds(store: GraphStore, alpha: float, tol: float, max_iter: int, all_w
     name = f"aidrop-ppr-{uuid.uuid4().hex[:8]}"
     await store.query(q.PPR_GDS_PROJECT, {"graph": name})
     try:
-        rows = await store.query(
-            q.PPR_GDS_STREAM,
-            {
-                "graph": name,
-                "alpha": alpha,
-                "iterations": max_iter,
-                "tolerance": tol,
-                "all": all_wallets,
-            },
-        )
+        params = {"graph": name, "alpha": alpha, "iterations": max_iter, "tolerance": tol, "all": all_wallets}
+        ran = (await store.query(q.PPR_GDS_WRITE, params))[0]
     finally:
         await store.query(q.PPR_GDS_DROP, {"graph": name})
     # GDS solves x = alpha s + (1 - alpha) P'x with dangling mass dropped; the walk that returns
-    # it to the restart vector is the same x up to a factor, and a distribution: x / sum(x).
-    total = sum(float(r["score"]) for r in rows) or 1.0
-    scores = {r["address"]: float(r["score"]) / total for r in rows}
-    await write_ppr(store, {"address": list(scores), "ppr": list(scores.values())})
-    return PprRun(scores, "gds", max_iter)
+    # it to the restart vector is the same x up to a factor, and a distribution: x / sum(x),
+    # which the L1Norm scaler wrote.
+    rows = await store.query(q.PPR_READ)
+    scores = {r["address"]: float(r["score"] or 0.0) for r in rows}
+    return PprRun(scores, "gds", int(ran["iterations"] or 0))
 
 
 async def wallet_ppr(
