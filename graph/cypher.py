@@ -1101,7 +1101,7 @@ UNWIND $rows AS r
 MERGE (w:Wallet {address: r.address})
 MERGE (l:Label {key: r.key})
 SET l.address = r.address, l.label = r.label, l.category = r.category, l.source = r.source,
-  l.confidence = r.confidence, l.verified = r.verified
+  l.confidence = r.confidence, l.verified = r.verified, l.updated_at = r.updated_at
 MERGE (w)-[:TAGGED]->(l)
 """,
 )
@@ -1197,21 +1197,39 @@ WATCHES = stmt(
     "watches",
     "MATCH (w:Watch) RETURN properties(w) AS watch ORDER BY w.address, w.id",
 )
+# What a running monitor caches (ingest/alerts.py): the watches, and the labels; a version of
+# both, read at most once a second (label writes stamp `updated_at`; a deletion moves the count).
 WATCH_VERSION = stmt(
     "watch_version",
-    "MATCH (w:Watch) RETURN count(w) AS n, max(w.updated_at) AS newest",
+    """
+MATCH (w:Watch)
+WITH count(w) AS n, max(w.updated_at) AS newest
+OPTIONAL MATCH (l:Label)
+RETURN n, newest, count(l) AS labels, max(l.updated_at) AS labelled_at
+""",
 )
-SET_WATCH_STATE = stmt(
-    "set_watch_state",
-    "UNWIND $rows AS r MATCH (w:Watch {id: r.id}) SET w.state = r.state",
+# The wallets a counterparty's labels or stored exposure make count for the rules.
+MONITOR_VIEW = stmt(
+    "monitor_view",
+    """
+MATCH (w:Wallet)
+WHERE w.label_categories IS NOT NULL OR w.exposure_risk IS NOT NULL
+RETURN w.address AS address, w.label_categories AS categories, w.exposure_categories AS exposure
+""",
 )
 ALERTS_KNOWN = stmt(
     "alerts_known",
-    "UNWIND $ids AS i MATCH (a:Alert {id: i}) RETURN a.id AS id",
+    "UNWIND $ids AS i MATCH (a:Alert {id: i}) RETURN a.id AS id, a.seq AS seq",
 )
-CREATE_ALERTS = stmt(
-    "create_alerts",
+# One statement per evaluation: the watches' changed states, then the alerts (MERGE by id: an
+# alert raised again is not stored twice; nodes_created says how many are new).
+SAVE_ALERTS = stmt(
+    "save_alerts",
     """
+UNWIND $states AS s
+MATCH (w:Watch {id: s.id})
+SET w.state = s.state
+WITH count(*) AS saved
 UNWIND range(0, size($id) - 1) AS i
 WITH i, $id[i] AS id
 MERGE (a:Alert {id: id})

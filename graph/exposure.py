@@ -24,6 +24,7 @@ from graph.features import _column
 from graph.labels import RISK_CATEGORIES, labelled
 from graph.model import NATIVE_TOKEN
 from graph.store import GraphStore
+from graph.watch import note_change
 
 PATHS_KEPT = 3  # strongest paths per side kept as the explanation
 ROUND = 6
@@ -147,6 +148,7 @@ async def write_exposure(store: GraphStore, result: Any, exposed: pd.DataFrame) 
     batch = store.write_batch
     for lo in range(0, len(cols["address"]), batch):
         await store.execute(q.SET_EXPOSURE, {k: v[lo : lo + batch] for k, v in cols.items()})
+    note_change("exposure")
 
 
 async def exposure_of(store: GraphStore, addresses: Iterable[str]) -> dict[str, dict[str, Any]]:
