@@ -1147,18 +1147,26 @@ LABEL_SOURCE_ADDRESSES = stmt(
 DELETE_LABELS = stmt("delete_labels", "MATCH (l:Label) WHERE l.source = $source DETACH DELETE l")
 FALKOR_INDEXES.append(stmt("falkor_index_label_key", "CREATE INDEX FOR (l:Label) ON (l.key)"))
 NEO4J_SCHEMA.append(stmt("index_label_key", "CREATE INDEX label_key IF NOT EXISTS FOR (l:Label) ON (l.key)"))
-# Exposure (graph/exposure.py, ml/exposure.py): every wallet's successful native out-transfers
-# with value as two lists (JSON text on FalkorDB, as ML_OUT_EDGES), results written onto wallets.
+# Exposure (graph/exposure.py, ml/exposure.py): the successful native transfers with value, per
+# sender as two lists, and results written onto wallets. Wallets by key: FalkorDB's internal id
+# (an integer: no address looked up per transfer, and the lists parse as numbers), the address on
+# Neo4j; EXPOSURE_WALLETS maps keys to addresses. No label on the receiver (a TRANSFER joins
+# wallets): checking it doubled FalkorDB's traversal.
 _EXPOSURE_EDGES = """
-MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+MATCH (a:Wallet)-[t:TRANSFER]->(b)
 WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
-WITH a, collect(b.address) AS dst, collect(t.value) AS value
-RETURN a.address AS address, {lists}
+WITH a, collect({b}) AS dst, collect(t.value) AS value
+RETURN {a} AS src, {lists}
 """
 EXPOSURE_EDGES = stmt(
     "exposure_edges",
-    _EXPOSURE_EDGES.replace("{lists}", "dst, value"),
-    falkordb=_EXPOSURE_EDGES.replace("{lists}", "toJSON(dst) AS dst, toJSON(value) AS value"),
+    _EXPOSURE_EDGES.format(a="id(a)", b="id(b)", lists="toJSON(dst) AS dst, toJSON(value) AS value"),
+    neo4j=_EXPOSURE_EDGES.format(a="a.address", b="b.address", lists="dst, value"),
+)
+EXPOSURE_WALLETS = stmt(
+    "exposure_wallets",
+    "MATCH (w:Wallet) RETURN toJSON(collect(id(w))) AS keys, toJSON(collect(w.address)) AS addresses",
+    neo4j="MATCH (w:Wallet) RETURN collect(w.address) AS keys, collect(w.address) AS addresses",
 )
 EXPOSURE_PREVIOUS = stmt(
     "exposure_previous",
