@@ -173,12 +173,15 @@ async def bench_rules(store: GraphStore, blocks: int = 100, per_block: int = 100
     await gw.add_watches(store, chosen, parse_rules(["any", "value>1", "labelled", "exposure>0.1"]))
     rows = []
     first_block = 10_000_000
+    # one hash per run, block and position: a re-run on an --existing graph writes new transfers
+    run = time.time_ns()
 
     def frame_of(block: np.ndarray) -> pd.DataFrame:
         n = len(block)
         return transfer_frame(
             from_address=rng.choice(addresses, n).tolist(), to_address=rng.choice(addresses, n).tolist(),
-            hash=[f"0x{(int(b) * per_block + i + 1):064x}" for i, b in enumerate(block)], log_index=-1,
+            hash=[f"0x{run:016x}{int(b) * per_block + i % per_block + 1:048x}" for i, b in enumerate(block)],
+            log_index=-1,
             value=rng.exponential(0.5, n), value_raw="1", token=NATIVE_TOKEN,
             ts=1_900_000_000 + (block - 10_000_000) * 12, block=block, status=1, tx_count=1,
         )  # fmt: skip
