@@ -99,6 +99,13 @@ def typed(body: Any) -> bool:
     return all(isinstance(e, dict) and (e.get("extensions") or {}).get("code") for e in errors or ())
 
 
+def threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -236,6 +243,22 @@ def main() -> None:
             events = [(5.0, lambda: rss.__setitem__("start", rss_mb(api.pid))), (s * 0.2, kill_worker),
                       (s * 0.45, restart_db), (s * 0.7, kill_worker),
                       (s - 0.5, lambda: rss.__setitem__("end", rss_mb(api.pid)))]  # fmt: skip
+            # the RSS curve, every 10 s: growth that levels off is warm-up, growth that goes on a leak
+            curve: list[tuple[float, float, int, int]] = []
+
+            def sample(at: int) -> None:
+                try:  # the database's clients (API, worker, this script), -1 while it is down
+                    import redis as redis_sync
+
+                    info = redis_sync.Redis.from_url(server.redis_url, socket_timeout=2).info("clients")
+                    clients = int(info["connected_clients"])
+                except Exception:
+                    clients = -1
+                curve.append((at, rss_mb(api.pid), clients, threads(api.pid)))
+
+            for at in range(10, int(s), 10):
+                events.append((float(at), lambda at=at: sample(at)))
+            events.sort(key=lambda e: e[0])
             started = time.monotonic()
             stats, codes = asyncio.run(drive(url + "/graphql", addresses, args.clients, s, jobs, events))
             elapsed = time.monotonic() - started
@@ -297,6 +320,9 @@ def main() -> None:
             "API RSS start -> end (MB)",
             f"{rss.get('start', 0):.0f} -> {rss.get('end', 0):.0f} ({growth:+.1f}%)",
         ),
+        ("API RSS every 10 s (MB)", " ".join(f"{c[1]:.0f}" for c in curve) or "-"),
+        ("  API threads", " ".join(str(c[3]) for c in curve) or "-"),
+        ("  database clients", " ".join(str(c[2]) for c in curve) or "-"),
         ("API / last worker alive at the end", f"{api_alive} / {workers_alive}"),
         ("events", "; ".join(done_events)),
         ("load average before / after", f"{load_before} / {load_after}"),

@@ -26,6 +26,10 @@ log = logging.getLogger("aidrop.graph")
 
 # (label or relation type, properties) that must be unique; GRAPH.CONSTRAINT needs an index first.
 UNIQUE = [("NODE", "Wallet", ("address",))]
+# connections per store (the server runs a few queries at a time; more only queue there), and
+# how long a query waits for one before GRAPH_UNAVAILABLE
+POOL_SIZE = 32
+POOL_WAIT_S = 30.0
 
 
 def _list_text(values: list[Any]) -> str:
@@ -90,8 +94,16 @@ class FalkorStore(GraphStore):
         self.host = parsed.hostname or "127.0.0.1"
         self.port = parsed.port or 6379
         self.name = graph
+        # A bounded pool that waits for a free connection: the client's default pool of 100
+        # fails the 101st concurrent query at once ("Too many connections"), which read as
+        # GRAPH_UNAVAILABLE to clients of a busy API while the database was fine.
+        self._pool = aioredis.BlockingConnectionPool(
+            host=self.host, port=self.port, password=parsed.password, decode_responses=True,
+            max_connections=POOL_SIZE, timeout=POOL_WAIT_S,
+            socket_timeout=None, socket_connect_timeout=10.0,  # redis-py's 5 s would cut long reads
+        )  # fmt: skip
         try:  # the client asks the server (INFO) whether it is a cluster, here and now
-            self._db = FalkorDB(host=self.host, port=self.port, password=parsed.password)
+            self._db = FalkorDB(connection_pool=self._pool)
         except (RedisConnectionError, OSError) as exc:
             log.warning("FalkorDB at %s:%s is unreachable: %s", self.host, self.port, exc)
             raise GraphUnavailable("the graph database is unreachable (details in the server log)") from exc
@@ -177,6 +189,8 @@ class FalkorStore(GraphStore):
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self._db.connection.aclose()
+        with contextlib.suppress(Exception):
+            await self._pool.disconnect()
 
     async def open_sink(self, bulk: bool = True) -> TransferSink:
         """GRAPH.BULK when the graph is new (about 10x the MERGE rate), else the MERGE path.
