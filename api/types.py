@@ -706,7 +706,9 @@ MAX_SYBIL_MEMBERS = 1000
 
 @strawberry.type(description="One kind of evidence between two wallets, with the transactions that show it.")
 class SybilEvidence:
-    kind: str = strawberry.field(description="funder, collector, timing, amount, counterparty or script.")
+    kind: str = strawberry.field(
+        description="funder, collector, timing, amount, counterparty, script or cohort."
+    )
     a: str
     b: str
     transactions: list[str]

@@ -4,6 +4,7 @@ time of detection at scale, each against plain baselines in the same run.
     .venv/bin/python bench/sybil.py accuracy [--wallets 5000] [--days 30] [--seeds 11,12,13]
     .venv/bin/python bench/sybil.py speed [--wallets 100000] [--days 28] [--folder DIR]
     .venv/bin/python bench/sybil.py detector --folder DIR     # the detector alone, graph from CSVs
+    .venv/bin/python bench/sybil.py real                      # what it finds on real data (no sybil labels)
 
 accuracy: for every setting and seed, a chain from `aidrop synth --sybil-share` (or an honest
 chain with bench/sybil_farms.py's farms written into it) is bulk-loaded into a private embedded
@@ -68,6 +69,11 @@ SETTINGS: dict[str, tuple[str, object]] = {
     "NEW bench: old wallets, own hours, exchange-heavy": (
         "bench",
         FarmSettings(fresh=0.2, activity=(0.9, 0.1), funding=(0.3, 0.3, 0.4)),
+    ),
+    # added after the cohort kind was fixed (issue 15, third round), run once
+    "NEW2 bench: small farms (4-15), own hours only": (
+        "bench",
+        FarmSettings(sizes=(4, 15), activity=(1.0, 0.0)),
     ),
 }
 
@@ -140,6 +146,10 @@ async def one_run(server, folder: Path, name: str) -> tuple[dict, dict[str, dict
     truth = {a: c for a, c in zip(lab["address"], lab["sybil_cluster"], strict=True) if c}
     look = {a: g for a, g in zip(lab["address"], lab["sybil_lookalike"], strict=True) if g}
     methods = {"aidrop sybil (two kinds)": {a: c.id for c in detector.clusters_ for a in c.members}}
+    previous = SybilDetector(cohort=False).fit(graph)
+    methods["before the cohort kind (script, joining)"] = {
+        a: c.id for c in previous.clusters_ for a in c.members
+    }
     before = SybilDetector(corroborate=False).fit(graph)
     methods["pair evidence only (before: no script, no joining)"] = {
         a: c.id for c in before.clusters_ for a in c.members
@@ -368,11 +378,48 @@ def detector_only(args: argparse.Namespace) -> None:
     )
 
 
+XBLOCK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "xblock-phishing"
+
+
+async def real(args: argparse.Namespace) -> None:
+    """The real XBlock phishing transactions (../shared/datasets; no sybil labels): ingested as
+    aidrop ingests them, then what the detector finds with and without the cohort kind: how many
+    clusters and wallets, how many of those are labelled phishing accounts, the kinds on their
+    links. Skipped when the data set is absent."""
+    if not (XBLOCK / "transactions.csv").exists():
+        print(f"skipped: {XBLOCK} is absent")
+        return
+    print(f"load average before: {load_average()}", file=sys.stderr)
+    with embedded() as server:
+        store = FalkorStore(server.graph_url, "real")
+        await ingest_etl(store, [XBLOCK])
+        graph = await load_wallet_graph(store)
+        await store.close()
+    phishing = set(pd.read_csv(XBLOCK / "labels.csv", dtype=str)["address"].str.lower())
+    rows = []
+    for name, detector in (("aidrop sybil (two kinds)", SybilDetector()),
+                           ("before the cohort kind", SybilDetector(cohort=False))):  # fmt: skip
+        detector.fit(graph)
+        members = [a for c in detector.clusters_ for a in c.members]
+        kinds: dict[str, int] = {}
+        for c in detector.clusters_:
+            for k, v in c.evidence_counts.items():
+                kinds[k] = kinds.get(k, 0) + v
+        sizes = sorted((len(c.members) for c in detector.clusters_), reverse=True)
+        rows.append((name, graph.n, len(graph.edges), len(detector.clusters_), len(members),
+                     sum(a in phishing for a in members), ", ".join(map(str, sizes[:8])),
+                     ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))))  # fmt: skip
+    headers = ("method", "wallets", "transfers", "clusters", "wallets in clusters", "of them phishing",
+               "largest", "links per kind")  # fmt: skip
+    print(table(rows, headers))
+    print(f"load average after: {load_average()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["accuracy", "speed", "detector"])
+    parser.add_argument("what", choices=["accuracy", "speed", "detector", "real"])
     parser.add_argument("--wallets", type=int, default=None)
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--seeds", default="11,12,13")
@@ -380,6 +427,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "detector":
         detector_only(args)
+    elif args.what == "real":
+        asyncio.run(real(args))
     elif args.what == "accuracy":
         args.wallets, args.days = args.wallets or 5000, args.days or 30
         asyncio.run(accuracy(args))

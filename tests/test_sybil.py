@@ -124,7 +124,7 @@ def _check_kind(link: gs.LinkRecord, rows: pd.DataFrame, fundings: list[dict]) -
         a = set(rows.loc[(rows["src"] == link.a) | (rows["dst"] == link.a), "value"])
         b = set(rows.loc[(rows["src"] == link.b) | (rows["dst"] == link.b), "value"])
         assert a & b
-    elif link.kind == "script":  # the same contract called by both on the same calendar day
+    elif link.kind in ("script", "cohort"):  # the same contract called by both on the same calendar day
         mine = rows["src"].isin(pair) & rows["contract"] | rows["dst"].isin(pair) & rows["from_contract"]
         calls = rows[mine]
         assert set(calls["hash"]) == set(rows["hash"])

@@ -6,12 +6,16 @@ one tied by the sweep alone does not."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from graph.features import WalletGraph
 from graph.model import NATIVE_TOKEN
 from ml.sybil import SybilDetector
+from ml.sybil import evidence as ev
 from ml.sybil.evidence import BIT
 
 DAY, HOUR = 86400, 3600
@@ -113,3 +117,119 @@ def test_a_wallet_joins_when_the_cluster_as_a_whole_corroborates_it() -> None:
     assert {"collector"} <= shown <= {"collector", "funder"}
     # without cluster-level evidence the farm is not found at all (one kind per pair)
     assert SybilDetector(corroborate=False).fit(graph).clusters_ == []
+
+
+def _busy_chain(seed: int) -> WalletGraph:
+    """120 people calling 8 contracts at random over 10 days (a few of them heavy users), and
+    four groups of five calling the same contracts within the same hour on several days."""
+    rng = np.random.default_rng(seed)
+    contracts, people = 8, 120
+    edges: list[tuple[int, int, int, float]] = []
+    for w in range(contracts, contracts + people):
+        calls = int(rng.integers(1, 60 if w % 10 == 0 else 12))
+        for _ in range(calls):
+            edges.append((w, int(rng.integers(0, contracts)), T0 + int(rng.integers(0, 10 * DAY)), 0.01))
+    for g in range(4):
+        members = range(contracts + 5 * g, contracts + 5 * g + 5)
+        for day in rng.choice(10, size=3 + g, replace=False):
+            at = T0 + int(day) * DAY + int(rng.integers(0, 20 * HOUR))
+            for c in rng.choice(contracts, size=2 + g % 3, replace=False):
+                for w in members:
+                    edges.append((w, int(c), at + int(rng.integers(0, 40 * 60)), 0.01))
+    n = contracts + people
+    wallets = pd.DataFrame({"address": [f"0x{i:040x}" for i in range(n)], "category": "",
+                            "contract": [i < contracts for i in range(n)], "token": False})  # fmt: skip
+    e = pd.DataFrame(edges, columns=["src", "dst", "ts", "value"]).assign(token=0)
+    return WalletGraph(wallets, e, [NATIVE_TOKEN])
+
+
+def test_timing_kind_links_exactly_the_pairs_its_definition_names() -> None:
+    """The fast timing kind (products of wallets that can reach the bar, then the shared windows
+    looked up) against its definition applied to every pair one by one: the same links."""
+    for seed in (1, 2):
+        graph = _busy_chain(seed)
+        p = ev.prepare(graph, 1000, 48)
+        people = int(p.person.sum())
+        rows = ev.timing_tokens(p, 3600, 300)
+        fast, _ = ev.timing_pairs(p, rows, people, 2, 0.25, block=16)  # several blocks
+        windows = {w: dict(zip(r["token"], zip(r["contract"], r["size"], strict=True), strict=True))
+                   for w, r in rows.groupby("wallet")}  # fmt: skip
+        expected = set()
+        for u, v in itertools.combinations(sorted(windows), 2):
+            shared = windows[u].keys() & windows[v].keys()
+            best: dict[int, float] = {}
+            for t in shared:
+                c, size = windows[u][t]
+                best[c] = max(best.get(c, 0.0), float(np.log(people / size)))
+            if (len(best) >= 2 and sum(best.values()) >= 2 * np.log(people)
+                    and len(shared) / min(len(windows[u]), len(windows[v])) >= 0.25):  # fmt: skip
+                expected.add((u, v))
+        got = set(zip(*sp.triu(fast).nonzero(), strict=True))
+        assert {(int(a), int(b)) for a, b in got} == expected
+        assert len(expected) >= 10  # the groups are found, so the comparison says something
+
+
+def _round_chain(seed: int) -> tuple[WalletGraph, dict[str, list[int]]]:
+    """A farm of twelve funded by an exchange with varied amounts, each member on five campaign
+    days doing one to three tasks from a menu of four at its own hour, all sweeping to one
+    collector; six heavy users who use two dApps every day and pay the same collector; sixty
+    wallets using the dApps at random, five of them paying one friend."""
+    rng = np.random.default_rng(seed)
+    n_contracts = 9  # 0: the exchange, 1-8: dApps
+    roles = {"farm": list(range(9, 21)), "heavy": list(range(21, 27)), "crowd": list(range(27, 87))}
+    collector, friend = 87, 88
+    roles["friends"] = roles["crowd"][:5]
+    n = 89
+    edges: list[tuple[int, int, int, float]] = []
+    for w in range(9, 87):  # every wallet's first ETH comes from the exchange, varied amounts
+        edges.append((0, w, T0 + int(rng.integers(0, 2 * DAY)), round(float(rng.uniform(0.1, 1)), 4)))
+    for day in range(2, 26):
+        for w in roles["crowd"]:
+            if rng.random() < 0.3:
+                edges.append((w, int(rng.integers(1, 9)), T0 + day * DAY + int(rng.integers(0, DAY)), 0.01))
+        for w in roles["heavy"]:
+            for c in (1, 2):
+                edges.append((w, c, T0 + day * DAY + int(rng.integers(0, DAY)), 0.02))
+    menu = [3, 4, 5, 6]
+    hour = rng.uniform(0, 23, size=len(roles["farm"]))
+    for day in rng.choice(np.arange(3, 24), size=5, replace=False):
+        for i, w in enumerate(roles["farm"]):
+            for _ in range(int(rng.integers(1, 4))):
+                at = T0 + int(day) * DAY + int(hour[i] * HOUR) + int(rng.integers(0, 3600))
+                edges.append((w, int(rng.choice(menu)), at, round(float(rng.lognormal(-4.6, 0.5)), 4)))
+    for w in roles["farm"] + roles["heavy"]:
+        edges.append(
+            (w, collector, T0 + 26 * DAY + int(rng.integers(0, DAY)), round(float(rng.uniform(0.05, 0.2)), 4))
+        )
+    for w in roles["friends"]:
+        edges.append((w, friend, T0 + int(rng.integers(3, 25)) * DAY, 0.05))
+    wallets = pd.DataFrame({"address": [f"0x{i:040x}" for i in range(n)],
+                            "category": ["Exchange"] + [""] * (n - 1),
+                            "contract": [0 < i < n_contracts for i in range(n)], "token": False})  # fmt: skip
+    e = pd.DataFrame(edges, columns=["src", "dst", "ts", "value"]).assign(token=0)
+    return WalletGraph(wallets, e, [NATIVE_TOKEN]), roles
+
+
+def test_cohort_kind_finds_a_farm_that_acts_at_its_own_hours_on_random_tasks() -> None:
+    for seed in (1, 2, 3):
+        graph, roles = _round_chain(seed)
+        address = graph.wallets["address"].to_numpy()
+        d = SybilDetector().fit(graph)
+        farm = set(address[roles["farm"]])
+        found = [set(c.members) for c in d.clusters_]
+        assert found == [farm], (seed, found)
+        cohort = d.link_bits_[(d.link_bits_["bits"] & BIT["cohort"]) > 0]
+        assert len(cohort) and set(cohort["u"]) | set(cohort["v"]) <= set(roles["farm"])
+        # each shown cohort link names both wallets' dealings with one service on one day
+        for link in d.links_:
+            if "cohort" in link.edges:
+                rows = graph.edges.iloc[link.edges["cohort"]]
+                pair = set(graph.positions([link.a, link.b]).tolist())
+                mine = np.where(rows["src"].isin(pair), rows["src"], rows["dst"])
+                party = np.where(rows["src"].isin(pair), rows["dst"], rows["src"])
+                assert set(mine) == pair and set(party) < set(range(9))
+                days = pd.DataFrame({"w": mine, "party": party, "day": rows["ts"].to_numpy() // DAY})
+                assert (days.groupby(["party", "day"])["w"].nunique() == 2).any()
+        # without it the farm falls apart: pairs of members meet on few service-days
+        before = SybilDetector(cohort=False).fit(graph).clusters_
+        assert max((len(c.members) for c in before), default=0) < len(farm)

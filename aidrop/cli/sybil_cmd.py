@@ -19,6 +19,7 @@ KIND_WORDS = {
     "amount": "moved identical amounts",
     "counterparty": "dealt with the same rare contracts",
     "script": "called the same contracts on the same days, far more often than chance",
+    "cohort": "acted on the same days as a large share of the wallets sharing their funder or collector",
 }
 
 

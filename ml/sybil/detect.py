@@ -37,6 +37,12 @@ Parameters and why they have these values (how farms operate, not fitted to any 
     below 1 / (pairs tested): the same Bonferroni reasoning as 2 log(n) above, over the pairs
     actually tested. Its window is a calendar day because a skilled operator spreads one run of
     the script over hours (jitter), but not over days: the round is one campaign day.
+  - the `cohort` kind (`cohort = True`) tests a funder's or collector's group as a whole: a
+    service-day on which a quarter of the group (three at least; the same quarter as
+    `min_share`: a round of the farm's script reaches every member, a task menu of up to four
+    spreads them) acts together, beyond what the members' own use of that service explains at
+    one chance moment among all tested, is a moment; two moments in common link a pair (one
+    moment is a crowd that happened to include them; a farm runs several rounds).
   - joining needs links to half of a cluster's members: a sweep or a funding reaches every
     member of a farm, so a missed member is tied to most of them; a bystander who shares one
     popular recipient with a few members is tied to a few. Two kinds across those links, as for
@@ -84,7 +90,7 @@ class SybilDetector:
     def __init__(self, hub_wallets: int = 1000, pass_through_hours: float = 48.0, window_minutes: int = 60,
                  crowd: int = 300, min_contracts: int = 2, min_share: float = 0.25, price_share: float = 0.2,
                  min_kinds: int = 2, min_size: int = 3, links_per_member: int = 3,
-                 corroborate: bool = True) -> None:  # fmt: skip
+                 corroborate: bool = True, cohort: bool = True) -> None:  # fmt: skip
         self.hub_wallets = hub_wallets
         self.pass_through_hours = pass_through_hours
         self.window_minutes = window_minutes
@@ -96,6 +102,7 @@ class SybilDetector:
         self.min_size = min_size
         self.links_per_member = links_per_member
         self.corroborate = corroborate  # False: pair evidence alone (no script kind, no joining)
+        self.cohort = cohort  # the group-level `cohort` kind (with corroborate)
 
     def fit(self, graph: WalletGraph, progress: Callable[[str], None] | None = None) -> SybilDetector:
         say = progress or (lambda _: None)
@@ -131,6 +138,13 @@ class SybilDetector:
         grouped = kinds["funder"] + kinds["collector"] if self.corroborate else sp.csr_matrix((p.n, p.n))
         kinds["script"] = ev.script_pairs(p, s_rows, grouped)
         lap("script")
+        m_rows = s_rows.iloc[:0]
+        if self.corroborate and self.cohort:
+            groups = ev.group_rows(f_rows, targets)
+            kinds["cohort"], m_rows = ev.cohort_pairs(
+                p, groups, s_rows, self.min_share, self.min_size, self.hub_wallets
+            )
+        lap("cohort")
 
         bits = sp.csr_matrix((p.n, p.n), dtype=np.int64)
         for name, m in kinds.items():
@@ -144,7 +158,7 @@ class SybilDetector:
                                     "kinds": n_kinds[strong]})  # fmt: skip
         self._cluster(graph, p)
         lap("clusters")
-        self._evidence(graph, p, f_rows, targets, t_rows, a_rows, c_rows, s_rows)
+        self._evidence(graph, p, f_rows, targets, t_rows, a_rows, c_rows, s_rows, m_rows)
         lap("evidence")
         return self
 
@@ -225,7 +239,8 @@ class SybilDetector:
 
     def _evidence(self, graph: WalletGraph, p: ev.Prepared, f_rows: pd.DataFrame, targets: pd.DataFrame,
                   t_rows: pd.DataFrame,
-                  a_rows: pd.DataFrame, c_rows: pd.DataFrame, s_rows: pd.DataFrame) -> None:  # fmt: skip
+                  a_rows: pd.DataFrame, c_rows: pd.DataFrame, s_rows: pd.DataFrame,
+                  m_rows: pd.DataFrame) -> None:  # fmt: skip
         """The links kept as evidence: for each member its `links_per_member` strongest links
         within its cluster (most kinds first), each kind with the transfers that show it."""
         pairs = self.pairs_
@@ -245,7 +260,8 @@ class SybilDetector:
         wanted = np.union1d(chosen["u"].to_numpy(), chosen["v"].to_numpy())
         by = {kind: _by_wallet(rows, key, wanted) for kind, rows, key in (
             ("collector", targets, "target"), ("timing", t_rows, "token"), ("amount", a_rows, "key"),
-            ("counterparty", c_rows, "party"), ("script", s_rows, "token"))}  # fmt: skip
+            ("counterparty", c_rows, "party"), ("script", s_rows, "token"),
+            ("cohort", m_rows, "token"))}  # fmt: skip
         f_by = _by_wallet(f_rows.assign(edge=f_rows["level"]), "funder", wanted)
         links = []
         for u, v, b in chosen.itertuples(index=False):

@@ -14,7 +14,11 @@ Each kind answers one question a sybil hunter asks, and names the transfers behi
 - `counterparty`: rare counterparties in common (other than the funder and the collector);
 - `script`: between wallets that already share a funder or a collector, the same contracts
   called on the same days far more often than their own use of those contracts explains (a
-  task script run over the members on one day, however its hours are jittered).
+  task script run over the members on one day, however its hours are jittered);
+- `cohort`: members of one funder's or collector's group that act together with a large share
+  of that group on the same service on the same day, on two or more such service-days, where
+  the group's size times the service-day's share of the population makes that crowd unlikely
+  (a campaign round over the farm, however each member's tasks and hours are drawn).
 
 Hubs (exchanges, contracts known as such, any wallet with more than `hub_wallets` distinct
 counterparties on one side) never link: being funded by the same exchange says nothing.
@@ -31,7 +35,7 @@ import scipy.sparse as sp
 from graph.features import WalletGraph
 from graph.model import NATIVE_TOKEN
 
-KINDS = ("funder", "collector", "timing", "amount", "counterparty", "script")
+KINDS = ("funder", "collector", "timing", "amount", "counterparty", "script", "cohort")
 BIT = {k: 1 << i for i, k in enumerate(KINDS)}
 
 
@@ -229,49 +233,74 @@ def timing_tokens(p: Prepared, window: int, crowd: int, scale: int = 0, tilings:
 
 
 def timing_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, min_contracts: int,
-                 min_share: float, block: int = 2000) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
+                 min_share: float, block: int = 4000) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
     """Pairs whose coinciding calls carry at least 2 log(n_people) of surprise (the sum over
     distinct contracts of log(n_people / wallets in that window)), on `min_contracts` contracts,
     and make up `min_share` of the quieter wallet's windows."""
     if rows.empty:
         return sp.csr_matrix((p.n, p.n)), rows
-    tokens_per_wallet = rows.groupby("wallet")["token"].nunique()
-    codes, uniq = pd.factorize(rows["token"])
-    inc = sp.csr_matrix((np.ones(len(rows)), (rows["wallet"].to_numpy(), codes)), shape=(p.n, len(uniq)))
-    own_all = tokens_per_wallet.reindex(np.arange(p.n)).fillna(0).to_numpy()
-    inc_t = inc.T.tocsr()  # once, not per block
-    # each shared window's surprise summed is at least the per-contract sum asked below, so
-    # pairs under the bar here cannot pass it (and need not be scored one by one)
-    weight = np.maximum(np.log(n_people / rows["size"].to_numpy(dtype=float)), 0.0)
-    inc_w = sp.csr_matrix((weight, (rows["wallet"].to_numpy(), codes)), shape=(p.n, len(uniq)))
     bar = 2 * np.log(n_people)
+    wallet, contract = rows["wallet"].to_numpy(), rows["contract"].to_numpy()
+    weight = np.maximum(np.log(n_people / rows["size"].to_numpy(dtype=float)), 0.0)
+    own_all = np.bincount(wallet, minlength=p.n)  # rows are one per wallet and window
+    # a wallet whose best window on each contract sums under the bar links to no one: it is
+    # left out of the products (most light users; the pairs of busy windows are the cost)
+    best = pd.DataFrame({"w": wallet, "c": contract, "s": weight}).groupby(["w", "c"])["s"].max()
+    reach = best.groupby(level=0).agg(["sum", "size"])
+    able = np.zeros(p.n, dtype=bool)
+    able[reach.index[(reach["sum"] >= bar - 1e-9) & (reach["size"] >= min_contracts)].to_numpy()] = True
+    sel = able[wallet]
+    codes, uniq = pd.factorize(rows["token"].to_numpy()[sel])
+    w = wallet[sel]
+    inc = sp.csr_matrix((np.ones(len(w)), (w, codes)), shape=(p.n, len(uniq)))
+    # the shared windows' count and summed surprise in one product: entries 1 + i * surprise.
+    # That sum bounds the per-contract sum asked below, so pairs under the bar here cannot pass
+    both = sp.csr_matrix((1.0 + 1j * weight[sel], (w, codes)), shape=(p.n, len(uniq)))
     us, vs = [], []
-    # wallet by wallet block: the full product holds every pair that shares any window (tens of
-    # millions on a large chain); a block's pairs are filtered before the next is made
+    # block by block of wallets, each against the wallets after it: the full product holds every
+    # pair that shares any window (tens of millions on a large chain)
     for a in range(0, p.n, block):
-        counts = (inc[a : a + block] @ inc_t).tocoo()
-        surprise = (inc_w[a : a + block] @ inc_t).tocsr()
-        u, v, shared = counts.row + a, counts.col, counts.data
-        upper = (v > u) & (shared >= min_contracts)
-        u, v, shared = u[upper], v[upper], shared[upper]
-        rich = np.asarray(surprise[u - a, v]).ravel() >= bar - 1e-9
-        u, v, shared = u[rich], v[rich], shared[rich]
+        prod = (both[a : a + block] @ inc[a:].T.tocsr()).tocoo()
+        u, v = prod.row + a, prod.col + a
+        shared, surprise = prod.data.real, prod.data.imag
+        keep = (v > u) & (shared >= min_contracts) & (surprise >= bar - 1e-9)
+        u, v, shared = u[keep], v[keep], shared[keep]
         keep = shared / np.minimum(own_all[u], own_all[v]) >= min_share
         us.append(u[keep])
         vs.append(v[keep])
-    cand = pd.DataFrame({"u": np.concatenate(us), "v": np.concatenate(vs)})
-    if cand.empty:
+    u, v = np.concatenate(us), np.concatenate(vs)
+    if not len(u):
         return sp.csr_matrix((p.n, p.n)), rows
-    # the shared tokens of the candidates, scored per distinct contract
-    slim = rows[["wallet", "token", "contract", "size"]]
-    a = cand.merge(slim.rename(columns={"wallet": "u"}), on="u")
-    ab = a.merge(slim[["wallet", "token"]].rename(columns={"wallet": "v"}), on=["v", "token"])
-    ab["surprise"] = np.log(n_people / ab["size"])
-    per = ab.groupby(["u", "v", "contract"])["surprise"].max().reset_index()
-    score = per.groupby(["u", "v"]).agg(contracts=("contract", "size"), surprise=("surprise", "sum"))
-    score = score[(score["contracts"] >= min_contracts) & (score["surprise"] >= 2 * np.log(n_people))]
-    idx = score.index.to_frame(index=False)
-    return sp.csr_matrix((np.ones(len(idx)), (idx["u"], idx["v"])), shape=(p.n, p.n)), rows
+    pair, con, surprise = _shared_windows(p.n, u, v, w, codes, contract[sel], weight[sel])
+    # scored per distinct contract: its most surprising shared window
+    per = pd.DataFrame({"pair": pair, "c": con, "s": surprise}).groupby(["pair", "c"])["s"].max()
+    pair = per.index.get_level_values(0).to_numpy()
+    contracts = np.bincount(pair, minlength=len(u))
+    total = np.bincount(pair, weights=per.to_numpy(), minlength=len(u))
+    ok = (contracts >= min_contracts) & (total >= bar)
+    return sp.csr_matrix((np.ones(int(ok.sum())), (u[ok], v[ok])), shape=(p.n, p.n)), rows
+
+
+def _shared_windows(n: int, u: np.ndarray, v: np.ndarray, wallet: np.ndarray, token: np.ndarray,
+                    contract: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """For pairs (u[i], v[i]): (i, contract, weight) of each window both have, read from the
+    rows (wallet, token, contract, weight), one per wallet and window. Walks the quieter side's
+    rows and looks each up on the other side."""
+    order = np.lexsort((token, wallet))
+    wallet, token, contract, weight = wallet[order], token[order], contract[order], weight[order]
+    start = np.searchsorted(wallet, np.arange(n + 1))
+    count = np.diff(start)
+    quiet = np.where(count[u] <= count[v], u, v)
+    other = np.where(count[u] <= count[v], v, u)
+    rows = count[quiet]
+    pair = np.repeat(np.arange(len(u)), rows)
+    at = np.repeat(start[quiet], rows) + (np.arange(rows.sum()) - np.repeat(np.cumsum(rows) - rows, rows))
+    span = np.int64(token.max()) + 1
+    keys = wallet.astype(np.int64) * span + token  # sorted: rows are by wallet, then token
+    want = other[pair].astype(np.int64) * span + token[at]
+    hit = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    found = keys[hit] == want
+    return pair[found], contract[at[found]], weight[at[found]]
 
 
 def script_rows(p: Prepared) -> pd.DataFrame:
@@ -401,3 +430,81 @@ def counterparty_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, rare: int
     total = _pairs_of_groups(rows["wallet"].to_numpy(), codes, p.n, weight=surprise, n_groups=len(uniq))
     ok = total.multiply(count >= 2) >= 2 * np.log(n_people)
     return sp.csr_matrix(ok, dtype=float)
+
+
+def group_rows(f_rows: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """(wallet, group): the groups the funder and collector kinds link within: the wallets one
+    wallet funded (at either level) and those that sent to one wallet."""
+    funded = pd.DataFrame({"wallet": f_rows["wallet"].to_numpy(),
+                           "group": "f" + f_rows["funder"].astype(str)})  # fmt: skip
+    swept = pd.DataFrame({"wallet": targets["wallet"].to_numpy(),
+                          "group": "c" + targets["group"].astype(str)})  # fmt: skip
+    return pd.concat([funded, swept], ignore_index=True).drop_duplicates()
+
+
+def cohort_pairs(p: Prepared, groups: pd.DataFrame, rows: pd.DataFrame, share: float, min_size: int,
+                 max_size: int, moments: int = 2) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
+    """Pairs of one group that are both in `moments` or more of its moments, and the rows
+    (wallet, token, contract, edge) of the wallets in moments.
+
+    A moment of a group of g wallets is a service-day (rows: one per wallet, service and day)
+    on which k >= `share` g of them act (and at least `min_size`), when the members' own use of
+    that service explains k with a chance below 1 / (group service-days tested): about one
+    chance moment among all tested. Own use: a member that used service X on d of the D days
+    it was active is there on a given day with chance d / D; the group's expected count is the
+    sum over its members (Poisson). Heavy users of one dApp who pay the same wallet are
+    expected together every day; a farm round brings a quarter or more of the group to a
+    service on one day of many."""
+    from scipy.special import pdtrc  # Poisson tail
+
+    empty = sp.csr_matrix((p.n, p.n)), rows.iloc[:0]
+    if rows.empty or groups.empty:
+        return empty
+    g_codes, _ = pd.factorize(groups["group"])
+    size = np.bincount(g_codes)
+    ok = (size[g_codes] >= min_size) & (size[g_codes] <= max_size)
+    g_codes, g_wallet = g_codes[ok], groups["wallet"].to_numpy()[ok]
+    if not len(g_codes):
+        return empty
+    wallet = rows["wallet"].to_numpy()
+    t_codes, _ = pd.factorize(rows["token"])
+    s_codes, _ = pd.factorize(rows["contract"])
+    day = p.ts[rows["edge"].to_numpy()] // 86400
+    first = np.full(p.n, np.iinfo(np.int64).max)
+    last = np.full(p.n, np.iinfo(np.int64).min)
+    np.minimum.at(first, wallet, day)
+    np.maximum.at(last, wallet, day)
+    span = (last[wallet] - first[wallet] + 1).astype(float)
+    n_groups = int(g_codes.max()) + 1
+    member = sp.csr_matrix((np.ones(len(g_codes)), (g_codes, g_wallet)), shape=(n_groups, p.n))
+    acts = sp.csr_matrix((np.ones(len(wallet)), (wallet, t_codes)), shape=(p.n, int(t_codes.max()) + 1))
+    rate = sp.csr_matrix((1.0 / span, (wallet, s_codes)), shape=(p.n, int(s_codes.max()) + 1))
+    together = (member @ acts).tocoo()
+    expected = (member @ rate).tocsr()
+    g, t, k = together.row, together.col, together.data
+    tested = k >= min_size  # two wallets together are a pair, the script kind's question
+    g, t, k = g[tested], t[tested], k[tested]
+    if not len(k):
+        return empty
+    service = np.zeros(int(t_codes.max()) + 1, dtype=np.int64)
+    service[t_codes] = s_codes
+    lam = np.asarray(expected[g, service[t]]).ravel()
+    chance = pdtrc(k - 1, np.maximum(lam, 1e-9))  # P(at least k of the group)
+    moment = (k >= share * size[g]) & (chance < 1.0 / len(k))
+    if not moment.any():
+        return empty
+    m_group, m_token = g[moment], t[moment]
+    # the members present at each moment
+    at = pd.DataFrame({"wallet": wallet, "t": t_codes, "row": np.arange(len(wallet))})
+    at = at[np.isin(at["t"].to_numpy(), m_token)]
+    mem = pd.DataFrame({"wallet": g_wallet, "g": g_codes})
+    mem = mem[np.isin(mem["g"].to_numpy(), m_group)]
+    present = at.merge(mem, on="wallet").merge(pd.DataFrame({"g": m_group, "t": m_token}), on=["g", "t"])
+    present["moment"] = present.groupby(["g", "t"]).ngroup()
+    both = present[["moment", "wallet", "t"]].merge(present[["moment", "wallet"]], on="moment")
+    both = both[both["wallet_x"] < both["wallet_y"]].drop_duplicates(["wallet_x", "wallet_y", "t"])
+    met = both.groupby(["wallet_x", "wallet_y"]).size()
+    met = met[met >= moments]
+    u, v = met.index.get_level_values(0).to_numpy(), met.index.get_level_values(1).to_numpy()
+    pairs = sp.csr_matrix((np.ones(len(u)), (u, v)), shape=(p.n, p.n))
+    return pairs, rows.iloc[np.unique(present["row"].to_numpy())]
