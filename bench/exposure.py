@@ -1,6 +1,7 @@
 """Exposure of every wallet, and watch rules evaluated as follow mode ingests (issue 16).
 
     .venv/bin/python bench/exposure.py [--wallets 100000] [--days 28] [--repeat 2] [--check 300]
+    AIDROP_DATA_DIR=... .venv/bin/python bench/exposure.py --existing [--folder SYNTH] [--only rules]
 
 Steps: `aidrop synth` data bulk-loaded into a private embedded FalkorDB; labels: the laundering
 rings' members as `laundering` (aidrop's derived category), 0.2% of the other wallets as
@@ -172,19 +173,34 @@ async def bench_rules(store: GraphStore, blocks: int = 100, per_block: int = 100
     await gw.add_watches(store, chosen, parse_rules(["any", "value>1", "labelled", "exposure>0.1"]))
     rows = []
     first_block = 10_000_000
+    # one hash per run, block and position: a re-run on an --existing graph writes new transfers
+    run = time.time_ns()
+
+    def frame_of(block: np.ndarray) -> pd.DataFrame:
+        n = len(block)
+        return transfer_frame(
+            from_address=rng.choice(addresses, n).tolist(), to_address=rng.choice(addresses, n).tolist(),
+            hash=[f"0x{run:016x}{int(b) * per_block + i % per_block + 1:048x}" for i, b in enumerate(block)],
+            log_index=-1,
+            value=rng.exponential(0.5, n), value_raw="1", token=NATIVE_TOKEN,
+            ts=1_900_000_000 + (block - 10_000_000) * 12, block=block, status=1, tx_count=1,
+        )  # fmt: skip
+
     for chunk in chunks:
         monitor = Monitor(store)
+        # the first call of a follow run reads the watches, the labelled or exposed wallets and the
+        # flows of every exposure-watched wallet: timed apart, once per run (and per `ttl`)
+        warm = frame_of(np.full(per_block, first_block))
+        await store.write_transfers(warm)
+        t0 = time.perf_counter()
+        await monitor(warm)
+        t_first, first_statements = time.perf_counter() - t0, monitor.statements
+        first_block += 1
         t_write = t_monitor = 0.0
         alerts = 0
         for lo in range(0, blocks, chunk):
             n = per_block * min(chunk, blocks - lo)
-            block = first_block + lo + np.arange(n) // per_block
-            frame = transfer_frame(
-                from_address=rng.choice(addresses, n).tolist(), to_address=rng.choice(addresses, n).tolist(),
-                hash=[f"0x{(int(b) * per_block + i + 1):064x}" for i, b in enumerate(block)], log_index=-1,
-                value=rng.exponential(0.5, n), value_raw="1", token=NATIVE_TOKEN,
-                ts=1_900_000_000 + (block - first_block) * 12, block=block, status=1, tx_count=1,
-            )  # fmt: skip
+            frame = frame_of(first_block + lo + np.arange(n) // per_block)
             t0 = time.perf_counter()
             await store.write_transfers(frame)
             t1 = time.perf_counter()
@@ -193,15 +209,21 @@ async def bench_rules(store: GraphStore, blocks: int = 100, per_block: int = 100
             t_write += t1 - t0
         first_block += blocks
         chain_s = blocks / 100  # seconds of chain at 100 blocks/s
+        calls = -(-blocks // chunk)
+        statements = monitor.statements - first_statements
         print(f"rules, {chunk} block(s) per call: {blocks} blocks x {per_block} transfers, {watched} "
-              "watched, "
-              f"{monitor.evaluated:,} wallet evaluations, {alerts:,} alerts")  # fmt: skip
+              f"watched of {len(addresses):,}, {monitor.evaluated:,} wallet evaluations, {alerts:,} alerts, "
+              f"{statements:,} statements in {calls} calls (first call apart: {t_first:.2f} s, "
+              f"{first_statements} statements); rules {blocks / t_monitor:,.0f} blocks/s, write + rules "
+              f"{blocks / (t_write + t_monitor):,.0f} blocks/s; load {load_average()}")  # fmt: skip
         rows.append((
             f"rule evaluation, {blocks} blocks x {per_block} transfers, {chunk} block(s) per call "
-            f"({watched:,} watched)",
+            f"({watched:,} of {len(addresses):,} watched; {statements / calls:.2f} statements/call)",
             f"**{t_monitor:.2f} s** ({t_monitor / chain_s:.0%} of {chain_s:.0f} s of chain)",
             f"{t_write:.2f} s (MERGE write)", f"{t_monitor / t_write:.2f}x the write",
         ))  # fmt: skip
+        rows.append((f"  first call of the run (watches, view, {watched:,} wallets' flows)",
+                     f"{t_first:.2f} s", "", ""))  # fmt: skip
     return rows
 
 
@@ -218,18 +240,46 @@ async def run(wallets: int, days: int, repeat: int, check: int) -> None:
         t0 = time.perf_counter()
         await ingest_etl(store, [folder])
         t_load = time.perf_counter() - t0
+        print(f"synth {t_synth:.1f} s, bulk load {t_load:.1f} s; load {load_average()}")
+        await measure(store, folder, repeat, check, ("exposure", "rules"))
+        await store.close()
+
+
+async def measure(
+    store: GraphStore, folder: Path | None, repeat: int, check: int, parts: tuple[str, ...]
+) -> None:
+    """The timed steps on a loaded graph; the labels picked from the synth `folder` unless the
+    graph has some already."""
+    from graph.labels import labelled
+
+    if not await labelled(store):
+        if folder is None:
+            raise SystemExit(
+                "the graph has no labels: give --folder (the aidrop synth folder it was loaded from)"
+            )
         addresses, src, dst, _ = await read_transfers(store)
         labels = pick_labels(folder, addresses, src, dst)
         await write_labels(store, labels)
-        print(
-            f"synth {t_synth:.1f} s, bulk load {t_load:.1f} s, {len(labels):,} labels; load {load_average()}"
-        )
-        rows = await bench_exposure(store, repeat, check)
+        print(f"{len(labels):,} labels written")
+    rows = []
+    if "exposure" in parts:
+        rows += await bench_exposure(store, repeat, check)
+    if "rules" in parts:
         rows += await bench_rules(store)
-        await store.close()
     print()
     print(table(rows, ("step", "aidrop", "baseline", "ratio")))
     print(f"\npeak RSS {peak_rss_mb():,.0f} MB; load average {load_average()}")
+
+
+async def run_existing(folder: Path | None, repeat: int, check: int, parts: tuple[str, ...]) -> None:
+    """On the graph aidrop's settings name (AIDROP_DATA_DIR's embedded FalkorDB, or Neo4j with
+    AIDROP_GRAPH_BACKEND=neo4j and NEO4J_URI): no synth, no load (a graph already loaded at scale)."""
+    from graph import open_store
+
+    store = open_store()
+    print(f"{store.backend}: {await store.stats(per_chain=False)}; load {load_average()}")
+    await measure(store, folder, repeat, check, parts)
+    await store.close()
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -238,8 +288,19 @@ def main(argv: list[str] | None = None) -> Any:
     p.add_argument("--days", type=int, default=28)
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--check", type=int, default=300, help="Wallets of the per-wallet baseline and check.")
-    args = p.parse_args(argv)
-    asyncio.run(run(args.wallets, args.days, args.repeat, args.check))
+    p.add_argument(
+        "--existing",
+        action="store_true",
+        help="Measure the graph aidrop's settings point to (loaded before) instead of a new one.",
+    )
+    p.add_argument("--folder", type=Path, help="With --existing: the synth folder it came from (its labels).")
+    p.add_argument("--only", choices=("exposure", "rules"), help="With --existing: one of the two steps.")
+    args = p.parse_args(argv)  # fmt: skip
+    if args.existing:
+        parts = (args.only,) if args.only else ("exposure", "rules")
+        asyncio.run(run_existing(args.folder, args.repeat, args.check, parts))
+    else:
+        asyncio.run(run(args.wallets, args.days, args.repeat, args.check))
 
 
 if __name__ == "__main__":

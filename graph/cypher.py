@@ -1107,7 +1107,7 @@ UNWIND $rows AS r
 MERGE (w:Wallet {address: r.address})
 MERGE (l:Label {key: r.key})
 SET l.address = r.address, l.label = r.label, l.category = r.category, l.source = r.source,
-  l.confidence = r.confidence, l.verified = r.verified
+  l.confidence = r.confidence, l.verified = r.verified, l.updated_at = r.updated_at
 MERGE (w)-[:TAGGED]->(l)
 """,
 )
@@ -1153,18 +1153,26 @@ LABEL_SOURCE_ADDRESSES = stmt(
 DELETE_LABELS = stmt("delete_labels", "MATCH (l:Label) WHERE l.source = $source DETACH DELETE l")
 FALKOR_INDEXES.append(stmt("falkor_index_label_key", "CREATE INDEX FOR (l:Label) ON (l.key)"))
 NEO4J_SCHEMA.append(stmt("index_label_key", "CREATE INDEX label_key IF NOT EXISTS FOR (l:Label) ON (l.key)"))
-# Exposure (graph/exposure.py, ml/exposure.py): every wallet's successful native out-transfers
-# with value as two lists (JSON text on FalkorDB, as ML_OUT_EDGES), results written onto wallets.
+# Exposure (graph/exposure.py, ml/exposure.py): the successful native transfers with value, per
+# sender as two lists, and results written onto wallets. Wallets by key: FalkorDB's internal id
+# (an integer: no address looked up per transfer, and the lists parse as numbers), the address on
+# Neo4j; EXPOSURE_WALLETS maps keys to addresses. No label on the receiver (a TRANSFER joins
+# wallets): checking it doubled FalkorDB's traversal.
 _EXPOSURE_EDGES = """
-MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)
+MATCH (a:Wallet)-[t:TRANSFER]->(b)
 WHERE t.token = $native AND t.value > 0 AND (t.status IS NULL OR t.status <> 0)
-WITH a, collect(b.address) AS dst, collect(t.value) AS value
-RETURN a.address AS address, {lists}
+WITH a, collect({b}) AS dst, collect(t.value) AS value
+RETURN {a} AS src, {lists}
 """
 EXPOSURE_EDGES = stmt(
     "exposure_edges",
-    _EXPOSURE_EDGES.replace("{lists}", "dst, value"),
-    falkordb=_EXPOSURE_EDGES.replace("{lists}", "toJSON(dst) AS dst, toJSON(value) AS value"),
+    _EXPOSURE_EDGES.format(a="id(a)", b="id(b)", lists="toJSON(dst) AS dst, toJSON(value) AS value"),
+    neo4j=_EXPOSURE_EDGES.format(a="a.address", b="b.address", lists="dst, value"),
+)
+EXPOSURE_WALLETS = stmt(
+    "exposure_wallets",
+    "MATCH (w:Wallet) RETURN toJSON(collect(id(w))) AS keys, toJSON(collect(w.address)) AS addresses",
+    neo4j="MATCH (w:Wallet) RETURN collect(w.address) AS keys, collect(w.address) AS addresses",
 )
 EXPOSURE_PREVIOUS = stmt(
     "exposure_previous",
@@ -1203,21 +1211,39 @@ WATCHES = stmt(
     "watches",
     "MATCH (w:Watch) RETURN properties(w) AS watch ORDER BY w.address, w.id",
 )
+# What a running monitor caches (ingest/alerts.py): the watches, and the labels; a version of
+# both, read at most once a second (label writes stamp `updated_at`; a deletion moves the count).
 WATCH_VERSION = stmt(
     "watch_version",
-    "MATCH (w:Watch) RETURN count(w) AS n, max(w.updated_at) AS newest",
+    """
+MATCH (w:Watch)
+WITH count(w) AS n, max(w.updated_at) AS newest
+OPTIONAL MATCH (l:Label)
+RETURN n, newest, count(l) AS labels, max(l.updated_at) AS labelled_at
+""",
 )
-SET_WATCH_STATE = stmt(
-    "set_watch_state",
-    "UNWIND $rows AS r MATCH (w:Watch {id: r.id}) SET w.state = r.state",
+# The wallets a counterparty's labels or stored exposure make count for the rules.
+MONITOR_VIEW = stmt(
+    "monitor_view",
+    """
+MATCH (w:Wallet)
+WHERE w.label_categories IS NOT NULL OR w.exposure_risk IS NOT NULL
+RETURN w.address AS address, w.label_categories AS categories, w.exposure_categories AS exposure
+""",
 )
 ALERTS_KNOWN = stmt(
     "alerts_known",
-    "UNWIND $ids AS i MATCH (a:Alert {id: i}) RETURN a.id AS id",
+    "UNWIND $ids AS i MATCH (a:Alert {id: i}) RETURN a.id AS id, a.seq AS seq",
 )
-CREATE_ALERTS = stmt(
-    "create_alerts",
+# One statement per evaluation: the watches' changed states, then the alerts (MERGE by id: an
+# alert raised again is not stored twice; nodes_created says how many are new).
+SAVE_ALERTS = stmt(
+    "save_alerts",
     """
+UNWIND $states AS s
+MATCH (w:Watch {id: s.id})
+SET w.state = s.state
+WITH count(*) AS saved
 UNWIND range(0, size($id) - 1) AS i
 WITH i, $id[i] AS id
 MERGE (a:Alert {id: id})

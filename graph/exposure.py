@@ -24,26 +24,41 @@ from graph.features import _column
 from graph.labels import RISK_CATEGORIES, labelled
 from graph.model import NATIVE_TOKEN
 from graph.store import GraphStore
+from graph.watch import note_change
 
 PATHS_KEPT = 3  # strongest paths per side kept as the explanation
 ROUND = 6
 
 
 async def read_transfers(store: GraphStore) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(addresses, src, dst, value): successful native transfers with value, as positions."""
+    """(addresses, src, dst, value): successful native transfers with value, as positions in
+    `addresses` (the wallets with such a transfer, sorted). Wallets travel as keys (integer ids on
+    FalkorDB), mapped to addresses once (EXPOSURE_EDGES)."""
     rows = await store.query(q.EXPOSURE_EDGES, {"native": NATIVE_TOKEN})
-    dst, lengths = _column(rows, "dst", numeric=False)
+    if not rows:
+        none = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=object), none, none, np.zeros(0)
+    wallets = (await store.query(q.EXPOSURE_WALLETS))[0]
+    numeric = isinstance(wallets["keys"], str)  # FalkorDB: integer ids as JSON text
+    keys = _flat(wallets["keys"], numeric)
+    every = np.asarray(json.loads(wallets["addresses"]) if numeric else wallets["addresses"], dtype=object)
+    dst, lengths = _column(rows, "dst", numeric=numeric)
     value, _ = _column(rows, "value", numeric=True)
-    senders = np.asarray([r["address"] for r in rows], dtype=object)
-    dst_arr = np.asarray(dst, dtype=object)
-    codes, uniques = pd.factorize(np.concatenate([senders, dst_arr]), sort=True)
-    src_pos = np.repeat(codes[: len(senders)], lengths)
-    return (
-        np.asarray(uniques, dtype=object),
-        src_pos.astype(np.int64),
-        codes[len(senders) :].astype(np.int64),
-        np.asarray(value, dtype=float),
-    )
+    index = pd.Index(keys)
+    src_pos = np.repeat(index.get_indexer(_flat([r["src"] for r in rows], numeric)), lengths)
+    dst_pos = index.get_indexer(_flat(dst, numeric))
+    used = np.unique(np.concatenate([src_pos, dst_pos]))
+    used = used[np.argsort(every[used], kind="stable")]  # positions in address order
+    compact = np.full(len(keys), -1, dtype=np.int64)
+    compact[used] = np.arange(len(used))
+    return every[used], compact[src_pos], compact[dst_pos], np.asarray(value, dtype=float)
+
+
+def _flat(values: Any, numeric: bool) -> np.ndarray:
+    """Wallet keys as an array: integers (FalkorDB ids, a JSON list or numbers) or addresses."""
+    if isinstance(values, str):
+        values = json.loads(values)
+    return np.asarray(values, dtype=np.int64 if numeric else object)
 
 
 async def risky_masks(
@@ -147,6 +162,7 @@ async def write_exposure(store: GraphStore, result: Any, exposed: pd.DataFrame) 
     batch = store.write_batch
     for lo in range(0, len(cols["address"]), batch):
         await store.execute(q.SET_EXPOSURE, {k: v[lo : lo + batch] for k, v in cols.items()})
+    note_change("exposure")
 
 
 async def exposure_of(store: GraphStore, addresses: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -7,12 +7,14 @@ Each wallet also keeps its distinct categories as `label_categories` (filters, N
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from graph import cypher as q
 from graph.store import GraphStore
+from graph.watch import note_change
 
 # Categories: the risky ones count towards exposure; services stop the tracing of funds (an
 # exchange's internal movements are not visible on chain, so funds are attributed to it and no
@@ -73,10 +75,12 @@ def category_of(text: str) -> str:
 
 async def write_labels(store: GraphStore, labels: Sequence[Label]) -> int:
     """Merge the labels and their wallets; the wallets' `label_categories` follow."""
-    rows = [{**lab.to_dict(), "key": lab.key} for lab in labels]
+    stamp = time.time_ns()  # running monitors read the labels again when it moves
+    rows = [{**lab.to_dict(), "key": lab.key, "updated_at": stamp} for lab in labels]
     for i in range(0, len(rows), store.write_batch):
         await store.execute(q.MERGE_LABELS, {"rows": rows[i : i + store.write_batch]})
     await _refresh_categories(store, sorted({lab.address for lab in labels}))
+    note_change("labels")
     return len(rows)
 
 
@@ -85,6 +89,7 @@ async def delete_source(store: GraphStore, source: str) -> int:
     addresses = [r["address"] for r in await store.query(q.LABEL_SOURCE_ADDRESSES, {"source": source})]
     await store.execute(q.DELETE_LABELS, {"source": source})
     await _refresh_categories(store, addresses)
+    note_change("labels")
     return len(addresses)
 
 

@@ -138,6 +138,7 @@ async def add_watches(
         for w in watches
     ]
     await store.execute(q.MERGE_WATCHES, {"rows": rows})
+    note_change("watches")
     return watches
 
 
@@ -145,6 +146,7 @@ async def remove_watches(store: GraphStore, addresses: Iterable[str]) -> int:
     found = [normalize_address(a) for a in addresses]
     before = len(await watches(store))
     await store.execute(q.DELETE_WATCHES, {"addresses": found})
+    note_change("watches")
     return before - len(await watches(store))
 
 
@@ -152,34 +154,66 @@ async def watches(store: GraphStore) -> list[Watch]:
     return [Watch.of(r["watch"]) for r in await store.query(q.WATCHES)]
 
 
-async def watch_version(store: GraphStore) -> tuple[int, int]:
+# This process's writes of watches, labels and stored exposure: a monitor in the same process
+# compares these instead of asking the graph at every batch (ingest/alerts.py Monitor).
+_CHANGES = {"watches": 0, "labels": 0, "exposure": 0}
+
+
+def note_change(kind: str) -> None:
+    _CHANGES[kind] += 1
+
+
+def local_changes() -> dict[str, int]:
+    return dict(_CHANGES)
+
+
+async def watch_version(store: GraphStore) -> tuple[int, int, int, int]:
+    """(watches, newest watch change, labels, newest label write): moves when either changes."""
     rows = await store.query(q.WATCH_VERSION)
-    return (int(rows[0]["n"] or 0), int(rows[0]["newest"] or 0)) if rows else (0, 0)
+    if not rows:
+        return (0, 0, 0, 0)
+    r = rows[0]
+    return (int(r["n"] or 0), int(r["newest"] or 0), int(r["labels"] or 0), int(r["labelled_at"] or 0))
 
 
-async def save_states(store: GraphStore, changed: Sequence[Watch]) -> None:
-    if changed:
-        rows = [{"id": w.id, "state": json.dumps(w.state, sort_keys=True)} for w in changed]
-        await store.execute(q.SET_WATCH_STATE, {"rows": rows})
+async def monitor_view(store: GraphStore) -> dict[str, dict[str, Any]]:
+    """Every wallet with labels or stored exposure: address -> {label_categories,
+    exposure_categories} (a wallet absent has neither)."""
+    return {
+        r["address"]: {"label_categories": r["categories"], "exposure_categories": r["exposure"]}
+        for r in await store.query(q.MONITOR_VIEW)
+    }
 
 
-async def store_alerts(store: GraphStore, alerts: Sequence[Alert]) -> list[Alert]:
-    """Store the alerts not stored yet; those (the new ones) in order."""
-    if not alerts:
-        return []
+async def store_alerts(
+    store: GraphStore, alerts: Sequence[Alert], changed: Sequence[Watch] = ()
+) -> list[Alert]:
+    """Save the changed watches' states and store the alerts not stored yet, in one statement
+    (per `write_batch` alerts); the new alerts, in order. A second read only when an evaluation
+    raised some alerts again (a re-run block range) and some not."""
     unique = list({a.id: a for a in alerts}.values())
-    known = {r["id"] for r in await store.query(q.ALERTS_KNOWN, {"ids": [a.id for a in unique]})}
-    fresh = [a for a in unique if a.id not in known]
-    if fresh:
-        cols: dict[str, list[Any]] = {k: [] for k in ("id", "seq", "watch", "address", "rule", "detail",
-                                                       "created_at", "status", "webhook")}  # fmt: skip
-        for a in fresh:
-            for key in cols:
-                value = getattr(a, key)
-                cols[key].append(json.dumps(value, sort_keys=True) if key == "detail" else value)
-        for lo in range(0, len(fresh), store.write_batch):
-            await store.execute(q.CREATE_ALERTS, {k: v[lo : lo + store.write_batch] for k, v in cols.items()})
-    return fresh
+    if not unique and not changed:
+        return []
+    states = [{"id": w.id, "state": json.dumps(w.state, sort_keys=True)} for w in changed]
+    cols: dict[str, list[Any]] = {k: [] for k in ("id", "seq", "watch", "address", "rule", "detail",
+                                                   "created_at", "status", "webhook")}  # fmt: skip
+    for a in unique:
+        for key in cols:
+            value = getattr(a, key)
+            cols[key].append(json.dumps(value, sort_keys=True) if key == "detail" else value)
+    created, batch = 0, store.write_batch
+    for lo in range(0, max(len(unique), 1), batch):
+        params = {k: v[lo : lo + batch] for k, v in cols.items()}
+        params["states"] = states if lo == 0 else []
+        created += (await store.execute(q.SAVE_ALERTS, params)).nodes_created
+    if created == len(unique):
+        return unique
+    if created == 0:
+        return []
+    ours = {a.id: a.seq for a in unique}
+    rows = await store.query(q.ALERTS_KNOWN, {"ids": list(ours)})
+    mine = {r["id"] for r in rows if int(r["seq"] or 0) == ours[r["id"]]}
+    return [a for a in unique if a.id in mine]
 
 
 async def alerts_after(

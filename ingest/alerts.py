@@ -29,7 +29,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,19 +177,30 @@ class ExposureSums:
     again after `ttl` seconds (counterparties' stored exposure and labels change meanwhile) or
     when `max_seen` transfers were counted."""
 
+    PRELOAD = 5000
+
     def __init__(self, store: GraphStore, ttl: float = 600.0, max_seen: int = 1_000_000) -> None:
         self.store, self.ttl, self.max_seen = store, ttl, max_seen
         self.flows: dict[str, Flows] = {}
         self.seen: set[tuple[int, str, int]] = set()
         self.since = time.monotonic()
 
+    def reset(self) -> None:
+        self.flows, self.seen, self.since = {}, set(), time.monotonic()
+
     async def shares(
-        self, addresses: list[str], rows: list[dict[str, Any]], counterparties: dict[str, dict[str, Any]]
+        self,
+        addresses: list[str],
+        rows: list[dict[str, Any]],
+        counterparties: dict[str, dict[str, Any]],
+        everyone: Collection[str] = (),
     ) -> dict[str, dict[str, float]]:
         """Shares of `addresses` after the batch `rows` (already written to the graph);
-        `counterparties` holds the props of every wallet in the rows."""
+        `counterparties` holds the props of the wallets in the rows (absent: unlabelled and not
+        exposed). The flows of `everyone` (every wallet with an exposure rule) not read yet are
+        read with those of `addresses`, in the same statements, up to PRELOAD wallets."""
         if time.monotonic() - self.since > self.ttl or len(self.seen) > self.max_seen:
-            self.flows, self.seen, self.since = {}, set(), time.monotonic()
+            self.reset()
         wanted = set(addresses)
         known = wanted & self.flows.keys()
         for row in rows:
@@ -210,7 +221,10 @@ class ExposureSums:
                         props.get("label_categories"), props.get("exposure_categories"), side
                     )
                     self.flows[row[me]].add(side, value, shares)
-        fresh = sorted(wanted - known)  # read whole: their flows include this batch already
+        fresh = wanted - known  # read whole: their flows include this batch already
+        if fresh and len(everyone) <= self.PRELOAD:
+            fresh |= set(everyone) - self.flows.keys()
+        fresh = sorted(fresh)
         if fresh:
             self.flows.update(await read_flows(self.store, fresh))
         return {a: self.flows[a].shares() for a in addresses}
@@ -218,24 +232,63 @@ class ExposureSums:
 
 class Monitor:
     """Evaluates the watches of the wallets a batch touches; new alerts stored and handed to the
-    deliverer (and returned)."""
+    deliverer (and returned).
 
-    def __init__(self, store: GraphStore, deliverer: Deliverer | None = None) -> None:
+    At follow-mode speed the statements per call are what costs (each a round trip of some ms),
+    so a monitor keeps the watches and the labelled or exposed wallets (`gw.monitor_view`) in
+    memory: it asks the graph whether watches or labels changed at most every `check_s` seconds
+    (at once after a change made in this process), reads the view again after `ttl` seconds
+    (stored exposure written by another process), and stores a call's alerts and watch states in
+    one statement. A call with a touched watched wallet then costs one write (and a read for the
+    change rules anomaly, typology, sybil, laundering)."""
+
+    def __init__(
+        self, store: GraphStore, deliverer: Deliverer | None = None, check_s: float = 1.0, ttl: float = 600.0
+    ) -> None:
         self.store = store
         self.deliverer = deliverer
-        self.version: tuple[int, int] | None = None
+        self.check_s, self.ttl = check_s, ttl
+        self.version: tuple[int, ...] | None = None
+        self.local: dict[str, int] | None = None
+        self.checked = self.viewed = -float("inf")
         self.by_address: dict[str, list[gw.Watch]] = {}
+        self.rules: dict[str, list[Rule]] = {}
+        self.exposure_watched: set[str] = set()
+        self.view: dict[str, dict[str, Any]] = {}
         self.evaluated = 0
+        self.statements = 0  # reads and writes this monitor ran (bench/exposure.py reports them)
         self.seconds = 0.0
         self.exposure = ExposureSums(store)
 
     async def _refresh(self) -> None:
+        now, local = time.monotonic(), gw.local_changes()
+        due = now - self.checked >= self.check_s or (self.by_address and now - self.viewed >= self.ttl)
+        if local == self.local and not due:
+            return
         version = await gw.watch_version(self.store)
-        if version != self.version:
+        self.statements += 1
+        if version[:2] != (self.version or ())[:2]:
             self.by_address = {}
             for w in await gw.watches(self.store):
                 self.by_address.setdefault(w.address, []).append(w)
-            self.version = version
+            self.rules = {
+                w.id: [parse_rule(r) for r in w.rules] for ws in self.by_address.values() for w in ws
+            }
+            self.exposure_watched = {
+                a
+                for a, ws in self.by_address.items()
+                if any(r.kind == "exposure" for w in ws for r in self.rules[w.id])
+            }
+            self.statements += 1
+        stale = now - self.viewed >= self.ttl
+        relabelled = version[2:] != (self.version or (None,) * 4)[2:]
+        reexposed = self.local is not None and local["exposure"] != self.local["exposure"]
+        if self.by_address and (stale or relabelled or reexposed):
+            self.view = await gw.monitor_view(self.store)
+            self.viewed = now
+            self.exposure.reset()  # the running sums used the counterparties' old labels and exposure
+            self.statements += 1
+        self.version, self.local, self.checked = version, local, now
 
     async def __call__(self, frame: pd.DataFrame) -> list[gw.Alert]:
         started = time.perf_counter()
@@ -256,8 +309,9 @@ class Monitor:
             self.seconds += time.perf_counter() - started
             return []
         touched = sorted((set(hit["from_address"]) | set(hit["to_address"])) & self.by_address.keys())
-        alerts = await self._evaluate(hit, touched)
-        fresh = await gw.store_alerts(self.store, alerts)
+        alerts, changed = await self._evaluate(hit, touched)
+        fresh = await gw.store_alerts(self.store, alerts, changed)
+        self.statements += 1 if alerts or changed else 0
         if self.deliverer is not None:
             for a in fresh:
                 if a.webhook:
@@ -266,22 +320,22 @@ class Monitor:
         self.seconds += time.perf_counter() - started
         return fresh
 
-    async def _evaluate(self, hit: pd.DataFrame, touched: list[str]) -> list[gw.Alert]:
+    async def _evaluate(self, hit: pd.DataFrame, touched: list[str]) -> tuple[list[gw.Alert], list[gw.Watch]]:
         alerts: list[gw.Alert] = []
-        rules = {w.id: [parse_rule(r) for r in w.rules] for a in touched for w in self.by_address[a]}
+        rules = {w.id: self.rules[w.id] for a in touched for w in self.by_address[a]}
         kinds = {r.kind for rs in rules.values() for r in rs}
         records = hit.to_dict("records")
-        exposed = [
-            a for a in touched if any(r.kind == "exposure" for w in self.by_address[a] for r in rules[w.id])
-        ]
-        counterparties: dict[str, dict[str, Any]] = {}
-        if "labelled" in kinds or exposed:
-            others = sorted(set(hit["from_address"]) | set(hit["to_address"]))
-            rows = await self.store.query(q.WALLETS_BY_ADDRESS, {"addresses": others})
-            counterparties = {r["address"]: r["props"] or {} for r in rows}
+        exposed = [a for a in touched if a in self.exposure_watched]
+        others = set(hit["from_address"]) | set(hit["to_address"])
+        counterparties = {a: self.view[a] for a in others if a in self.view}
         counterpart_labels = {a: list(p.get("label_categories") or []) for a, p in counterparties.items()}
-        exposure = await self.exposure.shares(exposed, records, counterparties) if exposed else {}
+        exposure = {}
+        if exposed:
+            reads = len(self.exposure.flows)
+            exposure = await self.exposure.shares(exposed, records, counterparties, self.exposure_watched)
+            self.statements += 2 if len(self.exposure.flows) != reads else 0
         probed = {k: await PROBES[k](self.store, touched) for k in kinds & PROBES.keys()}
+        self.statements += len(probed)
         changed: list[gw.Watch] = []
         now = time.time()
         by_wallet: dict[str, list[dict[str, Any]]] = {}
@@ -312,8 +366,7 @@ class Monitor:
                         )
                 if json.dumps(w.state, sort_keys=True) != before:
                     changed.append(w)
-        await gw.save_states(self.store, changed)
-        return alerts
+        return alerts, changed
 
     def _fire(
         self,
