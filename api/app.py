@@ -248,7 +248,7 @@ class Timing:
             self.metrics.latency.observe(time.perf_counter() - started, route)
 
 
-GRAPH_CONCURRENCY = 64  # statements in flight per API process (the FalkorDB client pools 100 connections)
+GRAPH_CONCURRENCY = 64  # statements in flight per API process (FalkorDB: 32 connections, the rest wait)
 
 
 def count_queries(store: Any, metrics: Metrics, limit: int = GRAPH_CONCURRENCY) -> None:
