@@ -224,9 +224,8 @@ class ExposureSums:
         fresh = wanted - known  # read whole: their flows include this batch already
         if fresh and len(everyone) <= self.PRELOAD:
             fresh |= set(everyone) - self.flows.keys()
-        fresh = sorted(fresh)
         if fresh:
-            self.flows.update(await read_flows(self.store, fresh))
+            self.flows.update(await read_flows(self.store, sorted(fresh)))
         return {a: self.flows[a].shares() for a in addresses}
 
 
