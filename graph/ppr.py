@@ -44,10 +44,13 @@ async def graph_ppr(
     tol: float = 1e-12,
     max_iter: int = 100,
     all_wallets: bool = False,
+    read: bool = True,
 ) -> PprRun:
-    """PPR of every wallet from the sources (or from every wallet with `all_wallets`)."""
+    """PPR of every wallet from the sources (or from every wallet with `all_wallets`), left on
+    the wallets as `ppr`; `read=False` leaves the scores there (an empty `scores`)."""
     if store.backend == "neo4j":
-        return await _gds(store, alpha, tol, max_iter, all_wallets)
+        iterations = await _gds(store, alpha, tol, max_iter, all_wallets)
+        return PprRun(await read_ppr(store) if read else {}, "gds", iterations)
     if method not in ("push", "power"):
         raise ValueError(f"method must be push or power, not {method!r}")
     await store.execute(q.PPR_PREPARE)
@@ -76,11 +79,16 @@ async def graph_ppr(
                 q.PPR_PUSH_RESTART, {"alpha": alpha, "dangling": float(picked["dangling"] or 0.0)}
             )
     await store.execute(q.PPR_FINISH, {"power": method == "power"})
-    rows = await store.query(q.PPR_READ)
-    return PprRun({r["address"]: float(r["score"] or 0.0) for r in rows}, method, rounds)
+    return PprRun(await read_ppr(store) if read else {}, method, rounds)
 
 
-async def _gds(store: GraphStore, alpha: float, tol: float, max_iter: int, all_wallets: bool) -> PprRun:
+async def read_ppr(store: GraphStore) -> dict[str, float]:
+    """Every wallet's `ppr`, as the last graph_ppr left it."""
+    return {r["address"]: float(r["score"] or 0.0) for r in await store.query(q.PPR_READ)}
+
+
+async def _gds(store: GraphStore, alpha: float, tol: float, max_iter: int, all_wallets: bool) -> int:
+    """GDS pageRank written onto the wallets; the iterations it ran."""
     name = f"aidrop-ppr-{uuid.uuid4().hex[:8]}"
     await store.query(q.PPR_GDS_PROJECT, {"graph": name})
     try:
@@ -91,9 +99,7 @@ async def _gds(store: GraphStore, alpha: float, tol: float, max_iter: int, all_w
     # GDS solves x = alpha s + (1 - alpha) P'x with dangling mass dropped; the walk that returns
     # it to the restart vector is the same x up to a factor, and a distribution: x / sum(x),
     # which the L1Norm scaler wrote.
-    rows = await store.query(q.PPR_READ)
-    scores = {r["address"]: float(r["score"] or 0.0) for r in rows}
-    return PprRun(scores, "gds", int(ran["iterations"] or 0))
+    return int(ran["iterations"] or 0)
 
 
 async def wallet_ppr(
