@@ -119,20 +119,22 @@ async def _work(store, registry_dir: Path, increment, addresses: list[str]) -> d
     out["ppr"] = await read_ppr(store)  # on the graph scipy saw
     seconds, written = await _timed(store.write_transfers(increment))
     out["merge_s"], out["merge_n"] = seconds, written.transfers_written  # type: ignore[attr-defined]
-    out["fit_score_s"], out["score_s"] = await _scoring(store, registry_dir)
+    out["fit_score_s"], out["score_s"], out["score_stages"] = await _scoring(store, registry_dir)
     out["gql_p50_ms"], out["gql_p99_ms"] = await _graphql(store, addresses)
     return out
 
 
-async def _scoring(store, registry_dir: Path) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """The full scoring pipeline: every model fitted on the spot, then with the fitted models."""
-    from ml.pipeline import score
+async def _scoring(store, registry_dir: Path) -> tuple[float, float, dict[str, float]]:  # type: ignore[no-untyped-def]
+    """The full scoring pipeline: every model fitted on the spot, then with the fitted models
+    (and that run's seconds per stage)."""
+    from ml.pipeline import Timer, score
     from ml.registry import Registry
 
     registry = Registry(registry_dir)
     fit_s, _ = await _timed(score(store, registry))
-    score_s, _ = await _timed(score(store, registry))
-    return fit_s, score_s
+    timer = Timer()
+    score_s, _ = await _timed(score(store, registry, timer=timer))
+    return fit_s, score_s, {k: round(v, 2) for k, v in timer.stages.items()}
 
 
 def _same(got, want) -> None:  # type: ignore[no-untyped-def]
@@ -240,17 +242,30 @@ async def run(args: argparse.Namespace) -> dict:
 
 def _tedge_rows(r: dict) -> list[tuple]:
     t = r["tedge"]
-    (ff, fs), (jf, js) = t["falkordb"], t["neo4j"]
+    (ff, fs, _), (jf, js, _) = t["falkordb"], t["neo4j"]
     return [
         (f"tedge ({t['transfers']:,}): scoring, fitted", f"{ff:.1f} s", f"{jf:.1f} s", f"{ff / jf:.2f}"),
         ("tedge: scoring, fitted models", f"{fs:.1f} s", f"{js:.1f} s", f"{fs / js:.2f}"),
     ]
 
 
+def _stages(r: dict) -> str:
+    """Seconds per pipeline stage of the scoring with fitted models, per backend."""
+    lines = []
+    for name, runs in (("1M", r), ("tedge", r.get("tedge", {}))):
+        for backend in ("falkordb", "neo4j"):
+            got = runs.get(backend)
+            stages = (got.get("score_stages") if isinstance(got, dict) else got[2]) if got else None
+            if stages:
+                lines.append(f"{name} {backend}: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+    return "\n".join(lines)
+
+
 def report(r: dict) -> str:
     if "graph" not in r:  # --only-tedge
         head = f"load average {r['load_average_before']} -> {r['load_average_after']}"
-        return head + "\n" + table(_tedge_rows(r), ("work", "FalkorDB", "Neo4j", "FalkorDB s / Neo4j s"))
+        rows = table(_tedge_rows(r), ("work", "FalkorDB", "Neo4j", "FalkorDB s / Neo4j s"))
+        return head + "\n" + rows + "\n" + _stages(r)
     n = r["graph"]["transfers"]
     f, j = r["falkordb"], r["neo4j"]
 
@@ -309,7 +324,9 @@ def report(r: dict) -> str:
         rows += _tedge_rows(r)
     head = f"{r['graph']['wallets']:,} wallets, {n:,} transfers"
     head += f"; load average {r['load_average_before']} -> {r['load_average_after']}"
-    return head + "\n" + table(rows, ("work", "FalkorDB", "Neo4j", "FalkorDB s / Neo4j s"))
+    return (
+        head + "\n" + table(rows, ("work", "FalkorDB", "Neo4j", "FalkorDB s / Neo4j s")) + "\n" + _stages(r)
+    )
 
 
 def main() -> None:
