@@ -897,8 +897,8 @@ RETURN x AS src, v.address AS dst, sum(t.tx_count) AS w
 # Neo4j with GDS: a native projection of every wallet (those without transfers too: they are
 # sources) and every TRANSFER weighted by tx_count, pageRank with sourceNodes, dropped. The
 # native projection scans the store in parallel: 1M transfers in a few seconds, where a Cypher
-# projection (gds.graph.project over MATCH rows) took 15 s. GDS leaves the scores unnormalised
-# and drops dangling mass; graph/ppr.py scales them to the restart-to-p0 walk.
+# projection (gds.graph.project over MATCH rows) took 6-19 s. GDS drops dangling mass; the
+# L1Norm scaler of PPR_GDS_WRITE scales the scores to the restart-to-p0 walk.
 _GDS_PROJECT = """
 CALL gds.graph.project($graph, 'Wallet',
   {TRANSFER: {properties: {w: {property: 'tx_count', defaultValue: 1.0}}}})

@@ -1,10 +1,10 @@
 """Personalised PageRank in the database.
 
 - `graph_ppr`: from the sources (wallets nothing was sent to; every wallet if there are none),
-  over the whole graph. Neo4j: GDS pageRank with `sourceNodes` over a Cypher projection.
+  over the whole graph. Neo4j: GDS pageRank with `sourceNodes` over a native projection.
   Otherwise Cypher over scratch properties: exact power iteration (`method="power"`) or
   synchronous push rounds (`method="push"`, residual below eps x out-weight). The result is
-  left on each wallet as `ppr` and returned (GDS: whichever method is asked).
+  left on each wallet as `ppr` and returned unless `read=False` (GDS: whichever method is asked).
 - `wallet_ppr`: one source, by local push: only the wallets whose residual is worth pushing are
   read (their transfers, from the database), so it touches the wallet's neighbourhood only.
 
