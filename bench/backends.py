@@ -119,12 +119,12 @@ async def _work(store, registry_dir: Path, increment, addresses: list[str]) -> d
     out["ppr"] = await read_ppr(store)  # on the graph scipy saw
     seconds, written = await _timed(store.write_transfers(increment))
     out["merge_s"], out["merge_n"] = seconds, written.transfers_written  # type: ignore[attr-defined]
-    out["fit_score_s"], out["score_s"], out["score_stages"] = await _scoring(store, registry_dir)
+    out.update(await _scoring(store, registry_dir))
     out["gql_p50_ms"], out["gql_p99_ms"] = await _graphql(store, addresses)
     return out
 
 
-async def _scoring(store, registry_dir: Path) -> tuple[float, float, dict[str, float]]:  # type: ignore[no-untyped-def]
+async def _scoring(store, registry_dir: Path) -> dict:  # type: ignore[no-untyped-def]
     """The full scoring pipeline: every model fitted on the spot, then with the fitted models
     (and that run's seconds per stage)."""
     from ml.pipeline import Timer, score
@@ -134,7 +134,8 @@ async def _scoring(store, registry_dir: Path) -> tuple[float, float, dict[str, f
     fit_s, _ = await _timed(score(store, registry))
     timer = Timer()
     score_s, _ = await _timed(score(store, registry, timer=timer))
-    return fit_s, score_s, {k: round(v, 2) for k, v in timer.stages.items()}
+    stages = {k: round(v, 2) for k, v in timer.stages.items()}
+    return {"fit_score_s": fit_s, "score_s": score_s, "score_stages": stages}
 
 
 def _same(got, want) -> None:  # type: ignore[no-untyped-def]
@@ -242,7 +243,8 @@ async def run(args: argparse.Namespace) -> dict:
 
 def _tedge_rows(r: dict) -> list[tuple]:
     t = r["tedge"]
-    (ff, fs, _), (jf, js, _) = t["falkordb"], t["neo4j"]
+    f, j = t["falkordb"], t["neo4j"]
+    ff, fs, jf, js = f["fit_score_s"], f["score_s"], j["fit_score_s"], j["score_s"]
     return [
         (f"tedge ({t['transfers']:,}): scoring, fitted", f"{ff:.1f} s", f"{jf:.1f} s", f"{ff / jf:.2f}"),
         ("tedge: scoring, fitted models", f"{fs:.1f} s", f"{js:.1f} s", f"{fs / js:.2f}"),
@@ -254,8 +256,7 @@ def _stages(r: dict) -> str:
     lines = []
     for name, runs in (("1M", r), ("tedge", r.get("tedge", {}))):
         for backend in ("falkordb", "neo4j"):
-            got = runs.get(backend)
-            stages = (got.get("score_stages") if isinstance(got, dict) else got[2]) if got else None
+            stages = runs.get(backend, {}).get("score_stages")
             if stages:
                 lines.append(f"{name} {backend}: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
     return "\n".join(lines)
