@@ -1653,7 +1653,8 @@ _AROUND = """CALL {
   RETURN a, t, b
   UNION ALL
   UNWIND $addresses AS x
-  MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet {address: x})
+  MATCH (b:Wallet {address: x})<-[t:TRANSFER]-(a:Wallet)
+  WITH a, t, b  // after the traversal: a filter on a.address made FalkorDB scan every wallet
   WHERE ($chain IS NULL OR t.chain = $chain) AND NOT a.address IN $addresses
   RETURN a, t, b
 }"""
