@@ -199,6 +199,32 @@ def _usual(own: OwnMatches, share: AmountShare, wallet: np.ndarray, out: np.ndar
     return np.maximum(others / span, rate * share(asset, low, high))
 
 
+def _window_matches(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray, amount: np.ndarray,
+                    asset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per row (in (wallet, time) order): the wallet's transfers within MAX_GAP either side that
+    match it, the row itself included, as siblings (the same direction and asset, amount within
+    SIBLING_RATIO) and, for what it receives, as relays (sent, RELAY_KEEP of the amount): the
+    part of the wallet's matching transfers that its usual rate leaves out. Rows of services and
+    regular pairs are not in the order, so their matches stay in the usual rate (which only
+    weakens links)."""
+    n = len(wallet)
+    sib_count, relay_count = np.ones(n, np.int64), np.zeros(n, np.int64)
+    lo, hi, ratio = np.log(RELAY_KEEP[0]), np.log(RELAY_KEEP[1]), np.log(SIBLING_RATIO)
+    for off in range(1, min(MAX_OFFSET, n - 1) + 1):
+        near = (wallet[off:] == wallet[:-off]) & (ts[off:] - ts[:-off] <= MAX_GAP)
+        if not near.any():
+            break
+        i = np.flatnonzero(near & (asset[off:] == asset[:-off]))
+        j = i + off
+        diff = amount[j] - amount[i]
+        sib = (out[i] == out[j]) & (np.abs(diff) <= ratio)
+        sib_count += np.bincount(i[sib], minlength=n) + np.bincount(j[sib], minlength=n)
+        sent_on = ~out[i] & out[j] & (diff >= lo) & (diff <= hi)  # received, then sent on
+        sent_before = out[i] & ~out[j] & (-diff >= lo) & (-diff <= hi)  # the like sent before
+        relay_count += np.bincount(i[sent_on], minlength=n) + np.bincount(j[sent_before], minlength=n)
+    return sib_count, relay_count
+
+
 def _shared(i: np.ndarray, j: np.ndarray, wallet: np.ndarray, other: np.ndarray, out: np.ndarray,
             edge: np.ndarray, rate_out: np.ndarray,
             rate_in: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
@@ -286,9 +312,13 @@ def detect(graph: WalletGraph) -> Detection:
     # per row, the wallet's usual rate of transfers like the one that would link to it: siblings
     # (the same direction, amount within SIBLING_RATIO) and, for what it receives, relays (what it
     # sends, RELAY_KEEP of the amount). The higher of: its own matching transfers outside the
-    # window around the row (a scheme's own transfers are not its usual activity; at least all its
-    # matches less all its transfers there) over the period, and its overall rate times the
-    # asset's share of matching amounts (a large amount is matched by few)
+    # window around the row (a scheme's own transfers are not its usual activity: its matches
+    # less the matching ones within MAX_GAP of the row, _window_matches) over the period, and its
+    # overall rate times the asset's share of matching amounts (a large amount is matched by few).
+    # Not its matches less *all* its transfers in the window (the earlier bound): at a wallet
+    # with ordinary traffic most of those do not match, and taking them all off made its usual
+    # rate of the matching ones look far lower than it is (chance links at busy wallets)
+    near_same, near_other = _window_matches(wallet, out, ts, amount, asset)
     usual_sib = _usual(own, share, wallet, out, asset, amount, near_same, span, rate_out, rate_in,
                        -np.log(SIBLING_RATIO), np.log(SIBLING_RATIO), out)  # fmt: skip
     usual_relay = _usual(own, share, wallet, out, asset, amount, near_other, span, rate_out, rate_in,
