@@ -168,23 +168,18 @@ def _regular(s: np.ndarray, d: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (groups.transform("size").to_numpy() >= REGULAR) & ((last - first) > MAX_GAP)
 
 
-def _window_counts(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the wallet's transfers within MAX_GAP either side in the row's direction, and in
-    the other direction. One sort: in (wallet, direction, time) order the rows' own keys are the
-    sorted queries, and the other direction's come in two sorted runs per wallet (cache-friendly)."""
+def _window_counts(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Per row: the wallet's transfers within MAX_GAP either side in the row's direction (one sort:
+    in (wallet, direction, time) order the rows' own keys are the sorted queries)."""
     t0 = ts.min()
     key = (wallet.astype(np.int64) * 2 + out) * (1 << 34) + (ts - t0)
     at = np.argsort(key, kind="stable")
     order = key[at]
-    flip = order + (1 - 2 * out[at]) * (1 << 34)  # the same time, the other direction's group
-    same, other = np.empty(len(key), np.int64), np.empty(len(key), np.int64)
+    same = np.empty(len(key), np.int64)
     same[at] = np.searchsorted(order, order + MAX_GAP, "right") - np.searchsorted(
         order, order - MAX_GAP, "left"
     )
-    other[at] = np.searchsorted(order, flip + MAX_GAP, "right") - np.searchsorted(
-        order, flip - MAX_GAP, "left"
-    )
-    return same, other
+    return same
 
 
 def _usual(own: OwnMatches, share: AmountShare, wallet: np.ndarray, out: np.ndarray, asset: np.ndarray,
@@ -299,15 +294,15 @@ def detect(graph: WalletGraph) -> Detection:
     out = np.r_[np.ones(m, bool), np.zeros(m, bool)]
     ts, amount, asset, edge = np.r_[t, t], np.r_[a, a], np.r_[k, k], np.r_[np.arange(m), np.arange(m)]
     usable = ~np.r_[regular, regular]
-    near_same, near_other = _window_counts(wallet, out.astype(np.int64), ts)
-    busy = near_same > MAX_FAN
+    near_all = _window_counts(wallet, out.astype(np.int64), ts)
+    busy = near_all > MAX_FAN
     usable &= ~busy
     service = np.zeros(n, bool)
     service[wallet[busy]] = True  # busy at some time: a service, scored by nothing it relays
     keep = np.flatnonzero(usable)  # the rest link nothing: compare only these
     order = keep[np.lexsort((ts[keep], wallet[keep]))]
-    wallet, other, out, ts, amount, asset, edge, near_same, near_other = (
-        x[order] for x in (wallet, other, out, ts, amount, asset, edge, near_same, near_other)
+    wallet, other, out, ts, amount, asset, edge = (
+        x[order] for x in (wallet, other, out, ts, amount, asset, edge)
     )
     # per row, the wallet's usual rate of transfers like the one that would link to it: siblings
     # (the same direction, amount within SIBLING_RATIO) and, for what it receives, relays (what it
