@@ -4,7 +4,13 @@ is `ts <= t`; tests/test_growth.py checks that no later transfer changes a predi
 Windows follow how people use wallets: 7 days (a week's habit), 30 days (the dormancy
 definition's own window), 90 days (a quarter: long enough to see a decline). Peers are the
 wallets a wallet exchanged transfers with in the 90 days (churn and adoption spread through
-social ties, so what the peers did is evidence about the wallet).
+social ties, so what the peers did is evidence about the wallet); friends are the peers it
+exchanged two or more transfers with (a one-off stranger says nothing about its circle).
+
+Pace: a silence means little for a wallet that sends once a month and much for one that sends
+daily, so the current silence is also measured against the wallet's own gaps between sends in
+the 90 days (their mean, and the longest), and a friend counts as gone quiet when its silence
+passes four of its own mean gaps (and a week).
 """
 
 from __future__ import annotations
