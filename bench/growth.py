@@ -173,7 +173,7 @@ async def xblock() -> list[dict]:
     return rows
 
 
-async def scoring(wallets: int, days: int, repeats: int = 2) -> dict:
+async def scoring(wallets: int, days: int, repeats: int = 3) -> dict:
     """`aidrop score` (ml.pipeline.score) on one `synth --lifecycle` chain, once to fit and
     register every model, then alternately without and with the growth models, best of
     `repeats` each; the growth stage's own seconds from the pipeline's timer."""
@@ -196,19 +196,21 @@ async def scoring(wallets: int, days: int, repeats: int = 2) -> dict:
         out["fit_and_score_s"] = round(time.perf_counter() - started, 2)
         out["trained"] = first.trained
         runs: dict[str, list[float]] = {"without": [], "with": []}
-        stage: list[float] = []
+        stages: dict[str, list[dict[str, float]]] = {"without": [], "with": []}
         for _ in range(repeats):
             for name in ("without", "with"):
                 timer = Timer()
                 started = time.perf_counter()
                 await score(store, registry, timer=timer, growth=name == "with")
                 runs[name].append(time.perf_counter() - started)
-                if name == "with":
-                    stage.append(timer.stages.get("growth", 0.0))
+                stages[name].append({k: round(v, 2) for k, v in timer.stages.items()})
         await store.close()
     out["without_s"] = round(min(runs["without"]), 2)
     out["with_s"] = round(min(runs["with"]), 2)
-    out["growth_stage_s"] = round(min(stage), 2)
+    out["growth_stage_s"] = round(min(s.get("growth", 0.0) for s in stages["with"]), 2)
+    # the stages of each side's fastest run: where the difference goes (the growth stage, the
+    # write-back of its columns)
+    out["stages"] = {k: stages[k][int(np.argmin(runs[k]))] for k in runs}
     out["ratio"] = round(out["with_s"] / out["without_s"], 3)
     out["runs"] = {k: [round(x, 2) for x in v] for k, v in runs.items()}
     print(json.dumps(out), flush=True)
