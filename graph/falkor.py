@@ -147,6 +147,18 @@ class FalkorStore(GraphStore):
         return not await self.redis.exists(self.name) or await super().is_empty()
 
     async def ensure_schema(self) -> None:
+        """Nothing while a first load runs: GRAPH.BULK numbers nodes in order and fails on a graph
+        someone else created, and the load creates the schema when it ends (a first load that
+        starts meanwhile waits for this one)."""
+        lock = FirstLoad(self.redis, self.name)
+        if not await lock.acquire():
+            return
+        try:
+            await self.create_schema()
+        finally:
+            await lock.release()
+
+    async def create_schema(self) -> None:
         for statement in q.FALKOR_INDEXES:
             text = statement.for_backend(self.backend)
             with contextlib.suppress(ResponseError):  # "already indexed"
@@ -194,9 +206,12 @@ class FalkorStore(GraphStore):
         """GRAPH.BULK when the graph is new (about 10x the MERGE rate), else the MERGE path.
         The bulk path is exclusive (FirstLoad): a second first load started meanwhile waits for
         the first to finish and then merges into what it wrote."""
+        lock = FirstLoad(self.redis, self.name)
+        if await lock.running():  # nothing may write beside a first load (ensure_schema says why)
+            log.warning("a first load into graph %s is running: waiting for it", self.name)
+            await lock.wait()
         if not bulk or not await self.is_empty():
             return await super().open_sink(bulk)
-        lock = FirstLoad(self.redis, self.name)
         if not await lock.acquire():
             log.warning(
                 "another first load into graph %s is running: waiting for it, then merging", self.name
@@ -241,6 +256,9 @@ class FirstLoad:
             with contextlib.suppress(Exception):
                 await self.redis.pexpire(self.key, int(self.LEASE_S * 1000))
 
+    async def running(self) -> bool:
+        return bool(await self.redis.exists(self.key))
+
     async def wait(self, poll: float = 0.2) -> None:
         while await self.redis.exists(self.key):
             await asyncio.sleep(poll)
@@ -256,6 +274,7 @@ class FirstLoad:
 
 class BulkSink(TransferSink):
     mode = "bulk"
+    store: FalkorStore
 
     def __init__(self, store: FalkorStore, lock: FirstLoad | None = None) -> None:
         super().__init__(store)
@@ -273,7 +292,7 @@ class BulkSink(TransferSink):
             await self.writer.flush()
             if self.written:
                 await self.store.mark_chain_aware()  # every transfer it wrote has its chain
-            await self.store.ensure_schema()
+            await self.store.create_schema()  # still holding the lock
             await self.store.note_written(self.written)
         finally:
             if self.lock is not None:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from graph.falkor import FalkorStore
+from graph.features import load_wallet_graph
 from graph.store import GraphStore
 from tests.factories import addr, random_transfers
 from tests.test_cli_ingest import aidrop
@@ -44,14 +45,36 @@ async def test_two_first_loads_at_once_lose_nothing(
     a = [random_transfers(300, 40, seed=1, start_tx=0), random_transfers(300, 40, seed=2, start_tx=300)]
     b = [random_transfers(300, 60, seed=3, start_tx=600), random_transfers(300, 60, seed=4, start_tx=900)]
     try:
-        for delay in (0.0, 0.0, 0.01, 0.03, 0.1):  # together, and the second a moment later
+        # together, a moment later, and once the first load has written part of the graph
+        for delay in (0.0, 0.0, 0.01, 0.03, 0.1, 0.3):
             await any_store.clear()
             await any_store.ensure_schema()
-            await asyncio.gather(first_load(any_store, a, 0), first_load(other, b, delay))
+            await asyncio.gather(
+                first_load(any_store, a, 0), first_load(other, b, delay), schema_during(other, delay)
+            )
             assert (await any_store.stats()).transfers == 1200
+            assert await _transfers(any_store) == _expected([*a, *b]), delay  # each on its own wallets
     finally:
         if other is not any_store:
             await other.close()
+
+
+async def schema_during(store: GraphStore, delay: float) -> None:
+    """Another command starting meanwhile (`aidrop graph stats`): it writes nothing into a load."""
+    await asyncio.sleep(delay)
+    await store.ensure_schema()
+
+
+async def _transfers(store: GraphStore) -> set[tuple[str, str, int]]:
+    graph = await load_wallet_graph(store)
+    address = graph.wallets["address"].to_numpy()
+    e = graph.edges
+    return set(zip(address[e["src"]], address[e["dst"]], e["ts"].astype(int), strict=True))
+
+
+def _expected(frames: list[pd.DataFrame]) -> set[tuple[str, str, int]]:
+    rows = pd.concat(frames)
+    return set(zip(rows["from_address"], rows["to_address"], rows["ts"].astype(int), strict=True))
 
 
 # ---- finding 7: malformed rows ------------------------------------------------------------------
