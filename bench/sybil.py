@@ -198,6 +198,8 @@ async def accuracy(args: argparse.Namespace) -> None:
         ("tuning: own generator, default, seed 1", "own", OWN, [1])
     ]
     plan += [(name, kind, settings, seeds) for name, (kind, settings) in SETTINGS.items()]
+    if args.only:  # settings whose name contains this (the tuning row then left out)
+        plan = [row for row in plan if args.only in row[0]]
     rows = []
     print(f"load average before: {load_average()}", file=sys.stderr)
     with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-sybil-") as tmp:
@@ -446,6 +448,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--seeds", default="11,12,13")
     parser.add_argument("--folder", help="speed: a chain folder to reuse (made there if empty)")
+    parser.add_argument("--only", help="accuracy: only the settings whose name contains this")
     args = parser.parse_args()
     if args.what == "detector":
         detector_only(args)
