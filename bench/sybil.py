@@ -396,6 +396,17 @@ def detector_only(args: argparse.Namespace) -> None:
     )
     print("steps: " + ", ".join(f"{k} {v:.1f}" for k, v in detector.timings_.items()))
     members = sum(len(c.members) for c in detector.clusters_)
+    labels = Path(args.folder) / "labels.csv"
+    if labels.exists():  # the chain's farms: how the clusters score against them
+        lab = pd.read_csv(labels, dtype=str, keep_default_na=False)
+        truth = {a: c for a, c in zip(lab["address"], lab["sybil_cluster"], strict=True) if c}
+        look = {a: g for a, g in zip(lab["address"], lab["sybil_lookalike"], strict=True) if g}
+        predicted = {a: c.id for c in detector.clusters_ for a in c.members}
+        m, merged = pairwise(predicted, truth), merged_lookalikes(predicted, look, truth)
+        print(
+            f"pairwise precision {m['precision']:.3f}, recall {m['recall']:.3f}; look-alike groups merged "
+            f"{len(merged) - 1}; honest wallets in clusters {merged['honest_in_clusters']}"
+        )
     print(
         f"CPU seconds in fit: {cpu:.1f}; {len(detector.clusters_)} clusters, {members} wallets, "
         f"{len(detector.links_)} links; load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB"

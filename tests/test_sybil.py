@@ -49,7 +49,7 @@ def labels(folder: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sybil")
-    generate(folder, 1000, 14, seed=5, laundering_share=0.02, sybil_share=0.1)
+    generate(folder, 600, 14, seed=5, laundering_share=0.02, sybil_share=0.1)  # 11k transfers
     return folder
 
 
