@@ -67,7 +67,6 @@ class Settings(BaseSettings):
     job_ttl_days: float = Field(30.0, alias="AIDROP_JOB_TTL_DAYS", gt=0)  # job records kept this long
     worker_concurrency: int = Field(20, alias="AIDROP_WORKER_CONCURRENCY", ge=1, le=1_000)
     analysis_max_age: int = Field(3600, alias="AIDROP_ANALYSIS_MAX_AGE", ge=0)  # s an analysis is reused
-    rescore_after: float = Field(30.0, alias="AIDROP_RESCORE_AFTER", ge=0)  # s; changed graph rescored
     # the analysis of a wallet (ml/analyzer.py): a module with make_analyzer(settings); empty: the models
     analyzer: str = Field("", alias="AIDROP_ANALYZER")
     anomaly_model: str = Field("aidrop", alias="AIDROP_ANOMALY_MODEL")  # the jobs' anomaly model

@@ -1629,3 +1629,76 @@ RETURN t.ts / 86400 AS day, sum(t.tx_count) AS transfers,
 """
 DAILY_FLOWS_OUT = stmt("daily_flows_out", _DAILY_FLOWS.format(arrow="-[t:TRANSFER]->(:Wallet)"))
 DAILY_FLOWS_IN = stmt("daily_flows_in", _DAILY_FLOWS.format(arrow="<-[t:TRANSFER]-(:Wallet)"))
+
+
+# --- one wallet scored on its neighbourhood (issue 11: ml/analyzer.py, graph/features.py) ---
+# The wallet's counterparties with their transfer counts (to leave busy ones out of the read).
+_NEIGHBOURS = """
+MATCH (w:Wallet {{address: $address}})-[t:TRANSFER]-(n:Wallet)
+WHERE ($chain IS NULL OR t.chain = $chain) AND n.address <> $address
+WITH DISTINCT n LIMIT $limit
+RETURN n.address AS address, {degree} AS transfers
+"""
+ML_NEIGHBOURS = stmt(
+    "ml_neighbours",
+    _NEIGHBOURS.format(degree="size([(n)-[:TRANSFER]-(:Wallet) | 1])"),
+    neo4j=_NEIGHBOURS.format(degree="COUNT { (n)-[:TRANSFER]-(:Wallet) }"),
+)
+# ML_OUT_EDGES over the transfers that touch $addresses: those they send, and those they receive
+# from outside the set (the two parts are disjoint).
+_AROUND = """CALL {
+  UNWIND $addresses AS x
+  MATCH (a:Wallet {address: x})-[t:TRANSFER]->(b:Wallet)
+  WHERE $chain IS NULL OR t.chain = $chain
+  RETURN a, t, b
+  UNION ALL
+  UNWIND $addresses AS x
+  MATCH (b:Wallet {address: x})<-[t:TRANSFER]-(a:Wallet)
+  WITH a, t, b  // after the traversal: a filter on a.address made FalkorDB scan every wallet
+  WHERE ($chain IS NULL OR t.chain = $chain) AND NOT a.address IN $addresses
+  RETURN a, t, b
+}"""
+_OUT_EDGES_AROUND = _OUT_EDGES.replace(
+    "MATCH (a:Wallet)-[t:TRANSFER]->(b:Wallet)\nWHERE $chain IS NULL OR t.chain = $chain", _AROUND
+)
+assert _OUT_EDGES_AROUND != _OUT_EDGES
+ML_OUT_EDGES_AROUND = stmt(
+    "ml_out_edges_around",
+    _OUT_EDGES_AROUND.replace("{lists}", "dst, ts, value, token, tx_count, fee"),
+    # Neo4j 5 asks for the subquery's variable scope (none imported); FalkorDB does not parse it
+    neo4j=_OUT_EDGES_AROUND.replace("CALL {", "CALL () {").replace(
+        "{lists}", "dst, ts, value, token, tx_count, fee"
+    ),
+    falkordb=_OUT_EDGES_AROUND.replace(
+        "{lists}",
+        "toJSON(dst) AS dst, toJSON(ts) AS ts, toJSON(value) AS value, toJSON(token) AS token,\n"
+        "  toJSON(tx_count) AS tx_count, toJSON(fee) AS fee",
+    ),
+)
+ML_CONTRACTS_OF = stmt(
+    "ml_contracts_of",
+    """
+UNWIND $addresses AS x
+MATCH (w:Wallet {address: x})
+WHERE w:Contract
+RETURN w.address AS address, w.category AS category, w.name AS name, w.created_block AS created_block
+""",
+)
+ML_TOKENS_OF = stmt(
+    "ml_tokens_of",
+    """
+UNWIND $addresses AS x
+MATCH (w:Wallet {address: x})
+WHERE w:Token
+RETURN w.address AS address, w.symbol AS symbol, w.decimals AS decimals
+""",
+)
+# A score's place among the stored ones: 1 + the wallets scoring higher (by the same model).
+ANOMALY_RANK_OF = stmt(
+    "anomaly_rank_of",
+    """
+MATCH (w:Wallet)
+WHERE w.anomaly_score > $score AND w.anomaly_model = $model AND w.address <> $address
+RETURN count(w) + 1 AS rank
+""",
+)

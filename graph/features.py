@@ -33,6 +33,8 @@ FAN_COLUMNS = (
     "last_out",
 )
 _DB_CALLS = ("failed_out", "contract_calls", "young_calls")
+HUB_TRANSFERS = 5_000  # a counterparty this busy adds only its transfers with the wallet
+MAX_NEIGHBOURS = 5_000  # counterparties read around one wallet
 
 
 @dataclass
@@ -63,20 +65,72 @@ async def load_wallet_graph(
     transfers, small ones for metadata. Young-contract calls count blocks at the block time of
     `chain` (of mainnet when every chain is read), and only on the chain the contract's creation
     block is known for."""
-    blocks_per_day = chains.chain(chain if chain is not None else chains.DEFAULT_CHAIN).blocks_per_day
-    params = {"young_blocks": young_days * blocks_per_day, "native": NATIVE_TOKEN, "chain": chain}
-    out_rows = await store.query(q.ML_OUT_EDGES, params)
-    dst, lengths = _column(out_rows, "dst", numeric=False)
+    out_rows = await store.query(q.ML_OUT_EDGES, _params(young_days, chain))
+    dst = _column(out_rows, "dst", numeric=False)
     contracts = pd.DataFrame(await store.query(q.ML_CONTRACTS))
     tokens = pd.DataFrame(await store.query(q.ML_TOKENS))
+    known = _addresses(out_rows, dst[0], contracts, tokens)
+    total = (await store.query(q.ML_WALLET_COUNT))[0]["n"]
+    if total > len(known):  # wallets without any transfer and without metadata
+        known.update(r["address"] for r in await store.query(q.ML_WALLETS))
+    return _wallet_graph(out_rows, dst, known, contracts, tokens)
+
+
+async def load_neighbourhood(
+    store: GraphStore,
+    address: str,
+    young_days: int = YOUNG_DAYS,
+    chain: int | None = None,
+    hub: int = HUB_TRANSFERS,
+    limit: int = MAX_NEIGHBOURS,
+) -> WalletGraph:
+    """The wallet's neighbourhood as a WalletGraph: every transfer of the wallet and of its
+    counterparties (up to `limit` of them), except that a counterparty with more than `hub`
+    transfers (an exchange, a router) adds only its transfers with the wallet. The wallet's own
+    figures are those of the whole graph; its counterparties' are as far as they reach."""
+    params = _params(young_days, chain)
+    found = await store.query(q.ML_NEIGHBOURS, {"address": address, "chain": chain, "limit": int(limit)})
+    inner = [address, *(r["address"] for r in found if int(r["transfers"] or 0) <= hub)]
+    out_rows = await store.query(q.ML_OUT_EDGES_AROUND, {**params, "addresses": inner})
+    dst = _column(out_rows, "dst", numeric=False)
+    known = _addresses(out_rows, dst[0], pd.DataFrame(), pd.DataFrame()) | {address}
+    moved = set(_column(out_rows, "token", numeric=False)[0]) - {NATIVE_TOKEN}  # token contracts
+    named = {"addresses": sorted(known | moved)}
+    contracts = pd.DataFrame(await store.query(q.ML_CONTRACTS_OF, named))
+    tokens = pd.DataFrame(await store.query(q.ML_TOKENS_OF, named))
+    for frame in (contracts, tokens):
+        if len(frame):
+            known.update(frame["address"])
+    return _wallet_graph(out_rows, dst, known, contracts, tokens)
+
+
+def _params(young_days: int, chain: int | None) -> dict[str, Any]:
+    blocks_per_day = chains.chain(chain if chain is not None else chains.DEFAULT_CHAIN).blocks_per_day
+    return {"young_blocks": young_days * blocks_per_day, "native": NATIVE_TOKEN, "chain": chain}
+
+
+def _addresses(
+    out_rows: list[dict[str, Any]], dst: list[str], contracts: pd.DataFrame, tokens: pd.DataFrame
+) -> set[str]:
+    """Every address the rows (their senders, the receivers `dst`) and the metadata name."""
     known = {r["address"] for r in out_rows}
     known.update(dst)
     for frame in (contracts, tokens):
         if len(frame):
             known.update(frame["address"])
-    total = (await store.query(q.ML_WALLET_COUNT))[0]["n"]
-    if total > len(known):  # wallets without any transfer and without metadata
-        known.update(r["address"] for r in await store.query(q.ML_WALLETS))
+    return known
+
+
+def _wallet_graph(
+    out_rows: list[dict[str, Any]],
+    receivers: tuple[list[str], np.ndarray],
+    known: set[str],
+    contracts: pd.DataFrame,
+    tokens: pd.DataFrame,
+) -> WalletGraph:
+    """The WalletGraph of the transfers grouped by sender (ML_OUT_EDGES' rows, their receivers
+    and list lengths already parsed) over the addresses `known`."""
+    dst, lengths = receivers
     wallets = pd.DataFrame({"address": pd.array(sorted(known), dtype=object)})
     index = pd.Index(wallets["address"])
 

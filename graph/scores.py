@@ -81,3 +81,9 @@ async def wallet_results(store: GraphStore, address: str) -> dict[str, Any]:
     if not rows:
         raise NotFound(f"no wallet {address} in the graph")
     return rows[0]
+
+
+async def anomaly_rank(store: GraphStore, address: str, model: str, score: float) -> int:
+    """The place of `score` among the wallets' stored scores of `model` (1: the highest)."""
+    rows = await store.query(q.ANOMALY_RANK_OF, {"address": address, "model": model, "score": float(score)})
+    return int(rows[0]["rank"])

@@ -9,12 +9,14 @@ tests/stub_analyzer.py), checked against the protocol when it is built.
 How `ModelAnalyzer` keeps a wallet's analysis current (docs/api.md, "Fresh scores"):
 
 - the job reads the wallet once and hands it over; when its stored scores are from the active
-  models and the graph has not changed since the last scoring, they are the analysis (no read);
-- otherwise the graph is scored once (ml.pipeline.score: features, the active models, fitted and
-  registered when none is active, written back with the activity summary), one scoring at a
-  time per process; jobs that waited for it take their wallet's row from that run in memory
-  (no read again, no second scoring). A changed graph is scored again only when the last
-  scoring is AIDROP_RESCORE_AFTER seconds old, so a busy chain does not keep the worker scoring.
+  models and no transfer was added to the graph since the last scoring, they are the analysis
+  (no read);
+- otherwise, with every model active, the wallet alone is scored on its neighbourhood
+  (ml/incremental.py: its transfers and its counterparties', one read, the loaded models kept
+  per version); the rest of the graph keeps its scores until the next whole-graph run;
+- with a model not yet fitted, the graph is scored once (ml.pipeline.score: features, the models
+  fitted and registered, written back with the activity summary), one scoring at a time per
+  process; jobs that waited for it take their wallet's row from that run in memory.
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.errors import AidropError
 from graph.activity import activity_status
+from graph.features import load_neighbourhood
+from graph.scores import anomaly_rank
 from graph.wallet_analysis import SCORE_PROPERTIES, WalletAnalysis
+from ml.incremental import ActiveModels, score_wallet
 from ml.models import DEFAULT_ANOMALY
-from ml.registry import Registry
+from ml.registry import Artifact, Registry
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -120,18 +125,18 @@ class _Scored:
 class ModelAnalyzer:
     """The active models of the registry: anomaly model `model`, typology and clusters."""
 
-    def __init__(self, registry: Registry, model: str = DEFAULT_ANOMALY, rescore_after: float = 30.0) -> None:
+    def __init__(self, registry: Registry, model: str = DEFAULT_ANOMALY) -> None:
         self.registry = registry
         self.model = model
-        self.rescore_after = rescore_after
         self._lock = asyncio.Lock()
         self._scored: _Scored | None = None
+        self._loaded: dict[tuple[str, str], Artifact] = {}
         self._profiles: tuple[str | None, dict[int, dict[str, Any]]] = (None, {})
         self._version: tuple[float, str] = (0.0, "")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelAnalyzer:
-        return cls(Registry(settings.data_dir), settings.anomaly_model, settings.rescore_after)
+        return cls(Registry(settings.data_dir), settings.anomaly_model)
 
     def _active(self) -> dict[str, str | None]:
         return {
@@ -153,27 +158,43 @@ class ModelAnalyzer:
         self._version = (time.monotonic(), value)
         return value
 
-    async def _graph_changed(self, store: GraphStore) -> bool:
-        """Transfers were added after the last scoring, and that scoring is old enough to redo."""
-        status = await activity_status(store)
-        if not status.stale or status.refreshed_at is None:
-            return False
-        return time.time() - status.refreshed_at >= self.rescore_after
-
     async def analyze(self, store: GraphStore, wallet: Wallet) -> WalletAnalysis:
         active = self._active()
+        stored = WalletAnalysis.from_props({k: wallet.props.get(k) for k in SCORE_PROPERTIES})
         current = all(v is not None and wallet.props.get(k) == v for k, v in active.items())
-        if current and not await self._graph_changed(store):
-            return WalletAnalysis.from_props({k: wallet.props.get(k) for k in SCORE_PROPERTIES})
+        if current and not (await activity_status(store)).stale:
+            return stored
+        if all(v is not None for v in active.values()):
+            return await self._around(store, wallet, stored)
         async with self._lock:  # one scoring at a time; whoever waited finds its wallet in it
-            scored = self._scored
-            if scored is None or scored.versions != self._active() or await self._graph_changed(store):
+            if self._scored is None or self._scored.versions != self._active():
                 await self._score(store)
             scored = self._scored
         found = scored.analysis(wallet.address) if scored is not None else None
         if found is None:
             raise RuntimeError(f"wallet {wallet.address} is not in the graph the models scored")
         return found
+
+    async def _around(self, store: GraphStore, wallet: Wallet, stored: WalletAnalysis) -> WalletAnalysis:
+        """The wallet scored on its neighbourhood (the features off the event loop)."""
+        graph = await load_neighbourhood(store, wallet.address)
+        found = await asyncio.to_thread(score_wallet, graph, wallet.address, stored, self._models())
+        rank = await anomaly_rank(store, wallet.address, self.model, found.anomaly_score or 0.0)
+        return replace(found, anomaly_rank=rank)
+
+    def _models(self) -> ActiveModels:
+        """The active models, each version loaded once."""
+
+        def load(name: str) -> Artifact:
+            version = self.registry.active(name)
+            if version is None:
+                raise AnalysisUnavailable(f"no active {name} model")
+            if (name, version) not in self._loaded:
+                self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
+                self._loaded[(name, version)] = self.registry.load(name, version)
+            return self._loaded[(name, version)]
+
+        return ActiveModels(load(self.model), load("typology"), load("clusters"))
 
     async def _score(self, store: GraphStore) -> ScoreRun:
         from ml import pipeline

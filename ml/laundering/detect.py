@@ -237,6 +237,8 @@ def _second(ia: np.ndarray, ib: np.ndarray, surprise: np.ndarray, m: int) -> np.
     two siblings) is structure beyond one coincidence: what its second link shows beyond chance
     counts as well (a component of single chance links gains nothing)."""
     ends, value = np.r_[ia, ib], np.r_[surprise, surprise]
+    if not len(ends):  # no links at all (a small graph)
+        return np.zeros(m)
     order = np.lexsort((-value, ends))
     ends, value = ends[order], value[order]
     first = np.r_[True, ends[1:] != ends[:-1]]
