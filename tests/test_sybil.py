@@ -103,7 +103,8 @@ def _check_kind(link: gs.LinkRecord, rows: pd.DataFrame, fundings: list[dict]) -
         up = rows.groupby("dst")["src"].agg(set).to_dict()
 
         def line(w: str) -> set[str]:
-            seen, todo = set(), [w]
+            seen: set[str] = set()
+            todo = [w]
             while todo:
                 for s in up.get(todo.pop(), set()) - seen:
                     seen.add(s)
