@@ -50,7 +50,6 @@ from api.metrics import Metrics
 from api.safety import ApiError, BodyLimit, RateLimit, check_variables, code_error, send_error
 from api.schema import build_schema
 from api.webapp import routes as webapp_routes
-from core import memory
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -252,13 +251,6 @@ class Timing:
 GRAPH_CONCURRENCY = 64  # statements in flight per API process (FalkorDB: 32 connections, the rest wait)
 
 
-async def _trim_memory() -> None:
-    """Hand freed heap back to the system now and then (core/memory.py)."""
-    while True:
-        await asyncio.sleep(memory.TRIM_EVERY_S)
-        memory.trim()
-
-
 def count_queries(store: Any, metrics: Metrics, limit: int = GRAPH_CONCURRENCY) -> None:
     """Every statement the store sends counts in aidrop_graph_queries_total{statement}; at most
     `limit` are in flight (more wait their turn instead of failing for want of a connection)."""
@@ -297,12 +289,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
-        memory.limit_arenas()
-        trimming = asyncio.create_task(_trim_memory())
         try:
             yield
         finally:
-            trimming.cancel()
             if own:
                 await close_services(ref["services"])
 

@@ -43,6 +43,13 @@ FALKOR_INDEXES = [
     stmt("index_wallet_address", "CREATE INDEX FOR (w:Wallet) ON (w.address)"),
     stmt("falkor_index_contract_category", "CREATE INDEX FOR (c:Contract) ON (c.category)"),
 ]
+# FalkorDB's schema procedures: which indexes and unique constraints are built (OPERATIONAL).
+FALKOR_SCHEMA_READS = [
+    FALKOR_INDEX_STATES := stmt("falkor_index_states", "CALL db.indexes() YIELD status"),
+    FALKOR_CONSTRAINTS := stmt(
+        "falkor_constraints", "CALL db.constraints() YIELD type, label, properties, entitytype, status"
+    ),
+]
 # Schema of earlier versions, dropped first: before chain ids the transfer identity was (hash,
 # log_index), and that constraint (or its index on Neo4j < 5.7) would refuse the same hash on a
 # second chain.

@@ -31,6 +31,11 @@ RESULT_COLUMNS = [
     "anomaly_explanation", "anomaly_model", "anomaly_version", "typology", "typology_axes",
     "typology_explanation", "typology_version", "cluster:long", "cluster_version", "first_ts:long",
     "last_ts:long", "activity_days:long[]", "activity_value:double[]", "category_ts:long[]",
+    "created_chain:long", "chains:long[]", "label_categories:string[]", "sybil_cluster", "churn_risk:double",
+    "expected_active_days:double", "propensity:double[]", "growth_version",
+    "exposure_direct_in:double", "exposure_indirect_in:double", "exposure_direct_out:double",
+    "exposure_indirect_out:double", "exposure_top", "exposure_risk:double", "exposure_ppr:double",
+    "exposure_categories", "exposure_paths", "exposure_at:long",
 ]  # fmt: skip
 WALLET_HEADER = [
     f"address:ID({ID_SPACE})", ":LABEL", "category", "name", "created_block:long", "symbol", "decimals:int",

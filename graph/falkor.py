@@ -165,7 +165,7 @@ class FalkorStore(GraphStore):
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             states = [r["status"] for r in await self.constraints()]
-            result = await self._graph.ro_query("CALL db.indexes() YIELD status")
+            result = await self._graph.ro_query(q.FALKOR_INDEX_STATES.text)
             states += [row[0] for row in result.result_set]
             if all(s == "OPERATIONAL" for s in states):
                 return
@@ -176,9 +176,7 @@ class FalkorStore(GraphStore):
     async def constraints(self) -> list[dict]:
         """The unique constraints and their status (OPERATIONAL once built)."""
         try:
-            result = await self._graph.ro_query(
-                "CALL db.constraints() YIELD type, label, properties, entitytype, status"
-            )
+            result = await self._graph.ro_query(q.FALKOR_CONSTRAINTS.text)
         except ResponseError:
             return []
         return _rows(result)

@@ -32,7 +32,6 @@ from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core import memory
 from core.errors import AidropError, GraphUnavailable
 from graph import api_reads
 from jobs import analysis
@@ -354,14 +353,11 @@ def _held(ctx: dict[str, Any]) -> list[str]:
 
 async def _beat(ctx: dict[str, Any]) -> None:
     records: JobRecords = ctx["records"]
-    last_reap, last_trim = 0.0, time.monotonic()
+    last_reap = 0.0
     in_progress_ms = int((ctx["settings"].job_timeout + 10) * 1000)  # arq's claim on a job
     while True:
         try:
             await records.beat(ctx["worker_id"], BEAT_TTL_S, _held(ctx))
-            if time.monotonic() - last_trim >= memory.TRIM_EVERY_S:
-                last_trim = time.monotonic()
-                memory.trim()  # freed heap back to the system (core/memory.py)
             if time.monotonic() - last_reap >= REAP_S:
                 last_reap = time.monotonic()
                 for job_id in await records.requeue_orphans(ctx["worker_id"]):
@@ -387,7 +383,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     from ml.analyzer import make_analyzer
 
     settings: Settings = ctx["settings"]
-    memory.limit_arenas()
     ctx["worker_id"] = f"{uuid.uuid4().hex[:12]}"
     ctx["store"] = open_store(settings)
     ctx["analyzer"] = make_analyzer(settings)

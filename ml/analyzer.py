@@ -171,8 +171,8 @@ class ModelAnalyzer:
                 await self._score(store)
             scored = self._scored
         found = scored.analysis(wallet.address) if scored is not None else None
-        if found is None:
-            raise RuntimeError(f"wallet {wallet.address} is not in the graph the models scored")
+        if found is None:  # a wallet that came after that scoring: the models are fitted now
+            return await self._around(store, wallet, stored)
         return found
 
     async def _around(self, store: GraphStore, wallet: Wallet, stored: WalletAnalysis) -> WalletAnalysis:

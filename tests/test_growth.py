@@ -178,3 +178,41 @@ def test_rank_metrics_lift_and_calibration() -> None:
         m["auc"] == 1.0 and m["top_decile_precision"] == 1.0 and m["top_decile_lift"] == pytest.approx(10.0)
     )
     assert m["ece"] == pytest.approx(0.1, abs=1e-9)  # every bin 0.1 off
+
+
+def test_rhythm_friends_and_drops_features_read_behaviour_up_to_t() -> None:
+    """A wallet's silence against its own pace, friends (recurring counterparties, not one-off
+    strangers) gone silent beyond theirs, and a recent contract drop; nothing after t counts."""
+    from graph.model import NATIVE_TOKEN
+    from ml.growth.features import AsOf
+
+    names = ["a", "b", "c", "stranger", "token"]
+    wallets = pd.DataFrame({"address": pd.array(names, dtype=object)})
+    wallets["contract"] = [False, False, False, False, True]
+    wallets["category"] = pd.Series([None, None, None, None, "DeFi"], dtype=object)
+    wallets["token"] = [False, False, False, False, True]
+    t = 200 * DAY
+    rows: list[tuple[int, int, int, int]] = []  # src, dst, ts, token code (0 native, 1 token)
+    for day in range(100, 200):
+        rows.append((0, 1, day * DAY + 3600, 0))  # a -> b daily up to t
+        rows.append((2, 0, day * DAY + 7200, 0))  # c -> a daily up to t
+        if day < 180:
+            rows.append((1, 0, day * DAY + 5400, 0))  # b -> a daily, silent for the last 20 days
+    rows.append((3, 0, 150 * DAY, 0))  # a stranger, once
+    rows.append((4, 0, t - 3 * DAY, 1))  # a contract drop 3 days before t
+    rows.append((4, 1, t + DAY, 1))  # and one after t: must not count
+    rows.append((1, 0, t + 2 * DAY, 0))  # b comes back after t: must not count
+    e = np.array(rows)
+    edges = pd.DataFrame({"src": e[:, 0], "dst": e[:, 1], "ts": e[:, 2], "value": 1.0,
+                          "token": e[:, 3].astype(np.int32), "tx_count": 1, "fee": 0.0})  # fmt: skip
+    f = AsOf(Timeline(WalletGraph(wallets, edges, [NATIVE_TOKEN, "token"])), t).features
+    a, b, c = 0, 1, 2
+    assert f["gap_median_90"][b] == pytest.approx(1.0)
+    assert f["recency_sent"][b] == pytest.approx(20.94, abs=0.01)
+    assert f["silence_vs_rhythm"][b] > 15 and f["silence_vs_longest"][b] > 15
+    assert f["silence_vs_rhythm"][c] < 1 and f["silence_vs_longest"][c] < 1
+    assert f["friends"][a] == 2  # b and c; the stranger sent once
+    assert f["friends_overdue"][a] == 1 and 0.3 < f["friends_overdue_share"][a] < 0.7
+    assert f["friends_overdue_share"][c] == 0  # its only friend, a, keeps its pace
+    assert f["from_contracts_14"][a] == 1 and f["days_since_contract_drop"][a] == pytest.approx(3)
+    assert f["from_contracts_14"][b] == 0 and f["days_since_contract_drop"][b] == 365

@@ -155,3 +155,20 @@ async def test_scoring_stores_patterns_as_evidence(any_store: GraphStore, tmp_pa
     assert (await stored.list_patterns(any_store, None, first=1))[1] == len(ds.laundering().patterns)
     with pytest.raises(ValueError, match="first"):
         await stored.list_patterns(any_store, None, first=10_000)
+
+
+def test_wallet_paying_its_usual_amount_makes_no_fan_out() -> None:
+    """Wallet 40 pays someone about 5 ETH every three days, and in one week also makes 35 small
+    payments; that week it pays four people 5 ETH within an hour or so. Its usual rate of 5 ETH
+    payments comes from the weeks around: the four payees are not a fan-out's mules (they were
+    when all its payments of that week, the small ones too, were left out of its usual rate)."""
+    rng = np.random.default_rng(11)
+    usual = np.r_[rng.uniform(0, 38, 15), rng.uniform(52, 90, 15)]
+    extra = [(40, int(x), float(d), float(5 * rng.uniform(0.8, 1.25)))
+             for x, d in zip(rng.integers(100, N, 30), usual, strict=True)]  # fmt: skip
+    extra += [(40, int(x), float(d), float(rng.uniform(0.01, 0.1)))
+              for x, d in zip(rng.integers(100, N, 35), rng.uniform(41, 49, 35), strict=True)]  # fmt: skip
+    extra += [(40, 600 + i, 45.0 + 0.05 * i, 5.0 * float(rng.uniform(0.95, 1.05))) for i in range(4)]
+    det = detect(_graph([*_edges(), *extra], N))
+    assert max(det.wallet_score[600:604]) < FLAG / 2
+    assert det.wallet_score[0] >= FLAG  # the fan-in hub is still found

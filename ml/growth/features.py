@@ -4,7 +4,13 @@ is `ts <= t`; tests/test_growth.py checks that no later transfer changes a predi
 Windows follow how people use wallets: 7 days (a week's habit), 30 days (the dormancy
 definition's own window), 90 days (a quarter: long enough to see a decline). Peers are the
 wallets a wallet exchanged transfers with in the 90 days (churn and adoption spread through
-social ties, so what the peers did is evidence about the wallet).
+social ties, so what the peers did is evidence about the wallet); friends are the peers it
+exchanged two or more transfers with (a one-off stranger says nothing about its circle).
+
+Pace: a silence means little for a wallet that sends once a month and much for one that sends
+daily, so the current silence is also measured against the wallet's own gaps between sends in
+the 90 days (their mean, and the longest), and a friend counts as gone quiet when its silence
+passes four of its own mean gaps (and a week).
 """
 
 from __future__ import annotations
@@ -47,6 +53,24 @@ ACTIVITY = (
     "categories_used",
     "value_30",
     "from_contracts_30",
+    # rhythm and decay (issue 17, second pass): how the wallet's own pace changed, and how far
+    # the current silence is beyond what that pace makes likely
+    "sent_14",
+    "active_days_7",
+    "trend_7",
+    "gap_median_90",
+    "gap_cv_90",
+    "gap_max_90",
+    "silence_vs_rhythm",
+    "silence_vs_longest",
+    # recurring counterparties (two or more transfers in the 90 days), weighted by transfers,
+    # and how many of them are silent beyond their own rhythm
+    "friends",
+    "friends_overdue",
+    "friends_overdue_share",
+    # campaign contact: anything a contract sent the wallet lately (airdrops, rewards)
+    "from_contracts_14",
+    "days_since_contract_drop",
 )
 TARGETED = (
     "neighbours_used",
@@ -55,6 +79,8 @@ TARGETED = (
     "target_airdrops",
     "target_airdrops_30",
     "days_since_airdrop",
+    "friends_using_share",
+    "target_airdrops_14",
 )
 
 
@@ -113,6 +139,7 @@ class AsOf:
         f["overdue"] = f["recency_sent"] / np.maximum(f["gap_mean"], 0.05)
         earlier = (f["sent_90"] - f["sent_30"]) / 2.0  # per 30 days over the 60 before
         f["trend"] = (f["sent_30"] + 1) / (earlier + 1)
+        self._rhythm(f, s_src, s_ts)
         # peers: humans exchanged with in the 90 days (either way), each pair once
         human = tl.human_dst[past] & ~tl.contract[src]
         a = np.concatenate([src[q & human], dst[q & human]])
@@ -135,8 +162,57 @@ class AsOf:
         f["value_30"] = np.log1p(_count(src[recv], n, tl.native[past][recv]))
         drop = tl.contract[src] & ~tl.contract[dst]
         f["from_contracts_30"] = _count(dst[drop & recv], n)
+        f["from_contracts_14"] = _count(dst[drop & (ts > t - 14 * DAY)], n)
+        last_drop = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(last_drop, dst[drop], ts[drop])
+        f["days_since_contract_drop"] = np.where(last_drop >= 0, (t - last_drop) / DAY, 365.0)
         self.drop = drop
+        # recurring counterparties: a pair counts as friends with two or more transfers in the 90
+        # days; each friend weighs by the transfers exchanged (one-off strangers do not count)
+        key, times = np.unique(a * n + b, return_counts=True)
+        recurring = times >= 2
+        self.friend_a, self.friend_b = key[recurring] // n, key[recurring] % n
+        self.friend_w = times[recurring].astype(float)
+        overdue = ((f["silence_vs_rhythm"] >= 4.0) & (f["recency_sent"] >= 7.0)).astype(float)
+        f["friends"] = _count(self.friend_a, n)
+        weight = _count(self.friend_a, n, self.friend_w)
+        late = _count(self.friend_a, n, self.friend_w * overdue[self.friend_b])
+        f["friends_overdue"] = _count(self.friend_a, n, overdue[self.friend_b])
+        f["friends_overdue_share"] = np.divide(late, weight, out=np.zeros(n), where=weight > 0)
         self.features = f
+
+    def _rhythm(self, f: dict[str, np.ndarray], s_src: np.ndarray, s_ts: np.ndarray) -> None:
+        """Pace features from the wallet's own sent transactions (sorted by wallet, then time):
+        gaps between consecutive sends that ended in the 90 days, their median, spread and
+        longest, and the current silence against them."""
+        t, n = self.t, self.tl.n
+        f["sent_14"] = _count(s_src[s_ts > t - 14 * DAY], n)
+        m7 = s_ts > t - 7 * DAY
+        f["active_days_7"] = _days_count(s_src[m7], s_ts[m7], n)
+        before = (f["sent_30"] - f["sent_7"]) * 7.0 / 23.0  # per 7 days over the 23 before
+        f["trend_7"] = (f["sent_7"] + 1) / (before + 1)
+        same = s_src[1:] == s_src[:-1]
+        keep = same & (s_ts[1:] > t - 90 * DAY)
+        gw = s_src[1:][keep]
+        gap = (s_ts[1:] - s_ts[:-1])[keep] / DAY
+        count = _count(gw, n)
+        mean = np.divide(_count(gw, n, gap), count, out=np.zeros(n), where=count > 0)
+        square = np.divide(_count(gw, n, gap * gap), count, out=np.zeros(n), where=count > 0)
+        std = np.sqrt(np.maximum(square - mean * mean, 0.0))
+        longest = np.zeros(n)
+        np.maximum.at(longest, gw, gap)
+        order = np.lexsort((gap, gw))
+        starts = np.searchsorted(gw[order], np.arange(n))
+        middle = np.minimum(starts + np.maximum(count.astype(np.int64) - 1, 0) // 2, max(len(gap) - 1, 0))
+        median = np.where(count > 0, gap[order][middle] if len(gap) else 0.0, 0.0)
+        # no gap in the 90 days: the pace is unknown, taken as slow as the window (90 days)
+        f["gap_median_90"] = np.where(count > 0, median, 90.0)
+        f["gap_cv_90"] = np.divide(std, mean, out=np.zeros(n), where=mean > 0)
+        f["gap_max_90"] = np.where(count > 0, longest, 90.0)
+        # the mean gap (not the median: bursts of a few minutes make medians tiny) sets the rhythm
+        rhythm = np.where(count > 0, np.maximum(mean, 1.0 / 24), 90.0)
+        f["silence_vs_rhythm"] = f["recency_sent"] / rhythm
+        f["silence_vs_longest"] = f["recency_sent"] / np.maximum(f["gap_max_90"], 1.0 / 24)
 
     def churn_frame(self, rows: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame({k: self.features[k][rows] for k in ACTIVITY})
@@ -151,7 +227,11 @@ class AsOf:
         from_target = self.drop & target.contracts[self.src]
         last_drop = np.full(n, -1, dtype=np.int64)
         np.maximum.at(last_drop, self.dst[from_target], self.ts[from_target])
+        fw = _count(self.friend_a, n, self.friend_w)
+        fu = _count(self.friend_a, n, self.friend_w * using[self.friend_b])
         extra = {
+            "friends_using_share": np.divide(fu, fw, out=np.zeros(n), where=fw > 0),
+            "target_airdrops_14": _count(self.dst[from_target & (self.ts > self.t - 14 * DAY)], n),
             "neighbours_used": near,
             "peers_using": share * peers,
             "peers_using_share": share,

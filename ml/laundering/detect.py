@@ -168,23 +168,18 @@ def _regular(s: np.ndarray, d: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (groups.transform("size").to_numpy() >= REGULAR) & ((last - first) > MAX_GAP)
 
 
-def _window_counts(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the wallet's transfers within MAX_GAP either side in the row's direction, and in
-    the other direction. One sort: in (wallet, direction, time) order the rows' own keys are the
-    sorted queries, and the other direction's come in two sorted runs per wallet (cache-friendly)."""
+def _window_counts(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Per row: the wallet's transfers within MAX_GAP either side in the row's direction (one sort:
+    in (wallet, direction, time) order the rows' own keys are the sorted queries)."""
     t0 = ts.min()
     key = (wallet.astype(np.int64) * 2 + out) * (1 << 34) + (ts - t0)
     at = np.argsort(key, kind="stable")
     order = key[at]
-    flip = order + (1 - 2 * out[at]) * (1 << 34)  # the same time, the other direction's group
-    same, other = np.empty(len(key), np.int64), np.empty(len(key), np.int64)
+    same = np.empty(len(key), np.int64)
     same[at] = np.searchsorted(order, order + MAX_GAP, "right") - np.searchsorted(
         order, order - MAX_GAP, "left"
     )
-    other[at] = np.searchsorted(order, flip + MAX_GAP, "right") - np.searchsorted(
-        order, flip - MAX_GAP, "left"
-    )
-    return same, other
+    return same
 
 
 def _usual(own: OwnMatches, share: AmountShare, wallet: np.ndarray, out: np.ndarray, asset: np.ndarray,
@@ -197,6 +192,32 @@ def _usual(own: OwnMatches, share: AmountShare, wallet: np.ndarray, out: np.ndar
     others = np.maximum(own(wallet, looked, asset, low, high) - near, 0)
     rate = np.where(looked == 1, rate_out[wallet], rate_in[wallet])
     return np.maximum(others / span, rate * share(asset, low, high))
+
+
+def _window_matches(wallet: np.ndarray, out: np.ndarray, ts: np.ndarray, amount: np.ndarray,
+                    asset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per row (in (wallet, time) order): the wallet's transfers within MAX_GAP either side that
+    match it, the row itself included, as siblings (the same direction and asset, amount within
+    SIBLING_RATIO) and, for what it receives, as relays (sent, RELAY_KEEP of the amount): the
+    part of the wallet's matching transfers that its usual rate leaves out. Rows of services and
+    regular pairs are not in the order, so their matches stay in the usual rate (which only
+    weakens links)."""
+    n = len(wallet)
+    sib_count, relay_count = np.ones(n, np.int64), np.zeros(n, np.int64)
+    lo, hi, ratio = np.log(RELAY_KEEP[0]), np.log(RELAY_KEEP[1]), np.log(SIBLING_RATIO)
+    for off in range(1, min(MAX_OFFSET, n - 1) + 1):
+        near = (wallet[off:] == wallet[:-off]) & (ts[off:] - ts[:-off] <= MAX_GAP)
+        if not near.any():
+            break
+        i = np.flatnonzero(near & (asset[off:] == asset[:-off]))
+        j = i + off
+        diff = amount[j] - amount[i]
+        sib = (out[i] == out[j]) & (np.abs(diff) <= ratio)
+        sib_count += np.bincount(i[sib], minlength=n) + np.bincount(j[sib], minlength=n)
+        sent_on = ~out[i] & out[j] & (diff >= lo) & (diff <= hi)  # received, then sent on
+        sent_before = out[i] & ~out[j] & (-diff >= lo) & (-diff <= hi)  # the like sent before
+        relay_count += np.bincount(i[sent_on], minlength=n) + np.bincount(j[sent_before], minlength=n)
+    return sib_count, relay_count
 
 
 def _shared(i: np.ndarray, j: np.ndarray, wallet: np.ndarray, other: np.ndarray, out: np.ndarray,
@@ -275,22 +296,26 @@ def detect(graph: WalletGraph) -> Detection:
     out = np.r_[np.ones(m, bool), np.zeros(m, bool)]
     ts, amount, asset, edge = np.r_[t, t], np.r_[a, a], np.r_[k, k], np.r_[np.arange(m), np.arange(m)]
     usable = ~np.r_[regular, regular]
-    near_same, near_other = _window_counts(wallet, out.astype(np.int64), ts)
-    busy = near_same > MAX_FAN
+    near_all = _window_counts(wallet, out.astype(np.int64), ts)
+    busy = near_all > MAX_FAN
     usable &= ~busy
     service = np.zeros(n, bool)
     service[wallet[busy]] = True  # busy at some time: a service, scored by nothing it relays
     keep = np.flatnonzero(usable)  # the rest link nothing: compare only these
     order = keep[np.lexsort((ts[keep], wallet[keep]))]
-    wallet, other, out, ts, amount, asset, edge, near_same, near_other = (
-        x[order] for x in (wallet, other, out, ts, amount, asset, edge, near_same, near_other)
+    wallet, other, out, ts, amount, asset, edge = (
+        x[order] for x in (wallet, other, out, ts, amount, asset, edge)
     )
     # per row, the wallet's usual rate of transfers like the one that would link to it: siblings
     # (the same direction, amount within SIBLING_RATIO) and, for what it receives, relays (what it
     # sends, RELAY_KEEP of the amount). The higher of: its own matching transfers outside the
-    # window around the row (a scheme's own transfers are not its usual activity; at least all its
-    # matches less all its transfers there) over the period, and its overall rate times the
-    # asset's share of matching amounts (a large amount is matched by few)
+    # window around the row (a scheme's own transfers are not its usual activity: its matches
+    # less the matching ones within MAX_GAP of the row, _window_matches) over the period, and its
+    # overall rate times the asset's share of matching amounts (a large amount is matched by few).
+    # Not its matches less *all* its transfers in the window (the earlier bound): at a wallet
+    # with ordinary traffic most of those do not match, and taking them all off made its usual
+    # rate of the matching ones look far lower than it is (chance links at busy wallets)
+    near_same, near_other = _window_matches(wallet, out, ts, amount, asset)
     usual_sib = _usual(own, share, wallet, out, asset, amount, near_same, span, rate_out, rate_in,
                        -np.log(SIBLING_RATIO), np.log(SIBLING_RATIO), out)  # fmt: skip
     usual_relay = _usual(own, share, wallet, out, asset, amount, near_other, span, rate_out, rate_in,
