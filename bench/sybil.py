@@ -14,7 +14,9 @@ other row is held out: other seeds, farm settings the detector never saw (large 
 farms, farms funded only through exchanges, tiny farms) and the independent generator.
 Baselines: "same first funder" (groups of three or more wallets first funded by the same
 wallet), the same with hubs suppressed, and "any one kind" (components of links with at least
-one kind of evidence, what two independent kinds protect against).
+one kind of evidence, what two independent kinds protect against), and the detector as it was
+before this round. Each row shows the mean and range over the seeds and each seed's own
+precision and recall.
 
 speed: `aidrop synth` at --wallets/--days (100,000 / 28 days: about 3.6M transfers, as
 bench/segments.py) with farms, bulk-loaded; the whole `aidrop sybil detect` (read, evidence,
@@ -42,6 +44,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/
 
 from bench.common import embedded, load_average, peak_rss_mb, process_cpu, table  # noqa: E402
 from bench.sybil_farms import FarmSettings, add_farms  # noqa: E402
+from graph.embedded import EmbeddedServer  # noqa: E402
 from graph.falkor import FalkorStore  # noqa: E402
 from graph.features import WalletGraph, load_wallet_graph  # noqa: E402
 from graph.model import NATIVE_TOKEN  # noqa: E402
@@ -54,7 +57,7 @@ from ml.sybil.score import merged_lookalikes, pairwise  # noqa: E402
 
 OWN = SybilParams()
 NATIVE = "\0native"  # the native coin's code while the frame is built (token addresses otherwise)
-SETTINGS: dict[str, tuple[str, object]] = {
+SETTINGS: dict[str, tuple[str, SybilParams | FarmSettings]] = {
     "own generator, default": ("own", OWN),
     "own, large farms (30-200)": ("own", replace(OWN, min_size=30, max_size=200)),
     "own, skilled farms (80% skill 2)": ("own", replace(OWN, skills=(0.0, 0.2, 0.8))),
@@ -75,7 +78,14 @@ SETTINGS: dict[str, tuple[str, object]] = {
         "bench",
         FarmSettings(sizes=(4, 15), activity=(1.0, 0.0)),
     ),
+    # added after the fourth round's method was fixed (funding lines, cohort days), run once:
+    # the case no group-level test reaches (no shared funder, collector or funding line)
+    "NEW3 bench: exchange-funded, own deposits only": (
+        "bench",
+        FarmSettings(funding=(0.0, 0.0, 1.0), sweep=(0.0, 0.0, 1.0)),
+    ),
 }
+BEFORE = {"cohort_days": False, "funding_lines": False, "script_after_timing": False}
 
 
 def _components(
@@ -114,8 +124,10 @@ def baselines(graph: WalletGraph, detector: SybilDetector) -> dict[str, dict[str
     return out
 
 
-def make_chain(folder: Path, kind: str, settings: object, wallets: int, days: int, seed: int) -> None:
-    if kind == "own":
+def make_chain(
+    folder: Path, kind: str, settings: SybilParams | FarmSettings, wallets: int, days: int, seed: int
+) -> None:
+    if isinstance(settings, SybilParams):
         generate(
             folder,
             wallets,
@@ -128,10 +140,12 @@ def make_chain(folder: Path, kind: str, settings: object, wallets: int, days: in
         )
     else:  # an honest chain with the look-alikes, then the other generator's farms
         generate(folder, wallets, days, seed, laundering_share=0.02, sybil_share=1e-9, progress=False)
-        add_farms(folder, seed, settings)
+        add_farms(folder, seed, settings if isinstance(settings, FarmSettings) else None)
 
 
-async def one_run(server, folder: Path, name: str) -> tuple[dict, dict[str, dict[str, float]]]:
+async def one_run(
+    server: EmbeddedServer, folder: Path, name: str
+) -> tuple[dict, dict[str, dict[str, float]]]:
     store = FalkorStore(server.graph_url, name)
     try:
         await ingest_etl(store, [folder])
@@ -146,8 +160,8 @@ async def one_run(server, folder: Path, name: str) -> tuple[dict, dict[str, dict
     truth = {a: c for a, c in zip(lab["address"], lab["sybil_cluster"], strict=True) if c}
     look = {a: g for a, g in zip(lab["address"], lab["sybil_lookalike"], strict=True) if g}
     methods = {"aidrop sybil (two kinds)": {a: c.id for c in detector.clusters_ for a in c.members}}
-    previous = SybilDetector(cohort=False).fit(graph)
-    methods["before the cohort kind (script, joining)"] = {
+    previous = SybilDetector(**BEFORE).fit(graph)
+    methods["before this round (no funding lines, no cohort days)"] = {
         a: c.id for c in previous.clusters_ for a in c.members
     }
     before = SybilDetector(corroborate=False).fit(graph)
@@ -180,13 +194,17 @@ def _fmt(values: list[float]) -> str:
 
 async def accuracy(args: argparse.Namespace) -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
-    plan = [("tuning: own generator, default, seed 1", "own", OWN, [1])]
+    plan: list[tuple[str, str, SybilParams | FarmSettings, list[int]]] = [
+        ("tuning: own generator, default, seed 1", "own", OWN, [1])
+    ]
     plan += [(name, kind, settings, seeds) for name, (kind, settings) in SETTINGS.items()]
+    if args.only:  # settings whose name contains this (the tuning row then left out)
+        plan = [row for row in plan if args.only in row[0]]
     rows = []
     print(f"load average before: {load_average()}", file=sys.stderr)
     with embedded() as server, tempfile.TemporaryDirectory(prefix="aidrop-sybil-") as tmp:
         for r, (name, kind, settings, run_seeds) in enumerate(plan):
-            per: dict[str, dict[str, list[float]]] = {}
+            per: dict[str, dict[str, list[float]]] = {}  # method -> measure -> one per seed
             infos = []
             for seed in run_seeds:
                 folder = Path(tmp) / f"{r}-{seed}"
@@ -199,17 +217,22 @@ async def accuracy(args: argparse.Namespace) -> None:
                 print(f"{name} seed {seed}: {info} {result['aidrop sybil (two kinds)']}", file=sys.stderr)
             wallets = statistics.mean(i["farm_wallets"] for i in infos)
             farms = f"{wallets:.0f} in {statistics.mean(i['farms'] for i in infos):.0f}"
-            for method, m in per.items():
+            for method, ms in per.items():
+                seeds_shown = " / ".join(
+                    f"{s}: {p:.3f} {r:.3f}"
+                    for s, p, r in zip(run_seeds, ms["precision"], ms["recall"], strict=True)
+                )
                 rows.append(
                     (
                         name if method.startswith("aidrop") else "",
                         method,
                         len(run_seeds),
                         farms,
-                        _fmt(m["precision"]),
-                        _fmt(m["recall"]),
-                        int(sum(m["lookalikes_merged"])),
-                        int(sum(m["honest_in_clusters"])),
+                        _fmt(ms["precision"]),
+                        _fmt(ms["recall"]),
+                        seeds_shown,
+                        int(sum(ms["lookalikes_merged"])),
+                        int(sum(ms["honest_in_clusters"])),
                     )
                 )
     print(
@@ -222,6 +245,7 @@ async def accuracy(args: argparse.Namespace) -> None:
                 "farm wallets in farms (mean)",
                 "pairwise precision",
                 "pairwise recall",
+                "per seed (seed: precision recall)",
                 "look-alike groups merged",
                 "honest wallets in clusters",
             ),
@@ -372,6 +396,17 @@ def detector_only(args: argparse.Namespace) -> None:
     )
     print("steps: " + ", ".join(f"{k} {v:.1f}" for k, v in detector.timings_.items()))
     members = sum(len(c.members) for c in detector.clusters_)
+    labels = Path(args.folder) / "labels.csv"
+    if labels.exists():  # the chain's farms: how the clusters score against them
+        lab = pd.read_csv(labels, dtype=str, keep_default_na=False)
+        truth = {a: c for a, c in zip(lab["address"], lab["sybil_cluster"], strict=True) if c}
+        look = {a: g for a, g in zip(lab["address"], lab["sybil_lookalike"], strict=True) if g}
+        predicted = {a: c.id for c in detector.clusters_ for a in c.members}
+        m, merged = pairwise(predicted, truth), merged_lookalikes(predicted, look, truth)
+        print(
+            f"pairwise precision {m['precision']:.3f}, recall {m['recall']:.3f}; look-alike groups merged "
+            f"{len(merged) - 1}; honest wallets in clusters {merged['honest_in_clusters']}"
+        )
     print(
         f"CPU seconds in fit: {cpu:.1f}; {len(detector.clusters_)} clusters, {members} wallets, "
         f"{len(detector.links_)} links; load average after: {load_average()}; peak RSS {peak_rss_mb():.0f} MB"
@@ -398,7 +433,7 @@ async def real(args: argparse.Namespace) -> None:
     phishing = set(pd.read_csv(XBLOCK / "labels.csv", dtype=str)["address"].str.lower())
     rows = []
     for name, detector in (("aidrop sybil (two kinds)", SybilDetector()),
-                           ("before the cohort kind", SybilDetector(cohort=False))):  # fmt: skip
+                           ("before this round", SybilDetector(**BEFORE))):  # fmt: skip
         detector.fit(graph)
         members = [a for c in detector.clusters_ for a in c.members]
         kinds: dict[str, int] = {}
@@ -424,6 +459,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--seeds", default="11,12,13")
     parser.add_argument("--folder", help="speed: a chain folder to reuse (made there if empty)")
+    parser.add_argument("--only", help="accuracy: only the settings whose name contains this")
     args = parser.parse_args()
     if args.what == "detector":
         detector_only(args)

@@ -26,7 +26,7 @@ APPEAL = """mutation($a: String!, $r: String!) { appealSybil(address: $a, reason
 @pytest.fixture(scope="module")
 async def api(falkor_server, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Stack, list]]:
     tmp = tmp_path_factory.mktemp("sybil-api")
-    generate(tmp / "synth", 1000, 14, seed=5, sybil_share=0.1)
+    generate(tmp / "synth", 600, 14, seed=5, sybil_share=0.1)
     with stack(falkor_server, tmp, workers=0) as s:
         store = FalkorStore(s.server.graph_url, s.graph)
         await ingest_etl(store, [tmp / "synth"])

@@ -13,13 +13,15 @@ from aidrop.cli.common import echo_json, run, with_store
 
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 KIND_WORDS = {
-    "funder": "were first funded by the same wallet",
+    "funder": "were first funded by the same wallet (directly, or at the top of a line of wallets "
+    "funding one another)",
     "collector": "sent funds on to the same wallet",
     "timing": "called the same contracts within the same hour",
     "amount": "moved identical amounts",
     "counterparty": "dealt with the same rare contracts",
     "script": "called the same contracts on the same days, far more often than chance",
-    "cohort": "acted on the same days as a large share of the wallets sharing their funder or collector",
+    "cohort": "acted on the same days as a large share of the wallets sharing their funder or collector, "
+    "more often than their own activity explains",
 }
 
 

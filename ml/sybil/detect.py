@@ -43,6 +43,21 @@ Parameters and why they have these values (how farms operate, not fitted to any 
     spreads them) acts together, beyond what the members' own use of that service explains at
     one chance moment among all tested, is a moment; two moments in common link a pair (one
     moment is a crowd that happened to include them; a farm runs several rounds).
+  - its moments on whole days too (`cohort_days = True`, `evidence.cohort_day_pairs`): a
+    farm whose members each draw one to three tasks from a menu rarely puts three of them on
+    one service on one day, but brings the whole group out on the same campaign days. A day
+    is scored by the binomial chance of as many members at the group's mean own rate (active
+    days / days of its span); the group is kept when j of its days are each that unlikely
+    with a chance, over its days, below 1 / (groups tested), times its days for the choice
+    of j. Own rates, not the population's: friends who are all active most days are
+    expected together.
+  - funding lines (`funding_lines = True`): the top of a line of first fundings through
+    people is a funder at level 3; members funding one another in a chain share no funder
+    at the first two levels, only that top.
+  - the `script` kind is also asked of pairs the `timing` kind links (`script_after_timing`):
+    a farm run within minutes on its campaign days coincides in the hour (against the
+    population) and meets on more service-days than the two wallets' own use explains (a
+    different null); the bar stays 1 / (pairs tested).
   - joining needs links to half of a cluster's members: a sweep or a funding reaches every
     member of a farm, so a missed member is tied to most of them; a bystander who shares one
     popular recipient with a few members is tied to a few. Two kinds across those links, as for
@@ -90,7 +105,8 @@ class SybilDetector:
     def __init__(self, hub_wallets: int = 1000, pass_through_hours: float = 48.0, window_minutes: int = 60,
                  crowd: int = 300, min_contracts: int = 2, min_share: float = 0.25, price_share: float = 0.2,
                  min_kinds: int = 2, min_size: int = 3, links_per_member: int = 3,
-                 corroborate: bool = True, cohort: bool = True) -> None:  # fmt: skip
+                 corroborate: bool = True, cohort: bool = True, cohort_days: bool = True,
+                 funding_lines: bool = True, script_after_timing: bool = True) -> None:  # fmt: skip
         self.hub_wallets = hub_wallets
         self.pass_through_hours = pass_through_hours
         self.window_minutes = window_minutes
@@ -103,6 +119,9 @@ class SybilDetector:
         self.links_per_member = links_per_member
         self.corroborate = corroborate  # False: pair evidence alone (no script kind, no joining)
         self.cohort = cohort  # the group-level `cohort` kind (with corroborate)
+        self.cohort_days = cohort_days  # its moments on whole days too, not only service-days
+        self.funding_lines = funding_lines  # funders at the top of a line of first fundings (level 3)
+        self.script_after_timing = script_after_timing  # the script kind also asked of timing-linked pairs
 
     def fit(self, graph: WalletGraph, progress: Callable[[str], None] | None = None) -> SybilDetector:
         say = progress or (lambda _: None)
@@ -119,7 +138,7 @@ class SybilDetector:
         p = ev.prepare(graph, self.hub_wallets, self.pass_through_hours)
         people = max(int(p.person.sum()), 2)
         lap("prepare")
-        f_rows = ev.funders(p)
+        f_rows = ev.funders(p, self.funding_lines)
         kinds: dict[str, sp.csr_matrix] = {"funder": ev.funder_pairs(p, f_rows)}
         lap("funder")
         targets = ev.collector_targets(p)
@@ -136,6 +155,8 @@ class SybilDetector:
         lap("counterparty")
         s_rows = ev.script_rows(p)
         grouped = kinds["funder"] + kinds["collector"] if self.corroborate else sp.csr_matrix((p.n, p.n))
+        if self.corroborate and self.script_after_timing:
+            grouped = grouped + kinds["timing"]
         kinds["script"] = ev.script_pairs(p, s_rows, grouped)
         lap("script")
         m_rows = s_rows.iloc[:0]
@@ -144,6 +165,12 @@ class SybilDetector:
             kinds["cohort"], m_rows = ev.cohort_pairs(
                 p, groups, s_rows, self.min_share, self.min_size, self.hub_wallets
             )
+            if self.cohort_days:
+                on_days, d_rows = ev.cohort_day_pairs(
+                    p, groups, ev.day_rows(p, s_rows), self.min_share, self.min_size, self.hub_wallets
+                )
+                kinds["cohort"] = kinds["cohort"] + on_days
+                m_rows = pd.concat([m_rows, d_rows], ignore_index=True)
         lap("cohort")
 
         bits = sp.csr_matrix((p.n, p.n), dtype=np.int64)
@@ -273,7 +300,8 @@ class SybilDetector:
                 if b & BIT[kind]:
                     edges[kind] = _shared(groups, u, v)
             kinds = [k for k in KINDS if b & BIT[k]]
-            shown = {k: sorted(set(x))[:8] for k, x in edges.items()}
+            # a funding line is shown whole (each step is what makes it one line)
+            shown = {k: sorted(set(x))[: None if k == "funder" else 8] for k, x in edges.items()}
             links.append(Link(address[u], address[v], kinds, shown))
         self.links_ = links
 
@@ -293,15 +321,16 @@ def _by_wallet(rows: pd.DataFrame, key: str, wanted: np.ndarray) -> dict[int, di
 
 
 def _funding(groups: dict[int, dict[int, list[int]]], p: ev.Prepared, u: int, v: int) -> list[int]:
-    """The funding transfers from each wallet up to the funder they share (and that funder's own
-    funding when they share it at the second level). `groups`: wallet -> funder -> [level]."""
-    a, b = groups.get(u, {}), groups.get(v, {})
-    common = set(a) & set(b)
+    """The funding transfers from each wallet up to the first funder they share (the funders'
+    own fundings when they share one further up). `groups`: wallet -> funder -> [level]."""
+    common = set(groups.get(u, {})) & set(groups.get(v, {}))
     edges: list[int] = []
-    for w, rows in ((u, a), (v, b)):
-        edges += p.fund_edges[w]
-        if not {f for f, levels in rows.items() if 1 in levels} & common:  # shared one level up
-            edges += p.fund_edges[int(p.root[w])]
+    for w in (u, v):  # up the line of first fundings to the first funder both share
+        for _ in range(1024):  # a line longer than any farm; a cycle of first fundings stops
+            edges += p.fund_edges[w]
+            w = int(p.root[w])
+            if w < 0 or w in common:
+                break
     return edges
 
 

@@ -12,13 +12,14 @@ Each kind answers one question a sybil hunter asks, and names the transfers behi
 - `amount`: the same exact amounts, chosen by the sender (not a contract's price nor a
   distribution everyone got alike);
 - `counterparty`: rare counterparties in common (other than the funder and the collector);
-- `script`: between wallets that already share a funder or a collector, the same contracts
-  called on the same days far more often than their own use of those contracts explains (a
-  task script run over the members on one day, however its hours are jittered);
+- `script`: between wallets that already share a funder or a collector (or a timing link),
+  the same contracts called on the same days far more often than their own use of those
+  contracts explains (a task script run over the members on one day, however its hours are
+  jittered);
 - `cohort`: members of one funder's or collector's group that act together with a large share
-  of that group on the same service on the same day, on two or more such service-days, where
-  the group's size times the service-day's share of the population makes that crowd unlikely
-  (a campaign round over the farm, however each member's tasks and hours are drawn).
+  of that group on the same service on the same day (or, pooled over the group's days, on
+  the same days), on two or more such moments, where the members' own use makes that crowd
+  unlikely (a campaign round over the farm, however each member's tasks and hours are drawn).
 
 Hubs (exchanges, contracts known as such, any wallet with more than `hub_wallets` distinct
 counterparties on one side) never link: being funded by the same exchange says nothing.
@@ -150,15 +151,36 @@ def prepare(graph: WalletGraph, hub_wallets: int, pass_through_hours: float) -> 
     )
 
 
-def funders(p: Prepared) -> pd.DataFrame:
+def funders(p: Prepared, lines: bool = True) -> pd.DataFrame:
     """(wallet, funder, level): its root funder (level 1) and, when that funder was itself first
     funded by a person, the funder's root (level 2): operators fund their wallets through a layer
-    of distributor wallets, each funding a share of them."""
+    of distributor wallets, each funding a share of them. Level 3: the top of a longer line of
+    first fundings through people (`lineage`), where members fund one another in a chain."""
     m = np.flatnonzero((p.root >= 0) & p.person & ~p.hops)
     up = p.root[p.root[m]]
     two = up >= 0
-    return pd.DataFrame({"wallet": np.r_[m, m[two]], "funder": np.r_[p.root[m], up[two]],
-                         "level": np.r_[np.ones(len(m), int), np.full(int(two.sum()), 2)]})  # fmt: skip
+    top = lineage(p.root)[m]
+    three = (top >= 0) & (top != p.root[m]) & (top != up) & lines
+    level = np.r_[np.ones(len(m), int), np.full(int(two.sum()), 2), np.full(int(three.sum()), 3)]
+    return pd.DataFrame({"wallet": np.r_[m, m[two], m[three]],
+                         "funder": np.r_[p.root[m], up[two], top[three]], "level": level})  # fmt: skip
+
+
+def lineage(root: np.ndarray, rounds: int = 16) -> np.ndarray:
+    """Per wallet, the top of its first-funding line through people (-1 none): a chain of
+    wallets each first funded by the one before (an operator seeding one fresh wallet, which
+    funds the next, and so on) shares its top however long it is. Pointer doubling: each round
+    doubles the distance looked up, so 16 rounds reach any line on a chain; a cycle (two
+    wallets each first funded by the other, at different times of each) stops anywhere on it."""
+    top = root.copy()
+    index = np.arange(len(root))
+    for _ in range(rounds):
+        up = np.where(top >= 0, top[np.maximum(top, 0)], -1)
+        step = (up >= 0) & (up != index)
+        if not step.any():
+            break
+        top = np.where(step, up, top)
+    return top
 
 
 def funder_pairs(p: Prepared, rows: pd.DataFrame) -> sp.csr_matrix:
@@ -432,6 +454,15 @@ def counterparty_pairs(p: Prepared, rows: pd.DataFrame, n_people: int, rare: int
     return sp.csr_matrix(ok, dtype=float)
 
 
+def day_rows(p: Prepared, rows: pd.DataFrame) -> pd.DataFrame:
+    """script_rows pooled over services: one row per wallet and calendar day it called any
+    service (or was paid by an exchange or hub), as one service `-1`. A farm whose members each
+    draw their tasks from a menu meets on the campaign day, not on each task."""
+    day = p.ts[rows["edge"].to_numpy()] // 86400
+    out = rows.assign(contract=-1, bucket=day, token=day.astype(np.int64) * 4 + 3)
+    return out.drop_duplicates(["wallet", "token"])
+
+
 def group_rows(f_rows: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     """(wallet, group): the groups the funder and collector kinds link within: the wallets one
     wallet funded (at either level) and those that sent to one wallet."""
@@ -493,8 +524,14 @@ def cohort_pairs(p: Prepared, groups: pd.DataFrame, rows: pd.DataFrame, share: f
     moment = (k >= share * size[g]) & (chance < 1.0 / len(k))
     if not moment.any():
         return empty
-    m_group, m_token = g[moment], t[moment]
-    # the members present at each moment
+    return _moment_pairs(p, rows, wallet, t_codes, g_wallet, g_codes, g[moment], t[moment], moments)
+
+
+def _moment_pairs(p: Prepared, rows: pd.DataFrame, wallet: np.ndarray, t_codes: np.ndarray,
+                  g_wallet: np.ndarray, g_codes: np.ndarray, m_group: np.ndarray, m_token: np.ndarray,
+                  moments: int) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
+    """Pairs of one group both present at `moments` or more of its moments (group, token), and
+    the rows of the members present."""
     at = pd.DataFrame({"wallet": wallet, "t": t_codes, "row": np.arange(len(wallet))})
     at = at[np.isin(at["t"].to_numpy(), m_token)]
     mem = pd.DataFrame({"wallet": g_wallet, "g": g_codes})
@@ -508,3 +545,90 @@ def cohort_pairs(p: Prepared, groups: pd.DataFrame, rows: pd.DataFrame, share: f
     u, v = met.index.get_level_values(0).to_numpy(), met.index.get_level_values(1).to_numpy()
     pairs = sp.csr_matrix((np.ones(len(u)), (u, v)), shape=(p.n, p.n))
     return pairs, rows.iloc[np.unique(present["row"].to_numpy())]
+
+
+def cohort_day_pairs(p: Prepared, groups: pd.DataFrame, rows: pd.DataFrame, share: float, min_size: int,
+                     max_size: int, moments: int = 2) -> tuple[sp.csr_matrix, pd.DataFrame]:  # fmt: skip
+    """The cohort kind on whole days (rows: `day_rows`, one per wallet and active day), with the
+    group's days pooled: a farm whose members each do one to three tasks from a menu rarely
+    puts three of them on one service on one day, but brings the whole group out on the same
+    few days, round after round.
+
+    A day of a group of g is scored by the chance that k or more members act on it when each
+    acts independently at the group's mean own rate r (a member active on d of the D days of
+    its span: d / D): the binomial tail, which bounds the tail of members with unequal rates
+    (Hoeffding). Days with under `share` of the group (or under `min_size`) are not scored.
+    The group is tested once over its span of m days: with its scored days' chances sorted,
+    c_1 <= c_2 <= ..., the chance that j or more of m independent days fall at c_j or below
+    is the binomial tail P(Bin(m, c_j) >= j); the group takes the smallest over j, times m
+    (the best j is chosen), and is kept when that is below 1 / (groups tested). Its moments
+    are its j best days; pairs of members present at `moments` of them link, each member
+    there more often than its own rate explains (below 1 / the group's size: a member active
+    every day is at every moment and says nothing). A group of friends who are
+    each active most days is expected together (r near 1); a farm's fresh wallets, active only
+    on the campaign days, all on the same ones, are not."""
+    from scipy.special import bdtrc  # binomial tail
+
+    empty = sp.csr_matrix((p.n, p.n)), rows.iloc[:0]
+    if rows.empty or groups.empty:
+        return empty
+    g_codes, _ = pd.factorize(groups["group"])
+    size = np.bincount(g_codes)
+    ok = (size[g_codes] >= min_size) & (size[g_codes] <= max_size)
+    g_codes, g_wallet = g_codes[ok], groups["wallet"].to_numpy()[ok]
+    if not len(g_codes):
+        return empty
+    wallet, day = rows["wallet"].to_numpy(), rows["bucket"].to_numpy().astype(np.int64)
+    t_codes, _ = pd.factorize(day)
+    first = np.full(p.n, np.iinfo(np.int64).max)
+    last = np.full(p.n, np.iinfo(np.int64).min)
+    np.minimum.at(first, wallet, day)
+    np.maximum.at(last, wallet, day)
+    active = np.bincount(wallet, minlength=p.n)
+    rate = np.where(active > 0, active / np.maximum(last - first + 1, 1), 0.0)
+    n_groups = int(g_codes.max()) + 1
+    mean_rate = np.bincount(g_codes, weights=rate[g_wallet], minlength=n_groups) / size[:n_groups]
+    lo = np.full(n_groups, np.iinfo(np.int64).max)
+    hi = np.full(n_groups, np.iinfo(np.int64).min)
+    seen = active[g_wallet] > 0
+    np.minimum.at(lo, g_codes[seen], first[g_wallet[seen]])
+    np.maximum.at(hi, g_codes[seen], last[g_wallet[seen]])
+    span = np.maximum(hi - lo + 1, 1).astype(float)
+    member = sp.csr_matrix((np.ones(len(g_codes)), (g_codes, g_wallet)), shape=(n_groups, p.n))
+    acts = sp.csr_matrix((np.ones(len(wallet)), (wallet, t_codes)), shape=(p.n, int(t_codes.max()) + 1))
+    together = (member @ acts).tocoo()
+    g, t, k = together.row, together.col, together.data
+    gsize = size[:n_groups][g]
+    tested = (k >= min_size) & (k >= share * gsize)
+    g, t, k = g[tested], t[tested], k[tested]
+    if not len(k):
+        return empty
+    chance = bdtrc(k - 1, gsize[tested], np.clip(mean_rate[g], 1e-9, 1 - 1e-9))  # P(at least k)
+    # the group's days by chance, smallest first: j of its m days at chance c_j or below
+    order = np.lexsort((chance, g))
+    g, t, chance = g[order], t[order], chance[order]
+    start = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+    rank = np.arange(len(g)) - np.repeat(start, np.diff(np.r_[start, len(g)])) + 1
+    m = span[g]
+    tail = bdtrc(rank - 1, m.astype(np.int64), np.minimum(chance, 1.0)) * m  # times m: the best j is chosen
+    best = pd.Series(tail).groupby(g).min()
+    at_best = tail == best[g].to_numpy()
+    cut = pd.Series(rank[at_best]).groupby(g[at_best]).max()
+    kept = best[best < 1.0 / len(best)]
+    if kept.empty:
+        return empty
+    upto = np.zeros(n_groups, dtype=np.int64)
+    upto[kept.index.to_numpy()] = cut[kept.index].to_numpy()
+    moment = rank <= upto[g]
+    m_group, m_token = g[moment], t[moment]
+    # a member is of the cohort when it is at the moments more often than its own rate explains
+    # (one active every day is at all of them): below 1 / (the group's members)
+    mom = pd.DataFrame({"g": m_group, "t": m_token})
+    mem = pd.DataFrame({"wallet": g_wallet, "g": g_codes})
+    at = pd.DataFrame({"wallet": wallet, "t": t_codes}).merge(mem[mem["g"].isin(kept.index)], on="wallet")
+    seen_at = at.merge(mom, on=["g", "t"]).groupby(["g", "wallet"]).size().reset_index(name="j")
+    g_s, w_s, j_s = (seen_at[c].to_numpy() for c in ("g", "wallet", "j"))
+    n_moments = np.bincount(m_group, minlength=n_groups)[g_s]
+    alone = bdtrc(j_s - 1, n_moments, np.clip(rate[w_s], 1e-9, 1 - 1e-9))
+    of = (j_s >= moments) & (alone < 1.0 / size[g_s])
+    return _moment_pairs(p, rows, wallet, t_codes, w_s[of], g_s[of], m_group, m_token, moments)

@@ -35,8 +35,9 @@ def merged_lookalikes(predicted: Mapping[str, str], lookalike: Mapping[str, str]
     """Honest look-alike groups with two or more members in one cluster (group -> wallets so
     placed), and honest wallets in clusters at all (key `honest_in_clusters`)."""
     frame = pd.DataFrame({"p": pd.Series(predicted, dtype=object)})
-    frame["g"] = pd.Series(lookalike, dtype=object)
-    frame["t"] = pd.Series(truth, dtype=object)
+    # reindexed: assigning a Series to an empty frame would take the Series' index
+    frame["g"] = pd.Series(lookalike, dtype=object).reindex(frame.index)
+    frame["t"] = pd.Series(truth, dtype=object).reindex(frame.index)
     out: dict[str, int] = {}
     for (g, _), size in frame.dropna(subset=["g"]).groupby(["g", "p"]).size().items():
         if size >= 2:
