@@ -491,10 +491,7 @@ def cohort_pairs(p: Prepared, groups: pd.DataFrame, rows: pd.DataFrame, share: f
     empty = sp.csr_matrix((p.n, p.n)), rows.iloc[:0]
     if rows.empty or groups.empty:
         return empty
-    g_codes, _ = pd.factorize(groups["group"])
-    size = np.bincount(g_codes)
-    ok = (size[g_codes] >= min_size) & (size[g_codes] <= max_size)
-    g_codes, g_wallet = g_codes[ok], groups["wallet"].to_numpy()[ok]
+    g_codes, g_wallet, size = _sized_groups(groups, min_size, max_size)
     if not len(g_codes):
         return empty
     wallet = rows["wallet"].to_numpy()
@@ -572,10 +569,7 @@ def cohort_day_pairs(p: Prepared, groups: pd.DataFrame, rows: pd.DataFrame, shar
     empty = sp.csr_matrix((p.n, p.n)), rows.iloc[:0]
     if rows.empty or groups.empty:
         return empty
-    g_codes, _ = pd.factorize(groups["group"])
-    size = np.bincount(g_codes)
-    ok = (size[g_codes] >= min_size) & (size[g_codes] <= max_size)
-    g_codes, g_wallet = g_codes[ok], groups["wallet"].to_numpy()[ok]
+    g_codes, g_wallet, size = _sized_groups(groups, min_size, max_size)
     if not len(g_codes):
         return empty
     wallet, day = rows["wallet"].to_numpy(), rows["bucket"].to_numpy().astype(np.int64)
@@ -632,3 +626,14 @@ def cohort_day_pairs(p: Prepared, groups: pd.DataFrame, rows: pd.DataFrame, shar
     alone = bdtrc(j_s - 1, n_moments, np.clip(rate[w_s], 1e-9, 1 - 1e-9))
     of = (j_s >= moments) & (alone < 1.0 / size[g_s])
     return _moment_pairs(p, rows, wallet, t_codes, w_s[of], g_s[of], m_group, m_token, moments)
+
+
+def _sized_groups(
+    groups: pd.DataFrame, min_size: int, max_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(group code, wallet) of the rows of groups with min_size..max_size members, and the size
+    of every group by its code."""
+    g_codes, _ = pd.factorize(groups["group"])
+    size = np.bincount(g_codes)
+    ok = (size[g_codes] >= min_size) & (size[g_codes] <= max_size)
+    return g_codes[ok], groups["wallet"].to_numpy()[ok], size
