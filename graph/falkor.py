@@ -260,7 +260,7 @@ class FirstLoad:
         return bool(await self.redis.exists(self.key))
 
     async def wait(self, poll: float = 0.2) -> None:
-        while await self.redis.exists(self.key):
+        while await self.running():
             await asyncio.sleep(poll)
 
     async def release(self) -> None:

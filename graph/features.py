@@ -93,14 +93,11 @@ async def load_neighbourhood(
     inner = [address, *(r["address"] for r in found if int(r["transfers"] or 0) <= hub)]
     out_rows = await store.query(q.ML_OUT_EDGES_AROUND, {**params, "addresses": inner})
     dst = _column(out_rows, "dst", numeric=False)
-    known = _addresses(out_rows, dst[0], pd.DataFrame(), pd.DataFrame()) | {address}
     moved = set(_column(out_rows, "token", numeric=False)[0]) - {NATIVE_TOKEN}  # token contracts
-    named = {"addresses": sorted(known | moved)}
+    named = {"addresses": sorted({address, *(r["address"] for r in out_rows), *dst[0], *moved})}
     contracts = pd.DataFrame(await store.query(q.ML_CONTRACTS_OF, named))
     tokens = pd.DataFrame(await store.query(q.ML_TOKENS_OF, named))
-    for frame in (contracts, tokens):
-        if len(frame):
-            known.update(frame["address"])
+    known = _addresses(out_rows, dst[0], contracts, tokens) | {address}
     return _wallet_graph(out_rows, dst, known, contracts, tokens)
 
 

@@ -58,7 +58,7 @@ def score_wallet(
     result = anomaly.obj.predict_result(ds)
     score, flagged = float(result.score[i]), bool(result.flagged[i])
     explanation = result.explanation[i] if len(result.explanation) else None
-    same_model = stored.anomaly_model == anomaly.model and stored.anomaly_score is not None
+    same_model = stored.anomaly_model == anomaly.model
     if not anomaly.obj.supervised and same_model and stored.anomaly_score is not None:
         flagged = flagged or bool(stored.anomaly_flagged)
         if float(stored.anomaly_score) >= score:  # no new evidence around it: the stored score
